@@ -1,0 +1,74 @@
+"""The fixed cast: alice owns Acme, dave is its admin, bob an operator, vera a viewer; charlie owns Other."""
+
+import io
+
+import pytest
+from django.core.management import call_command
+
+from accounts.models import Membership, Role, Team, User
+
+PASSWORD = "correct horse battery staple"
+
+
+def _user(username: str) -> User:
+    return User.objects.create_user(username=username, password=PASSWORD, email=f"{username}@example.com")
+
+
+@pytest.fixture
+def alice(db) -> User:
+    return _user("alice")
+
+
+@pytest.fixture
+def team(alice) -> Team:
+    team = Team.objects.create(name="Acme", slug="acme")
+    Membership.objects.create(team=team, user=alice, role=Role.OWNER)
+    return team
+
+
+def _member(team: Team, username: str, role: str) -> User:
+    user = _user(username)
+    Membership.objects.create(team=team, user=user, role=role)
+    return user
+
+
+@pytest.fixture
+def dave(team) -> User:
+    return _member(team, "dave", Role.ADMIN)
+
+
+@pytest.fixture
+def bob(team) -> User:
+    return _member(team, "bob", Role.OPERATOR)
+
+
+@pytest.fixture
+def vera(team) -> User:
+    return _member(team, "vera", Role.VIEWER)
+
+
+@pytest.fixture
+def charlie(db) -> User:
+    charlie = _user("charlie")
+    other = Team.objects.create(name="Other", slug="other")
+    Membership.objects.create(team=other, user=charlie, role=Role.OWNER)
+    return charlie
+
+
+@pytest.fixture
+def sandbox_url(live_server, settings) -> str:
+    """Base URL of the sandbox provider served by the live server (the client appends /stubs/handler_api.php)."""
+    settings.SITE_URL = live_server.url
+    return f"{live_server.url}/sandbox"
+
+
+def sandbox_account(*args: str) -> str:
+    """Create a sandbox account through its management command and return the key it prints."""
+    out = io.StringIO()
+    call_command("sandbox_account", "create", *args, stdout=out)
+    return out.getvalue().strip()
+
+
+@pytest.fixture
+def sandbox_key(sandbox_url) -> str:
+    return sandbox_account("--balance", "1000")

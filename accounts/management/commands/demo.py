@@ -31,11 +31,20 @@ class Command(BaseCommand):
         sandbox_key = self._sandbox_key() if settings.SANDBOX_ENABLED else None
         self.stdout.write(f"simdesk is at {site_url}/  (login: {DEMO_USERNAME} / password: {DEMO_PASSWORD})")
         if sandbox_key:
-            self.stdout.write(f"sandbox provider: {site_url}/sandbox/stubs/handler_api.php (demo account ready)")
+            self.stdout.write(
+                f"sandbox provider: {site_url}/sandbox/stubs/handler_api.php (demo account ready)"
+            )
 
     def _sandbox_key(self) -> str:
         out = io.StringIO()
         call_command(
-            "sandbox_account", "create", "--label", DEMO_SANDBOX_LABEL, "--balance", "1000", "--if-missing", stdout=out
+            "sandbox_account",
+            "create",
+            "--label",
+            DEMO_SANDBOX_LABEL,
+            "--balance",
+            "1000",
+            "--if-missing",
+            stdout=out,
         )
         return out.getvalue().strip()

@@ -1,0 +1,141 @@
+"""Access helpers: called first in every view and every service that spends money.
+
+Outsiders get a 404 (never a 403 that would confirm the object exists); members without
+the capability get a 403.
+"""
+
+from datetime import datetime, time
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet, Sum
+from django.http import Http404, HttpRequest
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import ApiKey, KeyStatus, LedgerEntry, Membership, Role
+
+CAPABILITIES = ("can_buy", "can_manage_keys", "can_manage_members", "can_view_audit")
+
+
+def get_membership(request: HttpRequest, team_slug: str, *, capability: str | None = None) -> Membership:
+    """The request user's membership in the team named by the URL: 404 for outsiders, 403 without `capability`."""
+    if not request.user.is_authenticated:
+        raise Http404
+    membership = (
+        Membership.objects.select_related("team", "user")
+        .filter(team__slug=team_slug, user=request.user)
+        .first()
+    )
+    if membership is None:
+        raise Http404
+    if capability is not None:
+        assert capability in CAPABILITIES, capability
+        if not getattr(membership, capability):
+            raise PermissionDenied
+    return membership
+
+
+def get_api_key(membership: Membership, public_id, *, manage: bool = False) -> ApiKey:
+    """A key of the member's team: 404 if foreign, 403 if `manage` and the member may not manage keys."""
+    if manage and not membership.can_manage_keys:
+        raise PermissionDenied
+    return get_object_or_404(ApiKey, public_id=public_id, team=membership.team)
+
+
+def get_team_member(membership: Membership, public_id) -> Membership:
+    """Another membership of the same team, for member management (owners and admins only)."""
+    if not membership.can_manage_members:
+        raise PermissionDenied
+    return get_object_or_404(
+        Membership.objects.select_related("user"), public_id=public_id, team=membership.team
+    )
+
+
+def keys_usable_by(membership: Membership) -> QuerySet[ApiKey]:
+    """Active keys the member may spend with: all of them for admins, granted ones for operators."""
+    if not membership.can_buy:
+        return ApiKey.objects.none()
+    keys = ApiKey.objects.filter(team=membership.team, status=KeyStatus.ACTIVE)
+    if membership.role in (Role.OWNER, Role.ADMIN):
+        return keys
+    return keys.filter(Q(restrict_to_members=False) | Q(allowed_members=membership)).distinct()
+
+
+def can_use_key(membership: Membership, api_key: ApiKey) -> bool:
+    return keys_usable_by(membership).filter(pk=api_key.pk).exists()
+
+
+class SpendDenied(Exception):
+    """A purchase refused by the team's own rules, before any upstream call. `message` is for the user."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def _start_of_today() -> datetime:
+    return timezone.make_aware(datetime.combine(timezone.now().date(), time.min), timezone.UTC)
+
+
+def spent_today(
+    *, api_key: ApiKey | None = None, membership: Membership | None = None, currency: str | None = None
+) -> Decimal:
+    """Net spend since midnight UTC (refunds subtract), by key or by member within the team, in one currency."""
+    entries = LedgerEntry.objects.filter(created_at__gte=_start_of_today())
+    if currency is not None:
+        entries = entries.filter(currency=currency)
+    if api_key is not None:
+        entries = entries.filter(api_key=api_key)
+    if membership is not None:
+        entries = entries.filter(team=membership.team, member=membership.user)
+    return entries.aggregate(total=Sum("amount"))["total"] or Decimal("0")
+
+
+def check_spend_allowed(
+    *, membership: Membership, api_key: ApiKey, amount: Decimal | None, pending: Decimal = Decimal("0")
+) -> None:
+    """Raise SpendDenied unless the member may spend `amount` (the price, or the max price) with the key now.
+
+    `pending` is money already committed by purchases whose outcome is not recorded yet, so two
+    quick purchases cannot both slip under a limit.
+    """
+    if api_key.team_id != membership.team_id:
+        raise Http404
+    if not membership.can_buy:
+        raise PermissionDenied
+    if not api_key.is_usable:
+        raise SpendDenied(_("The key “%(label)s” is disabled.") % {"label": api_key.label})
+    if not can_use_key(membership, api_key):
+        raise SpendDenied(_("You are not allowed to use the key “%(label)s”.") % {"label": api_key.label})
+    if api_key.banned_until and api_key.banned_until > timezone.now():
+        raise SpendDenied(
+            _("The provider has banned this key until %(until)s.")
+            % {"until": timezone.localtime(api_key.banned_until).strftime("%Y-%m-%d %H:%M %Z")}
+        )
+    if amount is None:
+        return
+    if api_key.max_price is not None and amount > api_key.max_price:
+        raise SpendDenied(
+            _("%(amount)s is above this key's maximum price per purchase (%(max)s).")
+            % {"amount": amount, "max": api_key.max_price}
+        )
+    if api_key.daily_budget is not None:
+        left = api_key.daily_budget - spent_today(api_key=api_key) - pending
+        if amount > left:
+            raise SpendDenied(
+                _("This key's daily budget is used up (%(left)s left of %(budget)s).")
+                % {"left": max(left, Decimal("0")), "budget": api_key.daily_budget}
+            )
+    if membership.daily_spend_limit is not None:
+        left = (
+            membership.daily_spend_limit
+            - spent_today(membership=membership, currency=api_key.currency)
+            - pending
+        )
+        if amount > left:
+            raise SpendDenied(
+                _("Your daily spend limit is reached (%(left)s left of %(limit)s).")
+                % {"left": max(left, Decimal("0")), "limit": membership.daily_spend_limit}
+            )

@@ -1,0 +1,235 @@
+"""Writes for teams, members, invites, key settings and the audit log. Keyword-only, each owns its transaction."""
+
+import hashlib
+import secrets
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+
+from accounts.models import ApiKey, AuditEntry, Invite, KeyStatus, Membership, Role, Team, User
+
+
+class ActionRefused(Exception):
+    """A request the rules forbid; `message` is shown to the user and nothing was changed."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def audit_record(
+    *,
+    team: Team,
+    actor: User | None,
+    action: str,
+    summary: str,
+    api_key: ApiKey | None = None,
+    amount: Decimal | None = None,
+    currency: str = "",
+    details: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """Append one entry to the team's audit log. Never pass a secret in `details`."""
+    return AuditEntry.objects.create(
+        team=team,
+        actor=actor,
+        action=action,
+        summary=summary[:300],
+        api_key=api_key,
+        amount=amount,
+        currency=currency or (api_key.currency if api_key and amount is not None else ""),
+        details=details or {},
+    )
+
+
+def _unique_slug(name: str) -> str:
+    base = slugify(name)[:50] or "team"
+    slug, n = base, 2
+    while Team.objects.filter(slug=slug).exists():
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+@transaction.atomic
+def team_create(*, user: User, name: str) -> Team:
+    """Create a team owned by `user`."""
+    team = Team.objects.create(name=name.strip(), slug=_unique_slug(name))
+    Membership.objects.create(team=team, user=user, role=Role.OWNER)
+    audit_record(team=team, actor=user, action="team.create", summary=_("Created the team %s") % team.name)
+    return team
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def invite_create(*, membership: Membership, role: str, email: str = "") -> tuple[Invite, str]:
+    """Create a single-use invite; returns it with the plain token, which is shown once and stored hashed."""
+    if not membership.can_manage_members:
+        raise ActionRefused(_("Only owners and admins can invite members."))
+    if role == Role.OWNER and not membership.is_owner:
+        raise ActionRefused(_("Only an owner can invite another owner."))
+    token = secrets.token_urlsafe(32)
+    invite = Invite.objects.create(
+        team=membership.team,
+        token_hash=_hash_token(token),
+        role=role,
+        email=email,
+        created_by=membership.user,
+    )
+    audit_record(
+        team=membership.team,
+        actor=membership.user,
+        action="member.invite",
+        summary=_("Invited a new %(role)s%(email)s")
+        % {"role": role, "email": f" ({email})" if email else ""},
+    )
+    return invite, token
+
+
+def invite_lookup(*, token: str) -> Invite | None:
+    return Invite.objects.select_related("team").filter(token_hash=_hash_token(token)).first()
+
+
+def invite_accept(*, token: str, user: User) -> Membership:
+    """Join the invite's team. The invite is claimed with a conditional update, so it works once."""
+    invite = invite_lookup(token=token)
+    if invite is None or not invite.is_usable:
+        raise ActionRefused(_("This invite link is invalid, expired or already used."))
+    if Membership.objects.filter(team=invite.team, user=user).exists():
+        raise ActionRefused(_("You are already a member of %s.") % invite.team.name)
+    with transaction.atomic():
+        claimed = Invite.objects.filter(
+            pk=invite.pk, used_at__isnull=True, expires_at__gt=timezone.now()
+        ).update(used_at=timezone.now(), used_by=user)
+        if not claimed:
+            raise ActionRefused(_("This invite link is invalid, expired or already used."))
+        try:
+            membership = Membership.objects.create(team=invite.team, user=user, role=invite.role)
+        except IntegrityError:
+            raise ActionRefused(_("You are already a member of %s.") % invite.team.name) from None
+        audit_record(
+            team=invite.team,
+            actor=user,
+            action="member.join",
+            summary=_("%(user)s joined as %(role)s") % {"user": user.username, "role": invite.role},
+        )
+    return membership
+
+
+def _owner_count(team: Team) -> int:
+    return Membership.objects.filter(team=team, role=Role.OWNER).count()
+
+
+@transaction.atomic
+def member_update(
+    *, membership: Membership, target: Membership, role: str, daily_spend_limit: Decimal | None
+) -> Membership:
+    """Change a member's role and daily spend limit. Admins cannot touch owners; a team keeps one owner."""
+    target = Membership.objects.select_for_update().get(pk=target.pk, team=membership.team)
+    if not membership.can_manage_members:
+        raise ActionRefused(_("Only owners and admins can change members."))
+    if not membership.is_owner and (target.role == Role.OWNER or role == Role.OWNER):
+        raise ActionRefused(_("Only an owner can change an owner or make someone owner."))
+    if target.role == Role.OWNER and role != Role.OWNER and _owner_count(membership.team) == 1:
+        raise ActionRefused(_("A team needs at least one owner."))
+    changes = {}
+    if target.role != role:
+        changes["role"] = [target.role, role]
+    if target.daily_spend_limit != daily_spend_limit:
+        changes["daily_spend_limit"] = [str(target.daily_spend_limit), str(daily_spend_limit)]
+    target.role, target.daily_spend_limit = role, daily_spend_limit
+    target.save(update_fields=["role", "daily_spend_limit"])
+    if changes:
+        audit_record(
+            team=membership.team,
+            actor=membership.user,
+            action="member.update",
+            summary=_("Changed %s") % target.user.username,
+            details=changes,
+        )
+    return target
+
+
+@transaction.atomic
+def member_remove(*, membership: Membership, target: Membership) -> None:
+    """Remove a member (or leave, when target is oneself). The last owner cannot leave."""
+    target = (
+        Membership.objects.select_for_update().select_related("user").get(pk=target.pk, team=membership.team)
+    )
+    leaving = target.pk == membership.pk
+    if not leaving and not membership.can_manage_members:
+        raise ActionRefused(_("Only owners and admins can remove members."))
+    if not leaving and target.role == Role.OWNER and not membership.is_owner:
+        raise ActionRefused(_("Admins cannot remove an owner."))
+    if target.role == Role.OWNER and _owner_count(membership.team) == 1:
+        raise ActionRefused(_("The last owner cannot leave; make someone else owner first."))
+    target.delete()
+    audit_record(
+        team=membership.team,
+        actor=membership.user,
+        action="member.leave" if leaving else "member.remove",
+        summary=(_("%s left the team") if leaving else _("Removed %s")) % target.user.username,
+    )
+
+
+def api_key_update_settings(
+    *,
+    membership: Membership,
+    api_key: ApiKey,
+    label: str,
+    daily_budget: Decimal | None,
+    max_price: Decimal | None,
+    restrict_to_members: bool,
+    allowed_members: list[Membership],
+) -> ApiKey:
+    """Rename a key and set its grants, daily budget and maximum price per purchase."""
+    if not membership.can_manage_keys:
+        raise ActionRefused(_("Only owners and admins can change keys."))
+    if any(m.team_id != api_key.team_id for m in allowed_members):
+        raise ActionRefused(_("Grants can only name members of this team."))
+    with transaction.atomic():
+        api_key.label = label.strip()
+        api_key.daily_budget = daily_budget
+        api_key.max_price = max_price
+        api_key.restrict_to_members = restrict_to_members
+        api_key.save(update_fields=["label", "daily_budget", "max_price", "restrict_to_members"])
+        api_key.allowed_members.set(allowed_members)
+        audit_record(
+            team=api_key.team,
+            actor=membership.user,
+            action="key.update",
+            api_key=api_key,
+            summary=_("Changed the settings of key %s") % api_key.label,
+            details={
+                "daily_budget": str(daily_budget),
+                "max_price": str(max_price),
+                "restrict_to_members": restrict_to_members,
+                "allowed_members": sorted(m.user.username for m in allowed_members),
+            },
+        )
+    return api_key
+
+
+def api_key_set_status(*, membership: Membership, api_key: ApiKey, status: str) -> ApiKey:
+    """Disable, re-enable or archive a key; history made with it stays."""
+    if not membership.can_manage_keys:
+        raise ActionRefused(_("Only owners and admins can change keys."))
+    if status not in KeyStatus.values:
+        raise ActionRefused(_("Unknown key status."))
+    if api_key.status == KeyStatus.ARCHIVED and status != KeyStatus.ARCHIVED:
+        raise ActionRefused(_("An archived key cannot be used again; add it anew."))
+    with transaction.atomic():
+        api_key.status = status
+        api_key.save(update_fields=["status"])
+        audit_record(
+            team=api_key.team,
+            actor=membership.user,
+            action=f"key.{status}",
+            api_key=api_key,
+            summary=_("Set key %(label)s to %(status)s") % {"label": api_key.label, "status": status},
+        )
+    return api_key

@@ -1,0 +1,157 @@
+"""Writes that need the provider: adding and rotating keys (checked upstream first), balances and health."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.crypto import encrypt_secret
+from accounts.models import ApiKey, KeyHealth, Membership
+from accounts.services import ActionRefused, audit_record
+from providers import errors
+from providers.keys import client_for_key, client_for_secret
+from providers.profiles import get_profile
+
+
+@dataclass(frozen=True)
+class KeyCheck:
+    balance: Decimal
+    currency: str
+    cashback: Decimal | None
+
+
+def _describe(exc: errors.ProviderError) -> str:
+    if isinstance(exc, errors.BadKey):
+        return _("The provider rejected this API key (BAD_KEY). Check that you copied it completely.")
+    if isinstance(exc, errors.Banned):
+        return _("The provider has banned this account.")
+    if isinstance(exc, errors.UpstreamUnavailable):
+        return _("The provider could not be reached (timeout, connection refused or a server error).")
+    if isinstance(exc, errors.ProtocolError):
+        return _("The provider answered with something that is not the handler_api protocol (an HTML page?).")
+    return _("The provider answered with an error: %s") % exc.code
+
+
+def _check_secret(*, profile_slug: str, secret: str, base_url: str) -> KeyCheck:
+    """getBalance with the candidate secret; raises ActionRefused with a clear message on any failure."""
+    profile = get_profile(profile_slug)
+    client = client_for_secret(profile_slug=profile_slug, secret=secret, base_url=base_url)
+    try:
+        balance = client.get_balance()
+    except errors.ProviderError as exc:
+        raise ActionRefused(_describe(exc)) from None
+    cashback = None
+    if profile.supports_action("getBalanceAndCashBack"):
+        try:
+            cashback = client.get_balance_and_cashback().amount - balance.amount
+        except errors.ProviderError:
+            cashback = None  # optional extra; the key itself is fine
+    return KeyCheck(balance=balance.amount, currency=balance.currency or profile.currency, cashback=cashback)
+
+
+def api_key_create(*, membership: Membership, label: str, profile: str, base_url: str, secret: str) -> ApiKey:
+    """Check the secret with getBalance, then store it encrypted. Nothing is saved if the check fails."""
+    if not membership.can_manage_keys:
+        raise ActionRefused(_("Only owners and admins can add keys."))
+    secret = secret.strip()
+    profile_obj = get_profile(profile)
+    if profile_obj.slug == "custom" and not base_url:
+        raise ActionRefused(_("A custom provider needs its base URL."))
+    check = _check_secret(profile_slug=profile, secret=secret, base_url=base_url)
+    with transaction.atomic():
+        api_key = ApiKey.objects.create(
+            team=membership.team,
+            label=label.strip(),
+            profile=profile,
+            base_url=base_url if profile_obj.slug == "custom" else "",
+            secret_encrypted=encrypt_secret(secret),
+            secret_last4=secret[-4:],
+            currency=check.currency,
+            balance=check.balance,
+            cashback=check.cashback,
+            balance_updated_at=timezone.now(),
+            health=KeyHealth.OK,
+            health_checked_at=timezone.now(),
+        )
+        audit_record(
+            team=membership.team,
+            actor=membership.user,
+            action="key.add",
+            api_key=api_key,
+            summary=_("Added key %(label)s (%(provider)s)") % {"label": api_key.label, "provider": profile_obj.name},
+        )
+    return api_key
+
+
+def api_key_rotate_secret(*, membership: Membership, api_key: ApiKey, secret: str) -> ApiKey:
+    """Replace the stored secret with a new one, checked upstream first."""
+    if not membership.can_manage_keys:
+        raise ActionRefused(_("Only owners and admins can change keys."))
+    secret = secret.strip()
+    check = _check_secret(profile_slug=api_key.profile, secret=secret, base_url=api_key.base_url)
+    with transaction.atomic():
+        api_key.secret_encrypted = encrypt_secret(secret)
+        api_key.secret_last4 = secret[-4:]
+        api_key.balance, api_key.cashback, api_key.currency = check.balance, check.cashback, check.currency
+        api_key.balance_updated_at = api_key.health_checked_at = timezone.now()
+        api_key.health, api_key.health_message, api_key.banned_until = KeyHealth.OK, "", None
+        api_key.save()
+        audit_record(
+            team=api_key.team,
+            actor=membership.user,
+            action="key.rotate",
+            api_key=api_key,
+            summary=_("Re-entered the secret of key %s") % api_key.label,
+        )
+    return api_key
+
+
+def api_key_mark_health(*, api_key: ApiKey, exc: errors.ProviderError | None) -> None:
+    """Record the key's health from the outcome of an upstream call; BAD_KEY and BANNED tell the team."""
+    now = timezone.now()
+    previous = api_key.health
+    if exc is None:
+        health, message, until = KeyHealth.OK, "", None
+    elif isinstance(exc, errors.BadKey):
+        health, message, until = KeyHealth.INVALID, _describe(exc), None
+    elif isinstance(exc, errors.Banned):
+        health, message, until = KeyHealth.BANNED, _describe(exc), exc.until
+    elif isinstance(exc, errors.UpstreamUnavailable | errors.ProtocolError | errors.RateLimited | errors.ErrorSql):
+        health, message, until = KeyHealth.UNREACHABLE, _describe(exc), api_key.banned_until
+    else:
+        return
+    ApiKey.objects.filter(pk=api_key.pk).update(
+        health=health, health_message=message[:200], banned_until=until, health_checked_at=now
+    )
+    api_key.health, api_key.health_message, api_key.banned_until = health, message[:200], until
+    if health != previous and health in (KeyHealth.INVALID, KeyHealth.BANNED):
+        audit_record(
+            team=api_key.team,
+            actor=None,
+            action=f"key.{health}",
+            api_key=api_key,
+            summary=_("Key %(label)s: %(message)s") % {"label": api_key.label, "message": message},
+        )
+
+
+def api_key_refresh_balance(*, api_key: ApiKey) -> ApiKey:
+    """Fetch the balance (and cashback where the provider has it) and the key's health."""
+    client = client_for_key(api_key)
+    profile = get_profile(api_key.profile)
+    try:
+        balance = client.get_balance()
+        cashback = None
+        if profile.supports_action("getBalanceAndCashBack"):
+            cashback = client.get_balance_and_cashback().amount - balance.amount
+    except errors.ProviderError as exc:
+        api_key_mark_health(api_key=api_key, exc=exc)
+        return api_key
+    now = timezone.now()
+    api_key.balance, api_key.cashback, api_key.balance_updated_at = balance.amount, cashback, now
+    if balance.currency:
+        api_key.currency = balance.currency
+    api_key.save(update_fields=["balance", "cashback", "balance_updated_at", "currency"])
+    api_key_mark_health(api_key=api_key, exc=None)
+    return api_key
