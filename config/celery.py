@@ -3,6 +3,7 @@
 import os
 
 from celery import Celery
+from django.conf import settings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -11,3 +12,11 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 app.conf.beat_schedule = {}
+
+if settings.SANDBOX_ENABLED:
+    # The sandbox provider's clock: due SMS, expiries, rent messages and webhook retries.
+    app.conf.beat_schedule["sandbox-tick"] = {
+        "task": "sandbox.tasks.sandbox_tick",
+        "schedule": 2.0,
+        "options": {"expires": 10},
+    }
