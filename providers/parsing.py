@@ -1,0 +1,1090 @@
+"""Reading provider answers: error detection for both dialects, type coercion, one parser per action.
+
+The order matters and follows what survives real providers (protocol.md §c):
+
+1. strip whitespace; never trust Content-Type (JSON arrives as ``text/html``, tokens as anything);
+2. JSON-looking bodies are parsed first and checked for error envelopes
+   (HeroSMS ``{"title","details","info"}``, classic rent ``{"status":"error","message":…}``, and variants);
+3. otherwise a leading SCREAMING_SNAKE token decides: ``ACCESS_``/``STATUS_``/… are answers, anything
+   else is an error code, possibly with a ``:suffix`` (``BANNED:…``, ``WRONG_MAX_PRICE:…``);
+4. HTML pages, empty bodies and broken JSON become ``ProtocolError`` (or ``UpstreamUnavailable`` on 5xx).
+
+Parsers raise ``ShapeError`` (no text of the body in it); the client turns that into a ``ProtocolError``
+with a scrubbed excerpt, so no parse failure can chain the raw body or the key into a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from providers.errors import (
+    ERROR_CLASSES,
+    BadCountry,
+    BadKey,
+    BadService,
+    Banned,
+    EarlyCancelDenied,
+    MaxHoursExceed,
+    NoBalance,
+    ProtocolError,
+    ProviderError,
+    RateLimited,
+    UpstreamUnavailable,
+    WrongMaxPrice,
+    WrongOperator,
+)
+from providers.results import (
+    ActivationState,
+    ActivationStatus,
+    ActiveActivation,
+    AdditionalNumber,
+    Balance,
+    ContinueRentPrice,
+    Country,
+    CountryShare,
+    ExtraActivationPrice,
+    HistoryEntry,
+    IncomingCallStatus,
+    MultiServiceNumber,
+    NumberOrder,
+    OutgoingCall,
+    PriceEntry,
+    RentCatalog,
+    RentListEntry,
+    RentMessage,
+    RentOffer,
+    RentOrder,
+    RentState,
+    RentStatus,
+    Service,
+    ServiceStock,
+    SetStatusResult,
+    TopCountry,
+)
+
+EXCERPT_LENGTH = 120
+MASK = "••••"
+
+_TOKEN_RE = re.compile(r"^[A-Z][A-Z0-9_]{0,38}[A-Z0-9]$")
+# Heads that are answers, not errors; the action's parser checks which one it expects.
+_ANSWER_PREFIXES = ("ACCESS_", "STATUS_", "FULL_SMS", "ADDITIONAL", "SMS_ADDED")
+_ENVELOPE_KEYS = frozenset({"title", "details", "detail", "info", "status", "type", "instance", "message"})
+_KEY_IN_URL_RE = re.compile(r"(api_key=)[^&\s\"'<>]+", re.IGNORECASE)
+_BANNED_DATE_RE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})[ T_](\d{1,2})[-:](\d{1,2})[-:](\d{1,2})")
+# Provider prose that stands for a documented code (HeroSMS getPrices, SMSBower, edge proxies, Grizzly).
+_PHRASES: tuple[tuple[str, str], ...] = (
+    ("service is incorrect", "BAD_SERVICE"),
+    ("bad service", "BAD_SERVICE"),
+    ("country is incorrect", "BAD_COUNTRY"),
+    ("bad country", "BAD_COUNTRY"),
+    ("no access", "BAD_KEY"),
+    ("unauthorized", "BAD_KEY"),
+    ("unauthenticated", "BAD_KEY"),
+    ("too many requests", "RATE_LIMIT"),
+    ("prohibited for sale", "SERVICE_PROHIBITED"),
+)
+# ISO 4217 numeric codes HeroSMS-style answers carry.
+_NUMERIC_CURRENCIES = {643: "RUB", 840: "USD", 978: "EUR", 156: "CNY"}
+
+
+class ShapeError(Exception):
+    """An answer parsed but did not have the shape its action promises (message names the field only)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A successful answer: the stripped text, and the decoded JSON value when the body was JSON."""
+
+    text: str
+    http_status: int = 200
+    data: Any = None
+    is_json: bool = False
+
+    @property
+    def head(self) -> str:
+        """The part of a token answer before the first ``:``."""
+        return self.text.split(":", 1)[0].strip()
+
+    @property
+    def suffix(self) -> str | None:
+        """Everything after the first ``:`` of a token answer, or ``None``."""
+        parts = self.text.split(":", 1)
+        return parts[1] if len(parts) == 2 else None
+
+
+# --- scrubbing ------------------------------------------------------------------------------
+
+
+def scrub(text: str, secret: str | None) -> str:
+    """Remove the API key (verbatim or as an ``api_key=`` query value) from ``text``."""
+    if secret:
+        text = text.replace(secret, MASK)
+    return _KEY_IN_URL_RE.sub(r"\1" + MASK, text)
+
+
+def make_excerpt(text: str, secret: str | None = None) -> str:
+    """A short, single-line, key-free start of ``text`` for error messages (≤120 characters)."""
+    collapsed = " ".join(scrub(text, secret).split())
+    if len(collapsed) > EXCERPT_LENGTH:
+        return collapsed[: EXCERPT_LENGTH - 1] + "…"
+    return collapsed
+
+
+# --- decoding and error detection -----------------------------------------------------------
+
+
+def decode_answer(
+    body: bytes,
+    http_status: int,
+    *,
+    secret: str | None,
+    provider_tz: tzinfo,
+    retry_after: str | None = None,
+) -> Answer:
+    """Turn a raw HTTP answer into an ``Answer`` or raise the matching ``ProviderError``."""
+    # Bodies are UTF-8 whatever the header says (text/html without charset would be read as Latin-1).
+    text = body.decode("utf-8", errors="replace").strip().lstrip("\ufeff").strip()
+    retry_seconds = _retry_after_seconds(retry_after)
+
+    if not text:
+        if http_status >= 400:
+            raise _error_for_status(http_status, text, secret, retry_seconds)
+        raise ProtocolError("The provider sent an empty answer.", http_status=http_status)
+
+    if text[0] in "{[":
+        data, parsed = _loads(text)
+        if not parsed:
+            excerpt = make_excerpt(text, secret)
+            if http_status >= 500:
+                raise UpstreamUnavailable(
+                    f"The provider failed with HTTP {http_status}.", excerpt=excerpt, http_status=http_status
+                )
+            if http_status == 429:
+                raise RateLimited(retry_after=retry_seconds, http_status=http_status)
+            raise ProtocolError(
+                "The provider sent truncated or malformed JSON.", excerpt=excerpt, http_status=http_status
+            )
+        found = _json_error(data)
+        if found is not None:
+            code, suffix, info, details = found
+            raise build_error(
+                code,
+                suffix,
+                info=info,
+                details=scrub(details, secret)[:EXCERPT_LENGTH],
+                http_status=http_status,
+                provider_tz=provider_tz,
+                retry_after=retry_seconds,
+            )
+        if http_status >= 400:
+            raise _error_for_status(http_status, text, secret, retry_seconds)
+        return Answer(text=text, http_status=http_status, data=data, is_json=True)
+
+    head, sep, rest = text.partition(":")
+    head = head.strip()
+    if _TOKEN_RE.match(head):
+        if head.startswith(_ANSWER_PREFIXES) or head == "OK":
+            return Answer(text=text, http_status=http_status)
+        raise build_error(
+            head,
+            rest if sep else None,
+            http_status=http_status,
+            provider_tz=provider_tz,
+            retry_after=retry_seconds,
+        )
+
+    # Short prose answers ("Too Many Requests", "service is incorrect"); never for web pages.
+    phrase_code = _code_from_phrase(text) if len(text) <= 200 and not text.startswith("<") else None
+    if phrase_code is not None:
+        raise build_error(
+            phrase_code,
+            None,
+            details=make_excerpt(text, secret),
+            http_status=http_status,
+            provider_tz=provider_tz,
+            retry_after=retry_seconds,
+        )
+    if http_status >= 400:
+        raise _error_for_status(http_status, text, secret, retry_seconds)
+    if text.startswith("<"):
+        raise ProtocolError(
+            "The provider sent a web page instead of an API answer.",
+            excerpt=make_excerpt(text, secret),
+            http_status=http_status,
+        )
+    return Answer(text=text, http_status=http_status)
+
+
+def _loads(text: str) -> tuple[Any, bool]:
+    # Decimal for every JSON number with a fraction: money never passes through float.
+    try:
+        return json.loads(text, parse_float=Decimal), True
+    except ValueError:
+        return None, False
+
+
+def _retry_after_seconds(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        return None  # an HTTP-date; not worth honouring precisely
+    return max(seconds, 0.0)
+
+
+def _error_for_status(
+    http_status: int, text: str, secret: str | None, retry_after: float | None
+) -> ProviderError:
+    """An error for an HTTP failure whose body names no known code."""
+    excerpt = make_excerpt(text, secret)
+    if http_status >= 500:
+        return UpstreamUnavailable(
+            f"The provider failed with HTTP {http_status}.", excerpt=excerpt, http_status=http_status
+        )
+    if http_status == 429:
+        return RateLimited(retry_after=retry_after, http_status=http_status, details=excerpt)
+    if http_status == 401:
+        return BadKey(http_status=http_status, details=excerpt)
+    if http_status == 402:
+        return NoBalance(http_status=http_status, details=excerpt)
+    if http_status == 404:
+        return ProtocolError(
+            "The provider's API address was not found (HTTP 404); check the base URL.",
+            excerpt=excerpt,
+            http_status=http_status,
+        )
+    return ProtocolError(
+        f"The provider refused the request with HTTP {http_status}.", excerpt=excerpt, http_status=http_status
+    )
+
+
+def _json_error(data: Any) -> tuple[str, str | None, Any, str] | None:
+    """Find an error in a decoded JSON answer: ``(code, suffix, info, details)`` or ``None``."""
+    if not isinstance(data, dict):
+        return None
+    status = data.get("status")
+    # HeroSMS / Tiger envelope: {"title": "NO_NUMBERS", "details": "...", "info": {...}}.
+    title = data.get("title")
+    if isinstance(title, str) and title and set(data) <= _ENVELOPE_KEYS:
+        details = data.get("details") or data.get("detail") or ""
+        code, suffix = _split_code(title)
+        if code is None:
+            code, suffix = _split_code(str(details)) if details else (None, None)
+        return (code or "PROVIDER_ERROR", suffix, data.get("info"), str(details))
+    # Classic rent API: {"status":"error","message":"NO_ID_RENT","info":...}; Grizzly uses "error".
+    if status == "error":
+        text = data.get("message") or data.get("error") or data.get("msg") or ""
+        code, suffix = _split_code(str(text))
+        if code is not None and code.startswith("STATUS_"):
+            return None  # getRentStatus states (STATUS_WAIT_CODE, ...) are answers
+        return (code or "PROVIDER_ERROR", suffix, data.get("info"), str(text))
+    # HeroSMS getPrices {"status":"false","msg":"service is incorrect"}; SMSBower {"status":0,"message":...}.
+    if status in ("false", False, 0, "0") and (data.get("msg") or data.get("message")):
+        text = str(data.get("msg") or data.get("message"))
+        code, suffix = _split_code(text)
+        return (code or "PROVIDER_ERROR", suffix, data.get("info"), text)
+    # SMSBower {"error":"Bad service"} / {"error":"BAD_SERVICE"}.
+    if "error" in data and status != "success" and len(data) <= 3 and data.get("error"):
+        text = str(data["error"])
+        code, suffix = _split_code(text)
+        return (code or "PROVIDER_ERROR", suffix, data.get("info"), text)
+    return None
+
+
+def _split_code(text: str) -> tuple[str | None, str | None]:
+    """``"WRONG_MAX_PRICE:0.5"`` -> ``("WRONG_MAX_PRICE", "0.5")``; known prose -> its code."""
+    stripped = text.strip()
+    head, sep, rest = stripped.partition(":")
+    if _TOKEN_RE.match(head.strip()):
+        return head.strip(), (rest if sep else None)
+    return _code_from_phrase(stripped), None
+
+
+def _code_from_phrase(text: str) -> str | None:
+    lowered = text.lower()
+    for phrase, code in _PHRASES:
+        if phrase in lowered:
+            return code
+    return None
+
+
+def build_error(
+    code: str,
+    suffix: str | None,
+    *,
+    info: Any = None,
+    details: str = "",
+    http_status: int | None = None,
+    provider_tz: tzinfo = UTC,
+    retry_after: float | None = None,
+) -> ProviderError:
+    """Build the exception for an upstream error ``code`` with its ``:suffix`` and ``info`` block."""
+    info_map: dict[str, Any] = (
+        info if isinstance(info, dict) else ({"value": info} if info not in (None, "") else {})
+    )
+    common: dict[str, Any] = {"code": code, "http_status": http_status, "details": details, "info": info_map}
+
+    if code == "UNPROCESSABLE_ENTITY" and suffix:
+        # HeroSMS v1: UNPROCESSABLE_ENTITY:<field>:<reason>.
+        field_name = suffix.split(":", 1)[0].strip().lower()
+        by_field: dict[str, type[ProviderError]] = {
+            "service": BadService,
+            "country": BadCountry,
+            "api_key": BadKey,
+            "operator": WrongOperator,
+        }
+        if field_name in by_field:
+            return by_field[field_name](**common)
+        if field_name in ("maxprice", "max_price"):
+            return WrongMaxPrice(**common)
+
+    cls = ERROR_CLASSES.get(code)
+    if cls is None:
+        return ProviderError(f"The provider answered {code}.", **common)
+    if cls is Banned:
+        return Banned(
+            until=_ban_until(suffix, info_map, provider_tz), scope=_opt_str(info_map.get("scope")), **common
+        )
+    if cls is WrongMaxPrice:
+        minimum = _opt_decimal_quiet(suffix.strip().strip("'\"") if suffix else None)
+        if minimum is None:
+            minimum = _opt_decimal_quiet(info_map.get("min"))
+        return WrongMaxPrice(minimum=minimum, **common)
+    if cls is RateLimited:
+        hinted = _opt_decimal_quiet(info_map.get("retry_after_seconds"))
+        wait = float(hinted) if hinted is not None else retry_after
+        return RateLimited(retry_after=wait, **common)
+    if cls is MaxHoursExceed:
+        maximum = _opt_int_quiet(info_map.get("max", info_map.get("value")))
+        if maximum is None and suffix:
+            maximum = _opt_int_quiet(suffix.strip())
+        return MaxHoursExceed(maximum=maximum, **common)
+    if cls is EarlyCancelDenied:
+        return EarlyCancelDenied(min_seconds=_opt_int_quiet(info_map.get("minActivationTime")), **common)
+    return cls(**common)
+
+
+def _ban_until(suffix: str | None, info: Mapping[str, Any], provider_tz: tzinfo) -> datetime | None:
+    if suffix:
+        # Seed format BANNED:'YYYY-m-d H-i-s' (quotes optional), in the provider's local time.
+        match = _BANNED_DATE_RE.search(suffix)
+        if match:
+            try:
+                local = datetime(*(int(part) for part in match.groups()), tzinfo=provider_tz)
+            except ValueError:
+                local = None
+            if local is not None:
+                return local.astimezone(UTC)
+    stamp = info.get("banned_until")
+    if stamp not in (None, ""):
+        try:
+            return parse_time(stamp, provider_tz)
+        except ShapeError:
+            pass
+    readable = info.get("readable_date")
+    if readable:
+        try:
+            return parse_time(readable, provider_tz)
+        except ShapeError:
+            return None
+    return None
+
+
+# --- coercion -------------------------------------------------------------------------------
+
+
+def as_decimal(value: Any, name: str) -> Decimal:
+    """A money amount from int, Decimal, float (via ``str``) or string; never float arithmetic."""
+    if isinstance(value, bool) or value is None:
+        raise ShapeError(f"{name} is not a number")
+    if isinstance(value, Decimal):
+        result = value
+    else:
+        try:
+            result = Decimal(str(value).strip().replace(",", "."))
+        except InvalidOperation:
+            raise ShapeError(f"{name} is not a number") from None
+    if not result.is_finite():
+        raise ShapeError(f"{name} is not a finite number")
+    return result
+
+
+def opt_decimal(value: Any, name: str) -> Decimal | None:
+    """Like ``as_decimal`` but ``None``/empty gives ``None``."""
+    if value is None or value == "":
+        return None
+    return as_decimal(value, name)
+
+
+def _opt_decimal_quiet(value: Any) -> Decimal | None:
+    try:
+        return opt_decimal(value, "value")
+    except ShapeError:
+        return None
+
+
+def as_int(value: Any, name: str) -> int:
+    """An integer from int, integral Decimal or numeric string."""
+    if isinstance(value, bool) or value is None:
+        raise ShapeError(f"{name} is not an integer")
+    if isinstance(value, int):
+        return value
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ShapeError(f"{name} is not an integer") from None
+    if not number.is_finite() or number != number.to_integral_value():
+        raise ShapeError(f"{name} is not an integer")
+    return int(number)
+
+
+def opt_int(value: Any, name: str) -> int | None:
+    """Like ``as_int`` but ``None``/empty gives ``None``."""
+    if value is None or value == "":
+        return None
+    return as_int(value, name)
+
+
+def _opt_int_quiet(value: Any) -> int | None:
+    try:
+        return opt_int(value, "value")
+    except ShapeError:
+        return None
+
+
+def as_id(value: Any, name: str) -> str:
+    """An upstream id as a string (JSON int or string; may exceed 2^31)."""
+    if isinstance(value, bool) or value is None:
+        raise ShapeError(f"{name} is missing")
+    if isinstance(value, Decimal):
+        if value != value.to_integral_value():
+            raise ShapeError(f"{name} is not an id")
+        return str(int(value))
+    text = str(value).strip()
+    if not text:
+        raise ShapeError(f"{name} is missing")
+    return text
+
+
+def as_phone(value: Any, name: str = "phone") -> str:
+    """A phone number as digits with country code, without ``+`` or separators."""
+    if isinstance(value, bool) or value is None:
+        raise ShapeError(f"{name} is missing")
+    if isinstance(value, Decimal):
+        value = int(value)
+    text = re.sub(r"[\s+()\-]", "", str(value))
+    if not text:
+        raise ShapeError(f"{name} is missing")
+    return text
+
+
+def opt_phone(value: Any) -> str | None:
+    """Like ``as_phone`` but ``None``/``false``/empty gives ``None``."""
+    if value is None or value is False or value == "":
+        return None
+    return as_phone(value)
+
+
+def opt_bool(value: Any) -> bool | None:
+    """``true``/``"1"``/``1`` -> True, ``false``/``"0"``/``0`` -> False, missing -> None."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes"):
+        return True
+    if text in ("0", "false", "no"):
+        return False
+    raise ShapeError("flag is not a boolean")
+
+
+def opt_country(value: Any) -> int | None:
+    """A country id (SMS-Activate numbering) or ``None``."""
+    return opt_int(value, "country")
+
+
+def _opt_str(value: Any) -> str | None:
+    if value is None or value is False:
+        return None
+    text = str(value)
+    return text if text != "" else None
+
+
+def currency_code(value: Any, default: str | None) -> str | None:
+    """ISO 4217 letters from a numeric code (643, ``"840"``) or letters; ``default`` when absent."""
+    if value is None or value == "":
+        return default
+    if isinstance(value, int | Decimal) and not isinstance(value, bool):
+        return _NUMERIC_CURRENCIES.get(int(value))
+    text = str(value).strip()
+    if text.isdigit():
+        return _NUMERIC_CURRENCIES.get(int(text))
+    if len(text) == 3 and text.isalpha():
+        return text.upper()
+    return None
+
+
+def parse_time(value: Any, provider_tz: tzinfo) -> datetime | None:
+    """An aware UTC datetime from an upstream time.
+
+    Naive ``Y-m-d H:i:s`` is the provider's local time; ISO 8601 with offset is taken as is; a bare
+    number is a Unix timestamp; empty and ``0000-00-00 00:00:00`` are ``None``.
+    """
+    if value is None or value == "" or value is False:
+        return None
+    if isinstance(value, int | Decimal) and not isinstance(value, bool):
+        return datetime.fromtimestamp(int(value), tz=UTC) if int(value) > 0 else None
+    text = str(value).strip()
+    if not text or text.startswith("0000-00-00"):
+        return None
+    if text.isdigit():
+        return datetime.fromtimestamp(int(text), tz=UTC) if int(text) > 0 else None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ShapeError("time is not a date") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=provider_tz)
+    return moment.astimezone(UTC)
+
+
+def as_mapping(value: Any, name: str) -> dict[str, Any]:
+    """A JSON object; PHP encodes an empty one as ``[]``, which is accepted as ``{}``."""
+    if isinstance(value, dict):
+        return value
+    if value is None or value == []:
+        return {}
+    raise ShapeError(f"{name} is not an object")
+
+
+def rows_of(value: Any, name: str) -> list[Any]:
+    """The rows of a list, or of an object keyed by index (``{"0": {...}, "1": {...}}``)."""
+    if value is None or value == [] or value == {}:
+        return []
+    if isinstance(value, list):
+        return value
+    if isinstance(value, dict):
+        keys = list(value)
+        if all(str(key).isdigit() for key in keys):
+            keys.sort(key=lambda key: int(key))
+        return [value[key] for key in keys]
+    raise ShapeError(f"{name} is not a list")
+
+
+def _codes(value: Any) -> tuple[str, ...]:
+    """SMS codes: a list (seed), a single string (HeroSMS) or nothing."""
+    if value is None or value is False:
+        return ()
+    items = value if isinstance(value, list) else [value]
+    return tuple(str(item) for item in items if item is not None and str(item) != "")
+
+
+def _first(row: Mapping[str, Any], *names: str) -> Any:
+    for key in names:
+        if key in row and row[key] is not None:
+            return row[key]
+    return None
+
+
+def _json(answer: Answer, name: str) -> Any:
+    if not answer.is_json:
+        raise ShapeError(f"{name} expects JSON")
+    return answer.data
+
+
+# --- parsers, one per action ----------------------------------------------------------------
+
+
+def parse_balance(answer: Answer, currency: str | None) -> Balance:
+    """``ACCESS_BALANCE:<amount>``; also a bare number or ``{"balance"|"amount": …, "currency": 840}``."""
+    if answer.is_json:
+        data = as_mapping(answer.data, "balance")
+        amount = _first(data, "balance", "amount")
+        return Balance(as_decimal(amount, "balance"), currency_code(data.get("currency"), currency))
+    if answer.head == "ACCESS_BALANCE" and answer.suffix is not None:
+        return Balance(as_decimal(answer.suffix, "balance"), currency)
+    if re.fullmatch(r"-?\d+(?:[.,]\d+)?", answer.text):
+        return Balance(as_decimal(answer.text, "balance"), currency)
+    raise ShapeError("unexpected balance answer")
+
+
+def parse_number_token(answer: Answer, provider_tz: tzinfo, currency: str | None) -> NumberOrder:
+    """``ACCESS_NUMBER:<id>:<phone>``; a getNumberV2-shaped JSON answer is accepted too."""
+    if answer.is_json:
+        return parse_number_v2(answer, provider_tz, currency)
+    if answer.head != "ACCESS_NUMBER" or answer.suffix is None:
+        raise ShapeError("unexpected number answer")
+    activation_id, sep, phone = answer.suffix.partition(":")
+    if not sep:
+        raise ShapeError("number answer has no phone")
+    return NumberOrder(
+        activation_id=as_id(activation_id, "activation id"), phone=as_phone(phone), currency=currency
+    )
+
+
+def _number_from_row(row: Mapping[str, Any], provider_tz: tzinfo, currency: str | None) -> NumberOrder:
+    return NumberOrder(
+        activation_id=as_id(_first(row, "activationId", "id"), "activationId"),
+        phone=as_phone(_first(row, "phoneNumber", "phone", "number")),
+        cost=opt_decimal(_first(row, "activationCost", "cost", "price"), "activationCost"),
+        currency=currency_code(row.get("currency"), currency),
+        country=opt_country(_first(row, "countryCode", "country")),
+        operator=_opt_str(_first(row, "activationOperator", "operator")),
+        activation_time=parse_time(row.get("activationTime"), provider_tz),
+        activation_end_time=parse_time(_first(row, "activationEndTime", "activationEnd"), provider_tz),
+        can_get_another_sms=opt_bool(row.get("canGetAnotherSms")),
+        service=_opt_str(_first(row, "serviceCode", "service")),
+    )
+
+
+def parse_number_v2(answer: Answer, provider_tz: tzinfo, currency: str | None) -> NumberOrder:
+    """The getNumberV2 JSON (SMS-Activate strings or HeroSMS typed values); a plain token is accepted too."""
+    if not answer.is_json:
+        return parse_number_token(answer, provider_tz, currency)
+    data = answer.data
+    if isinstance(data, dict) and isinstance(data.get("data"), dict):
+        data = data["data"]
+    return _number_from_row(as_mapping(data, "number"), provider_tz, currency)
+
+
+_STATES = {
+    "STATUS_WAIT_CODE": ActivationState.WAIT_CODE,
+    "STATUS_WAIT_RETRY": ActivationState.WAIT_RETRY,
+    "STATUS_WAIT_RESEND": ActivationState.WAIT_RESEND,
+    "STATUS_CANCEL": ActivationState.CANCEL,
+    "STATUS_OK": ActivationState.OK,
+    # Tiger answers getStatus of a cancelled activation with ACCESS_CANCEL.
+    "ACCESS_CANCEL": ActivationState.CANCEL,
+}
+
+
+def parse_status(answer: Answer) -> ActivationStatus:
+    """``STATUS_*[:code]``; the code is everything after the first colon (codes may contain ``:``)."""
+    state = _STATES.get(answer.head)
+    if state is None or answer.is_json:
+        raise ShapeError("unexpected status answer")
+    code = answer.suffix.strip() if answer.suffix is not None else None
+    return ActivationStatus(status=state, code=code or None)
+
+
+def parse_set_status(answer: Answer) -> SetStatusResult:
+    """``ACCESS_READY`` / ``ACCESS_RETRY_GET`` / ``ACCESS_ACTIVATION`` / ``ACCESS_CANCEL`` (``SMS_ADDED``)."""
+    try:
+        return SetStatusResult(answer.head)
+    except ValueError:
+        raise ShapeError("unexpected setStatus answer") from None
+
+
+def parse_active_activations(
+    answer: Answer, provider_tz: tzinfo, currency: str | None
+) -> list[ActiveActivation]:
+    """Classic ``activeActivations`` list, HeroSMS/Tiger ``data`` list, or a bare array."""
+    data = _json(answer, "getActiveActivations")
+    if isinstance(data, dict):
+        if isinstance(data.get("data"), list):
+            rows = data["data"]
+        else:
+            block = data.get("activeActivations")
+            if isinstance(block, dict) and "rows" in block:
+                block = block["rows"]
+            rows = rows_of(block, "activeActivations")
+    else:
+        rows = rows_of(data, "activeActivations")
+    result = []
+    for row in rows:
+        row = as_mapping(row, "activation")
+        result.append(
+            ActiveActivation(
+                activation_id=as_id(_first(row, "activationId", "id"), "activationId"),
+                service=_opt_str(_first(row, "serviceCode", "service")),
+                phone=as_phone(_first(row, "phoneNumber", "phone")),
+                cost=opt_decimal(_first(row, "activationCost", "cost"), "activationCost"),
+                status=_opt_str(_first(row, "activationStatus", "status")),
+                sms_codes=_codes(row.get("smsCode")),
+                sms_text=_opt_str(row.get("smsText")) or None,
+                activation_time=parse_time(row.get("activationTime"), provider_tz),
+                country=opt_country(_first(row, "countryCode", "country")),
+                can_get_another_sms=opt_bool(row.get("canGetAnotherSms")),
+                currency=currency_code(row.get("currency"), currency),
+                activation_end_time=parse_time(row.get("activationEndTime"), provider_tz),
+                operator=_opt_str(_first(row, "activationOperator", "operator")),
+            )
+        )
+    return result
+
+
+def parse_history(answer: Answer, provider_tz: tzinfo, currency: str | None) -> list[HistoryEntry]:
+    """getHistory: a list (or ``{"data": [...]}``) of ``{id, date, phone, sms, cost, status}``."""
+    data = _json(answer, "getHistory")
+    if isinstance(data, dict) and "data" in data:
+        data = data["data"]
+    entries = []
+    for row in rows_of(data, "history"):
+        row = as_mapping(row, "history entry")
+        entries.append(
+            HistoryEntry(
+                activation_id=as_id(_first(row, "id", "activationId"), "id"),
+                date=parse_time(_first(row, "date", "activationTime"), provider_tz),
+                phone=as_phone(_first(row, "phone", "phoneNumber")),
+                sms=_codes(_first(row, "sms", "smsCode")),
+                cost=opt_decimal(row.get("cost"), "cost"),
+                status=_opt_str(row.get("status")),
+                currency=currency_code(row.get("currency"), currency),
+                service=_opt_str(_first(row, "service", "serviceCode")),
+            )
+        )
+    return entries
+
+
+def parse_numbers_status(answer: Answer) -> list[ServiceStock]:
+    """``{"vk_0": 76, "av_1": 211}``: key is ``<service>_<forward 0/1>``, count int or string."""
+    data = as_mapping(_json(answer, "getNumbersStatus"), "getNumbersStatus")
+    stock = []
+    for key, count in data.items():
+        service, sep, flag = str(key).rpartition("_")
+        if not sep or flag not in ("0", "1"):
+            service, flag = str(key), "0"
+        stock.append(ServiceStock(service=service, forward=flag == "1", count=as_int(count, "count")))
+    return stock
+
+
+def _top_row(row: Any, rank: Any, service: str | None) -> TopCountry:
+    row = as_mapping(row, "top country")
+    free_map = {
+        as_decimal(price, "freePriceMap price"): as_int(count, "freePriceMap count")
+        for price, count in as_mapping(row.get("freePriceMap"), "freePriceMap").items()
+    }
+    return TopCountry(
+        service=service,
+        rank=as_int(rank, "rank"),
+        country=as_int(row.get("country"), "country"),
+        count=as_int(row.get("count", 0), "count"),
+        price=opt_decimal(row.get("price"), "price"),
+        retail_price=opt_decimal(row.get("retail_price"), "retail_price"),
+        free_price_map=free_map,
+        physical_count=opt_int(row.get("physicalTotalCount"), "physicalTotalCount"),
+    )
+
+
+def _is_top_rows(block: Mapping[str, Any]) -> bool:
+    return all(isinstance(value, dict) and "country" in value for value in block.values())
+
+
+def parse_top_countries(answer: Answer, service: str | None) -> list[TopCountry]:
+    """``{"0": {row}}`` for one service, ``{"<service>": {"0": {row}}}`` for all; a wrapping array is unwrapped."""
+    data = _json(answer, "getTopCountriesByService")
+    blocks = data if isinstance(data, list) else [data]
+    result: list[TopCountry] = []
+    for block in blocks:
+        if isinstance(block, dict) and "country" in block:
+            result.append(_top_row(block, len(result), service))
+            continue
+        block = as_mapping(block, "getTopCountriesByService")
+        if _is_top_rows(block):
+            result.extend(_top_row(row, rank, service) for rank, row in block.items())
+            continue
+        for service_code, rows in block.items():
+            rows_map = rows if isinstance(rows, dict) else dict(enumerate(rows_of(rows, "rows")))
+            result.extend(_top_row(row, rank, str(service_code)) for rank, row in rows_map.items())
+    return result
+
+
+def parse_list_of_top_countries(answer: Answer) -> list[CountryShare]:
+    """getListOfTopCountriesByService: ``[{"country":0,"share":50,"rate":50}]``."""
+    rows = rows_of(_json(answer, "getListOfTopCountriesByService"), "top countries")
+    result = []
+    for row in rows:
+        row = as_mapping(row, "top country")
+        result.append(
+            CountryShare(
+                country=as_int(row.get("country"), "country"),
+                share=opt_decimal(row.get("share"), "share"),
+                rate=opt_decimal(row.get("rate"), "rate"),
+            )
+        )
+    return result
+
+
+def parse_operators(answer: Answer) -> dict[int, tuple[str, ...]]:
+    """``{"status":"success","countryOperators":{"0":["beeline",…]}}``; ``[]`` (PHP empty) gives ``{}``."""
+    data = as_mapping(_json(answer, "getOperators"), "getOperators")
+    block = as_mapping(data.get("countryOperators"), "countryOperators")
+    return {
+        as_int(country, "country"): tuple(str(name) for name in rows_of(names, "operators"))
+        for country, names in block.items()
+    }
+
+
+def parse_countries(answer: Answer) -> list[Country]:
+    """getCountries as an object keyed by id or as an array; rows without an id are skipped."""
+    data = _json(answer, "getCountries")
+    items: Iterable[tuple[Any, Any]] = (
+        data.items() if isinstance(data, dict) else enumerate(rows_of(data, "countries"))
+    )
+    countries = []
+    for key, row in items:
+        row = as_mapping(row, "country")
+        raw_id = row.get("id", key if isinstance(data, dict) else None)
+        if raw_id is None or raw_id == "":
+            continue  # SMSBower lists one country under "" with "id": null
+        countries.append(
+            Country(
+                id=as_int(raw_id, "country id"),
+                rus=str(row.get("rus") or ""),
+                eng=str(row.get("eng") or ""),
+                chn=str(row.get("chn") or ""),
+                visible=opt_bool(row.get("visible")),
+                retry=opt_bool(row.get("retry")),
+                rent=opt_bool(row.get("rent")),
+                multi_service=opt_bool(row.get("multiService")),
+            )
+        )
+    countries.sort(key=lambda country: country.id)
+    return countries
+
+
+def parse_services_list(answer: Answer) -> list[Service]:
+    """``{"status":"success","services":[{"code","name"}]}``, a bare list, or ``{code: name}``."""
+    data = _json(answer, "getServicesList")
+    if isinstance(data, dict) and "services" in data:
+        data = data["services"]
+    if isinstance(data, dict):
+        return [
+            Service(code=str(code), name=str(value.get("name", code) if isinstance(value, dict) else value))
+            for code, value in data.items()
+        ]
+    services = []
+    for row in rows_of(data, "services"):
+        row = as_mapping(row, "service")
+        services.append(Service(code=str(row.get("code") or ""), name=str(row.get("name") or "")))
+    return [service for service in services if service.code]
+
+
+def parse_prices(answer: Answer) -> list[PriceEntry]:
+    """``{"<country>":{"<service>":{"cost","count"[,"physicalCount"]}}}``; ``{}``/``[]`` give ``[]``."""
+    data = as_mapping(_json(answer, "getPrices"), "getPrices")
+    entries = []
+    for country, services in data.items():
+        for service, offer in as_mapping(services, "services").items():
+            offer = as_mapping(offer, "price")
+            entries.append(
+                PriceEntry(
+                    country=as_int(country, "country"),
+                    service=str(service),
+                    cost=as_decimal(_first(offer, "cost", "price"), "cost"),
+                    count=as_int(offer.get("count", 0), "count"),
+                    physical_count=opt_int(offer.get("physicalCount"), "physicalCount"),
+                )
+            )
+    return entries
+
+
+def parse_prices_verification(answer: Answer) -> list[PriceEntry]:
+    """``{"<service>":{"<country>":{"count","price"}}}`` (note: service first)."""
+    data = as_mapping(_json(answer, "getPricesVerification"), "getPricesVerification")
+    entries = []
+    for service, countries in data.items():
+        for country, offer in as_mapping(countries, "countries").items():
+            offer = as_mapping(offer, "price")
+            entries.append(
+                PriceEntry(
+                    country=as_int(country, "country"),
+                    service=str(service),
+                    cost=as_decimal(_first(offer, "price", "cost"), "price"),
+                    count=as_int(offer.get("count", 0), "count"),
+                )
+            )
+    return entries
+
+
+def parse_multi_service(answer: Answer) -> list[MultiServiceNumber]:
+    """``[{"phone":"7999…","activation":123,"service":"fb"}, …]`` (an index-keyed object is accepted)."""
+    rows = rows_of(_json(answer, "getMultiServiceNumber"), "getMultiServiceNumber")
+    result = []
+    for row in rows:
+        row = as_mapping(row, "number")
+        result.append(
+            MultiServiceNumber(
+                activation_id=as_id(_first(row, "activation", "activationId", "id"), "activation"),
+                phone=as_phone(_first(row, "phone", "phoneNumber")),
+                service=str(row.get("service") or ""),
+            )
+        )
+    if not result:
+        raise ShapeError("getMultiServiceNumber returned no numbers")
+    return result
+
+
+def parse_additional(answer: Answer) -> AdditionalNumber:
+    """``ADDITIONAL:<id>:<phone>``."""
+    if answer.head != "ADDITIONAL" or answer.suffix is None:
+        raise ShapeError("unexpected getAdditionalService answer")
+    activation_id, sep, phone = answer.suffix.partition(":")
+    if not sep:
+        raise ShapeError("getAdditionalService answer has no phone")
+    return AdditionalNumber(activation_id=as_id(activation_id, "id"), phone=as_phone(phone))
+
+
+def parse_check_extra(answer: Answer, currency: str | None) -> ExtraActivationPrice:
+    """``{"status":"success","cost":200,"service":"tw","phone":777777777,"country":14}``."""
+    data = as_mapping(_json(answer, "checkExtraActivation"), "checkExtraActivation")
+    return ExtraActivationPrice(
+        cost=as_decimal(_first(data, "cost", "price"), "cost"),
+        currency=currency_code(data.get("currency"), currency),
+        service=_opt_str(data.get("service")),
+        phone=opt_phone(data.get("phone")),
+        country=opt_country(data.get("country")),
+    )
+
+
+def parse_incoming_call(answer: Answer) -> IncomingCallStatus:
+    """``{"status":"2","phone":false}``."""
+    data = as_mapping(_json(answer, "getIncomingCallStatus"), "getIncomingCallStatus")
+    status = _opt_str(data.get("status"))
+    if status is None:
+        raise ShapeError("getIncomingCallStatus has no status")
+    return IncomingCallStatus(status=status, phone=opt_phone(data.get("phone")))
+
+
+def parse_call_task(answer: Answer) -> str:
+    """``{"status":"success","msg":"Call request successfully created."}`` -> the message."""
+    data = as_mapping(_json(answer, "createTaskForCall"), "createTaskForCall")
+    if data.get("status") != "success":
+        raise ShapeError("createTaskForCall did not succeed")
+    return str(data.get("msg") or data.get("message") or "")
+
+
+def parse_outgoing_calls(answer: Answer, provider_tz: tzinfo) -> list[OutgoingCall]:
+    """``{"<activationId>":{"date","phoneFrom","status"}}``; ``[]`` gives ``[]``."""
+    data = as_mapping(_json(answer, "getOutgoingCalls"), "getOutgoingCalls")
+    calls = []
+    for activation_id, row in data.items():
+        row = as_mapping(row, "call")
+        calls.append(
+            OutgoingCall(
+                activation_id=as_id(activation_id, "activation id"),
+                date=parse_time(row.get("date"), provider_tz),
+                phone_from=opt_phone(row.get("phoneFrom")),
+                status=_opt_str(row.get("status")),
+            )
+        )
+    return calls
+
+
+def parse_rent_catalog(answer: Answer) -> RentCatalog:
+    """Classic ``{countries, operators, services:{code:{cost,quant}}}`` or HeroSMS ``{quantity,price,retail_price}``."""
+    data = as_mapping(_json(answer, "getRentServicesAndCountries"), "getRentServicesAndCountries")
+    countries = tuple(as_int(value, "country") for value in rows_of(data.get("countries"), "countries"))
+    operators = tuple(str(value) for value in rows_of(data.get("operators"), "operators"))
+    offers = []
+    for code, offer in as_mapping(data.get("services"), "services").items():
+        offer = as_mapping(offer, "service")
+        offers.append(
+            RentOffer(
+                service=str(code),
+                cost=as_decimal(_first(offer, "cost", "price"), "cost"),
+                quant=as_int(_first(offer, "quant", "quantity", "count") or 0, "quant"),
+                retail_cost=opt_decimal(offer.get("retail_price"), "retail_price"),
+            )
+        )
+    return RentCatalog(countries=countries, operators=operators, services=tuple(offers))
+
+
+def parse_rent_order(answer: Answer, provider_tz: tzinfo, currency: str | None) -> RentOrder:
+    """``{"status":"success","phone":{"id","endDate","number"}}`` or a getNumberV2-shaped answer (HeroSMS)."""
+    data = as_mapping(_json(answer, "rent order"), "rent order")
+    phone = data.get("phone")
+    if isinstance(phone, dict):
+        return RentOrder(
+            rent_id=as_id(phone.get("id"), "rent id"),
+            phone=as_phone(_first(phone, "number", "phone")),
+            end_date=parse_time(phone.get("endDate"), provider_tz),
+            cost=opt_decimal(_first(data, "cost", "price"), "cost"),
+            currency=currency_code(data.get("currency"), currency),
+        )
+    if "activationId" in data:
+        return RentOrder(
+            rent_id=as_id(data.get("activationId"), "activationId"),
+            phone=as_phone(_first(data, "phoneNumber", "phone")),
+            end_date=parse_time(_first(data, "activationEndTime", "endDate"), provider_tz),
+            cost=opt_decimal(data.get("activationCost"), "activationCost"),
+            currency=currency_code(data.get("currency"), currency),
+        )
+    raise ShapeError("unexpected rent order answer")
+
+
+_RENT_STATES = {
+    "STATUS_WAIT_CODE": RentState.WAIT_CODE,
+    "STATUS_FINISH": RentState.FINISH,
+    "STATUS_CANCEL": RentState.CANCEL,
+}
+
+
+def parse_rent_status(answer: Answer, provider_tz: tzinfo) -> RentStatus:
+    """Success with ``values`` -> ``ACTIVE``; ``{"status":"error","message":"STATUS_*"}`` -> that state."""
+    if not answer.is_json:
+        state = _RENT_STATES.get(answer.head)
+        if state is None:
+            raise ShapeError("unexpected getRentStatus answer")
+        return RentStatus(status=state)
+    data = as_mapping(answer.data, "getRentStatus")
+    if data.get("status") == "error":
+        code = str(data.get("message") or data.get("error") or "").split(":", 1)[0].strip()
+        state = _RENT_STATES.get(code)
+        if state is None:
+            raise ShapeError("unexpected getRentStatus state")
+        return RentStatus(status=state)
+    messages = []
+    for row in rows_of(data.get("values"), "values"):
+        row = as_mapping(row, "message")
+        messages.append(
+            RentMessage(
+                phone_from=_opt_str(row.get("phoneFrom")),
+                text=str(row.get("text") or ""),
+                service=_opt_str(row.get("service")),
+                date=parse_time(row.get("date"), provider_tz),
+            )
+        )
+    quantity = opt_int(data.get("quantity"), "quantity")
+    return RentStatus(
+        status=RentState.ACTIVE if messages else RentState.WAIT_CODE,
+        messages=tuple(messages),
+        quantity=quantity if quantity is not None else len(messages),
+    )
+
+
+def parse_success(answer: Answer, name: str) -> None:
+    """``{"status":"success"}`` (setRentStatus)."""
+    data = as_mapping(_json(answer, name), name)
+    if data.get("status") != "success":
+        raise ShapeError(f"{name} did not succeed")
+
+
+def parse_rent_list(answer: Answer) -> list[RentListEntry]:
+    """``{"status":"success","values":{"0":{"id","phone"}}}``; ``[]`` values give ``[]``."""
+    data = _json(answer, "getRentList")
+    values = data.get("values") if isinstance(data, dict) else data
+    entries = []
+    for row in rows_of(values, "values"):
+        row = as_mapping(row, "rent")
+        entries.append(
+            RentListEntry(rent_id=as_id(row.get("id"), "id"), phone=as_phone(_first(row, "phone", "number")))
+        )
+    return entries
+
+
+def parse_continue_rent_price(answer: Answer, currency: str | None) -> ContinueRentPrice:
+    """``{"status":"success","price":6.33}``."""
+    data = as_mapping(_json(answer, "getContinueRentPriceNumber"), "getContinueRentPriceNumber")
+    return ContinueRentPrice(
+        price=as_decimal(_first(data, "price", "cost"), "price"),
+        currency=currency_code(data.get("currency"), currency),
+    )
