@@ -4,17 +4,21 @@ Outsiders get a 404 (never a 403 that would confirm the object exists); members 
 the capability get a 403.
 """
 
-from datetime import datetime, time
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, time
 from decimal import Decimal
+from functools import wraps
+from typing import Any
 
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet, Sum
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import ApiKey, KeyStatus, LedgerEntry, Membership, Role
+from accounts.models import ApiKey, Invite, KeyStatus, LedgerEntry, Membership, Role
 
 CAPABILITIES = ("can_buy", "can_manage_keys", "can_manage_members", "can_view_audit")
 
@@ -35,6 +39,47 @@ def get_membership(request: HttpRequest, team_slug: str, *, capability: str | No
         if not getattr(membership, capability):
             raise PermissionDenied
     return membership
+
+
+TeamView = Callable[..., HttpResponse]
+
+
+def team_view(
+    capability: str | None = None, *, methods: Iterable[str] = ("GET",)
+) -> Callable[[TeamView], TeamView]:
+    """Declare and enforce who may open a page under `/t/<team_slug>/`.
+
+    The wrapped view receives the member's `Membership` instead of the slug. Order of checks:
+    anonymous -> redirect to login; outsider -> 404; member without `capability` -> 403;
+    method not in `methods` -> 405. The declaration stays readable on the view
+    (`required_capability`, `allowed_methods`) so the URL x role test derives its expectations from it.
+    """
+    if capability is not None and capability not in CAPABILITIES:
+        raise ValueError(f"unknown capability {capability!r}")
+    allowed = tuple(sorted({m.upper() for m in methods} | ({"HEAD"} if "GET" in methods else set())))
+
+    def decorator(view: TeamView) -> TeamView:
+        @wraps(view)
+        def wrapper(request: HttpRequest, team_slug: str, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            membership = get_membership(request, team_slug, capability=capability)
+            if request.method not in allowed:
+                return HttpResponseNotAllowed(allowed)
+            return view(request, membership, *args, **kwargs)
+
+        wrapper.required_capability = capability  # type: ignore[attr-defined]
+        wrapper.allowed_methods = allowed  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorator
+
+
+def get_invite(membership: Membership, public_id) -> Invite:
+    """A pending invite of the member's team, for revoking it (owners and admins only)."""
+    if not membership.can_manage_members:
+        raise PermissionDenied
+    return get_object_or_404(Invite, public_id=public_id, team=membership.team)
 
 
 def get_api_key(membership: Membership, public_id, *, manage: bool = False) -> ApiKey:
@@ -75,15 +120,16 @@ class SpendDenied(Exception):
         self.message = message
 
 
-def _start_of_today() -> datetime:
-    return timezone.make_aware(datetime.combine(timezone.now().date(), time.min), timezone.UTC)
+def start_of_today() -> datetime:
+    """Midnight UTC today: daily limits and "today's spend" count from here."""
+    return datetime.combine(timezone.now().date(), time.min, tzinfo=UTC)
 
 
 def spent_today(
     *, api_key: ApiKey | None = None, membership: Membership | None = None, currency: str | None = None
 ) -> Decimal:
     """Net spend since midnight UTC (refunds subtract), by key or by member within the team, in one currency."""
-    entries = LedgerEntry.objects.filter(created_at__gte=_start_of_today())
+    entries = LedgerEntry.objects.filter(created_at__gte=start_of_today())
     if currency is not None:
         entries = entries.filter(currency=currency)
     if api_key is not None:

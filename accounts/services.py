@@ -233,3 +233,26 @@ def api_key_set_status(*, membership: Membership, api_key: ApiKey, status: str) 
             summary=_("Set key %(label)s to %(status)s") % {"label": api_key.label, "status": status},
         )
     return api_key
+
+
+def invite_revoke(*, membership: Membership, invite: Invite) -> None:
+    """Withdraw a pending invite so its link stops working; used invites stay as history."""
+    if not membership.can_manage_members:
+        raise ActionRefused(_("Only owners and admins can revoke invites."))
+    if invite.team_id != membership.team_id:
+        raise ActionRefused(_("This invite belongs to another team."))
+    with transaction.atomic():
+        revoked = Invite.objects.filter(pk=invite.pk, used_at__isnull=True).update(expires_at=timezone.now())
+        if revoked:
+            audit_record(
+                team=membership.team,
+                actor=membership.user,
+                action="member.invite_revoke",
+                summary=_("Revoked an invite for a new %(role)s%(email)s")
+                % {"role": invite.role, "email": f" ({invite.email})" if invite.email else ""},
+            )
+
+
+def user_signup(*, username: str, email: str, password: str) -> User:
+    """Create a login (password already validated by the form)."""
+    return User.objects.create_user(username=username, email=email, password=password)

@@ -7,6 +7,9 @@ from config import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("accounts/", include("accounts.auth_urls")),
+    path("", include("accounts.urls")),
+    path("", include("providers.urls")),
     path("admin/", admin.site.urls),
 ]
 

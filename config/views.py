@@ -1,10 +1,18 @@
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect
+
+from accounts.selectors import first_team_of
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "home.html")
+    """`/`: the first team's home for a member, team creation for a user without a team, else login."""
+    if not request.user.is_authenticated:
+        return redirect("login")
+    team = first_team_of(request.user)
+    if team is None:
+        return redirect("accounts:team_create")
+    return redirect("accounts:team_home", team.slug)
 
 
 def healthz(request: HttpRequest) -> HttpResponse:

@@ -1,20 +1,33 @@
-"""Create the demo data idempotently: the `demo` login and a funded sandbox account."""
+"""Create the demo data idempotently: the `demo` and `viewer` logins, the demo team and its sandbox key."""
 
 import io
 
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
-from accounts.models import User
+from accounts.crypto import decrypt_secret, encrypt_secret
+from accounts.models import ApiKey, KeyStatus, Membership, Role, Team, User
+from accounts.services import audit_record
 
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "demo"  # development only: refused below when DEBUG is off
+VIEWER_USERNAME = "viewer"
+VIEWER_PASSWORD = "viewer"
 DEMO_SANDBOX_LABEL = "demo"
+DEMO_TEAM_NAME = "Demo"
+DEMO_TEAM_SLUG = "demo"
+DEMO_KEY_LABEL = "Sandbox"
+DEMO_KEY_PROFILE = "sandbox"
+DEMO_KEY_CURRENCY = "RUB"
 
 
 class Command(BaseCommand):
-    help = "Create the demo login and a sandbox account with balance (development only). Safe to run twice."
+    help = (
+        "Create the demo logins (demo/demo owner, viewer/viewer), the demo team and its sandbox key "
+        "(development only). Safe to run twice."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--site-url", default=settings.SITE_URL)
@@ -22,18 +35,72 @@ class Command(BaseCommand):
     def handle(self, *args, site_url: str, **options):
         if not settings.DEBUG:
             raise CommandError("The demo data is for development only (DEBUG is off).")
-        user, created = User.objects.get_or_create(
-            username=DEMO_USERNAME, defaults={"is_staff": True, "is_superuser": True}
-        )
-        if created:
-            user.set_password(DEMO_PASSWORD)
-            user.save()
+        demo = self._user(DEMO_USERNAME, DEMO_PASSWORD, staff=True)
+        viewer = self._user(VIEWER_USERNAME, VIEWER_PASSWORD, staff=False)
+        team = self._team(owner=demo, viewer=viewer)
         sandbox_key = self._sandbox_key() if settings.SANDBOX_ENABLED else None
+        if sandbox_key:
+            self._register_key(team=team, owner=demo, secret=sandbox_key)
         self.stdout.write(f"simdesk is at {site_url}/  (login: {DEMO_USERNAME} / password: {DEMO_PASSWORD})")
+        self.stdout.write(f"read-only login: {VIEWER_USERNAME} / password: {VIEWER_PASSWORD}")
         if sandbox_key:
             self.stdout.write(
                 f"sandbox provider: {site_url}/sandbox/stubs/handler_api.php (demo account ready)"
             )
+
+    @staticmethod
+    def _user(username: str, password: str, *, staff: bool) -> User:
+        user, created = User.objects.get_or_create(
+            username=username, defaults={"is_staff": staff, "is_superuser": staff}
+        )
+        if created:
+            user.set_password(password)
+            user.save()
+        return user
+
+    @staticmethod
+    @transaction.atomic
+    def _team(*, owner: User, viewer: User) -> Team:
+        team, created = Team.objects.get_or_create(slug=DEMO_TEAM_SLUG, defaults={"name": DEMO_TEAM_NAME})
+        Membership.objects.get_or_create(team=team, user=owner, defaults={"role": Role.OWNER})
+        Membership.objects.get_or_create(team=team, user=viewer, defaults={"role": Role.VIEWER})
+        if created:
+            audit_record(
+                team=team, actor=owner, action="team.create", summary=f"Created the team {team.name}"
+            )
+        return team
+
+    @staticmethod
+    @transaction.atomic
+    def _register_key(*, team: Team, owner: User, secret: str) -> ApiKey:
+        """Store the sandbox key encrypted, without an upstream check (the web server may not be up yet)."""
+        api_key = (
+            ApiKey.objects.filter(team=team, profile=DEMO_KEY_PROFILE)
+            .exclude(status=KeyStatus.ARCHIVED)
+            .order_by("pk")
+            .first()
+        )
+        if api_key is None:
+            api_key = ApiKey.objects.create(
+                team=team,
+                label=DEMO_KEY_LABEL,
+                profile=DEMO_KEY_PROFILE,
+                secret_encrypted=encrypt_secret(secret),
+                secret_last4=secret[-4:],
+                currency=DEMO_KEY_CURRENCY,
+            )
+            audit_record(
+                team=team,
+                actor=owner,
+                action="key.add",
+                api_key=api_key,
+                summary=f"Added key {api_key.label}",
+            )
+        elif decrypt_secret(api_key.secret_encrypted) != secret:
+            # The sandbox account was recreated: point the demo key at it again.
+            api_key.secret_encrypted, api_key.secret_last4 = encrypt_secret(secret), secret[-4:]
+            api_key.save(update_fields=["secret_encrypted", "secret_last4"])
+        return api_key
 
     def _sandbox_key(self) -> str:
         out = io.StringIO()

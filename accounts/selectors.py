@@ -1,0 +1,146 @@
+"""Team-scoped reads for the pages: every query starts from the team (or the user's own memberships)."""
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+
+from django.db.models import Count, QuerySet, Sum
+from django.utils import timezone
+
+from accounts.models import (
+    ApiKey,
+    AuditEntry,
+    Invite,
+    KeyHealth,
+    KeyStatus,
+    LedgerEntry,
+    Membership,
+    Team,
+    User,
+)
+from accounts.permissions import start_of_today
+
+
+def memberships_of(user: User) -> QuerySet[Membership]:
+    """The user's teams (as memberships), alphabetically: the team switcher and `/`."""
+    if not user.is_authenticated:
+        return Membership.objects.none()
+    return Membership.objects.filter(user=user).select_related("team").order_by("team__name", "team__pk")
+
+
+def first_team_of(user: User) -> Team | None:
+    membership = memberships_of(user).first()
+    return membership.team if membership else None
+
+
+def team_members(team: Team) -> QuerySet[Membership]:
+    return Membership.objects.filter(team=team).select_related("user").order_by("user__username")
+
+
+def pending_invites(team: Team) -> QuerySet[Invite]:
+    return Invite.objects.filter(team=team, used_at__isnull=True, expires_at__gt=timezone.now()).order_by(
+        "-created_at"
+    )
+
+
+def team_keys(team: Team, *, include_archived: bool = False) -> QuerySet[ApiKey]:
+    """The team's keys, archived ones last (and only when asked for)."""
+    keys = ApiKey.objects.filter(team=team).annotate(grant_count=Count("allowed_members"))
+    if not include_archived:
+        keys = keys.exclude(status=KeyStatus.ARCHIVED)
+    return keys.order_by("status", "label", "pk")
+
+
+@dataclass(frozen=True)
+class Amount:
+    """A sum of money in one currency; totals are never added across currencies."""
+
+    value: Decimal
+    currency: str
+
+
+@dataclass
+class KeySummary:
+    key: ApiKey
+    spent_today: list[Amount] = field(default_factory=list)
+
+
+@dataclass
+class MemberSpend:
+    username: str
+    spent: list[Amount] = field(default_factory=list)
+
+
+@dataclass
+class TeamSummary:
+    keys: list[KeySummary]
+    members: list[MemberSpend]
+    totals: list[Amount]
+    warnings: list[ApiKey]
+    updated_at: datetime
+
+
+def team_summary(team: Team) -> TeamSummary:
+    """Balances and health per key plus today's spend per key, per member and in total, by currency."""
+    keys = list(team_keys(team))
+    today = LedgerEntry.objects.filter(team=team, created_at__gte=start_of_today())
+
+    per_key: dict[int, list[Amount]] = {}
+    for row in today.values("api_key_id", "currency").annotate(total=Sum("amount")).order_by("currency"):
+        per_key.setdefault(row["api_key_id"], []).append(Amount(row["total"], row["currency"]))
+
+    per_member: dict[str, list[Amount]] = {}
+    rows = today.values("member__username", "currency").annotate(total=Sum("amount"))
+    for row in rows.order_by("member__username", "currency"):
+        per_member.setdefault(row["member__username"] or "—", []).append(
+            Amount(row["total"], row["currency"])
+        )
+
+    totals = [
+        Amount(row["total"], row["currency"])
+        for row in today.values("currency").annotate(total=Sum("amount")).order_by("currency")
+    ]
+    warnings = [
+        k
+        for k in keys
+        if k.status == KeyStatus.ACTIVE
+        and k.health in (KeyHealth.INVALID, KeyHealth.BANNED, KeyHealth.UNREACHABLE)
+    ]
+    return TeamSummary(
+        keys=[KeySummary(key=k, spent_today=per_key.get(k.pk, [])) for k in keys],
+        members=[MemberSpend(username=u, spent=a) for u, a in per_member.items()],
+        totals=totals,
+        warnings=warnings,
+        updated_at=timezone.now(),
+    )
+
+
+def audit_actions(team: Team) -> list[str]:
+    """Distinct actions that occur in the team's log, for the filter."""
+    return list(
+        AuditEntry.objects.filter(team=team).order_by("action").values_list("action", flat=True).distinct()
+    )
+
+
+def audit_entries(
+    team: Team,
+    *,
+    action: str = "",
+    actor: User | None = None,
+    api_key: ApiKey | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> QuerySet[AuditEntry]:
+    """The team's audit log, newest first, filtered. Dates are whole UTC days, both ends included."""
+    entries = AuditEntry.objects.filter(team=team).select_related("actor", "api_key")
+    if action:
+        entries = entries.filter(action=action)
+    if actor is not None:
+        entries = entries.filter(actor=actor)
+    if api_key is not None:
+        entries = entries.filter(api_key=api_key)
+    if date_from is not None:
+        entries = entries.filter(created_at__gte=datetime.combine(date_from, time.min, tzinfo=UTC))
+    if date_to is not None:
+        entries = entries.filter(created_at__lte=datetime.combine(date_to, time.max, tzinfo=UTC))
+    return entries.order_by("-created_at", "-id")

@@ -1,0 +1,21 @@
+"""Team pages live under /t/<team_slug>/; invites and team creation are not team-scoped."""
+
+from django.urls import path
+
+from accounts import views
+
+app_name = "accounts"
+
+urlpatterns = [
+    path("teams/new/", views.team_create, name="team_create"),
+    path("invite/<str:token>/", views.invite_accept, name="invite_accept"),
+    path("invite/<str:token>/signup/", views.invite_signup, name="invite_signup"),
+    path("t/<slug:team_slug>/", views.team_home, name="team_home"),
+    path("t/<slug:team_slug>/members/", views.member_list, name="member_list"),
+    path("t/<slug:team_slug>/members/invite/", views.invite_create, name="invite_create"),
+    path("t/<slug:team_slug>/members/<uuid:member_id>/", views.member_edit, name="member_edit"),
+    path("t/<slug:team_slug>/members/<uuid:member_id>/remove/", views.member_remove, name="member_remove"),
+    path("t/<slug:team_slug>/invites/<uuid:invite_id>/revoke/", views.invite_revoke, name="invite_revoke"),
+    path("t/<slug:team_slug>/leave/", views.team_leave, name="team_leave"),
+    path("t/<slug:team_slug>/audit/", views.audit_log, name="audit_log"),
+]

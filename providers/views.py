@@ -1,0 +1,169 @@
+"""The team's API keys: list, add (checked upstream), settings and grants, rotation, status, balance refresh.
+
+These pages live in `providers` because adding a key needs the protocol client, and `accounts` must
+not import `providers`. The secret arrives in POST data only; it is never put in a context, a message
+or a log line (`sensitive_post_parameters` also keeps it out of Django's error reports).
+"""
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_post_parameters
+from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
+
+from accounts import selectors
+from accounts.models import KeyHealth, KeyStatus, Membership
+from accounts.permissions import get_api_key, team_view
+from accounts.services import ActionRefused, api_key_set_status, api_key_update_settings
+from providers import services
+from providers.forms import ApiKeyAddForm, ApiKeyRotateForm, ApiKeySettingsForm, ApiKeyStatusForm
+
+
+def _context(membership: Membership, **extra) -> dict:
+    return {"membership": membership, "team": membership.team, **extra}
+
+
+def _redirect(request: HttpRequest, url: str) -> HttpResponse:
+    if request.htmx:
+        return HttpResponseClientRedirect(url)
+    return redirect(url)
+
+
+@team_view()
+def key_list(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """Every member sees the keys with balance and health; only owners and admins get the buttons."""
+    show_archived = request.GET.get("archived") == "1"
+    keys = selectors.team_keys(membership.team, include_archived=show_archived)
+    return render(
+        request, "providers/key_list.html", _context(membership, keys=keys, show_archived=show_archived)
+    )
+
+
+@sensitive_post_parameters("secret")
+@team_view("can_manage_keys", methods=("GET", "POST"))
+def key_add(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """Add a key: getBalance checks the secret before anything is stored."""
+    form = ApiKeyAddForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            api_key = services.api_key_create(
+                membership=membership,
+                label=data["label"],
+                profile=data["profile"],
+                base_url=data["base_url"],
+                secret=data["secret"],
+            )
+        except ActionRefused as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("Key “%s” added and checked.") % api_key.label)
+            return _redirect(
+                request, reverse("providers:key_detail", args=[membership.team.slug, api_key.public_id])
+            )
+    template = "providers/key_add.html#form" if request.htmx else "providers/key_add.html"
+    return render(request, template, _context(membership, form=form))
+
+
+@team_view()
+def key_detail(request: HttpRequest, membership: Membership, key_id) -> HttpResponse:
+    api_key = get_api_key(membership, key_id)
+    grants = api_key.allowed_members.select_related("user").order_by("user__username")
+    return render(request, "providers/key_detail.html", _context(membership, key=api_key, grants=grants))
+
+
+@team_view("can_manage_keys", methods=("GET", "POST"))
+def key_edit(request: HttpRequest, membership: Membership, key_id) -> HttpResponse:
+    """Rename; daily budget; maximum price per purchase; which members may use the key."""
+    api_key = get_api_key(membership, key_id, manage=True)
+    form = ApiKeySettingsForm(request.POST or None, api_key=api_key)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            api_key_update_settings(
+                membership=membership,
+                api_key=api_key,
+                label=data["label"],
+                daily_budget=data["daily_budget"],
+                max_price=data["max_price"],
+                restrict_to_members=data["restrict_to_members"],
+                allowed_members=list(data["allowed_members"]),
+            )
+        except ActionRefused as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("Saved the settings of “%s”.") % api_key.label)
+            return _redirect(
+                request, reverse("providers:key_detail", args=[membership.team.slug, api_key.public_id])
+            )
+    template = "providers/key_edit.html#form" if request.htmx else "providers/key_edit.html"
+    return render(request, template, _context(membership, key=api_key, form=form))
+
+
+@sensitive_post_parameters("secret")
+@team_view("can_manage_keys", methods=("GET", "POST"))
+def key_rotate(request: HttpRequest, membership: Membership, key_id) -> HttpResponse:
+    """Re-enter the secret (the provider issued a new one); checked upstream before it replaces the old one."""
+    api_key = get_api_key(membership, key_id, manage=True)
+    form = ApiKeyRotateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if api_key.status == KeyStatus.ARCHIVED:
+            form.add_error(None, _("An archived key cannot be used again; add it anew."))
+        else:
+            try:
+                services.api_key_rotate_secret(
+                    membership=membership, api_key=api_key, secret=form.cleaned_data["secret"]
+                )
+            except ActionRefused as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, _("The new secret of “%s” works and is saved.") % api_key.label)
+                return _redirect(
+                    request, reverse("providers:key_detail", args=[membership.team.slug, api_key.public_id])
+                )
+    template = "providers/key_rotate.html#form" if request.htmx else "providers/key_rotate.html"
+    return render(request, template, _context(membership, key=api_key, form=form))
+
+
+@team_view("can_manage_keys", methods=("POST",))
+def key_status(request: HttpRequest, membership: Membership, key_id) -> HttpResponse:
+    """Disable, enable or archive."""
+    api_key = get_api_key(membership, key_id, manage=True)
+    form = ApiKeyStatusForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose what to do with the key."))
+    else:
+        try:
+            api_key_set_status(membership=membership, api_key=api_key, status=form.cleaned_data["status"])
+        except ActionRefused as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(
+                request,
+                _("“%(label)s” is now %(status)s.")
+                % {"label": api_key.label, "status": api_key.get_status_display().lower()},
+            )
+    return redirect("providers:key_detail", membership.team.slug, api_key.public_id)
+
+
+@team_view(methods=("POST",))
+def key_refresh(request: HttpRequest, membership: Membership, key_id) -> HttpResponse:
+    """Ask the provider for the balance now; htmx swaps the balance cell, a plain POST goes back to the key."""
+    api_key = get_api_key(membership, key_id)
+    if api_key.status == KeyStatus.ARCHIVED:
+        message = _("An archived key is not checked any more.")
+    else:
+        services.api_key_refresh_balance(api_key=api_key)
+        message = (
+            _("Balance of “%s” refreshed.") % api_key.label
+            if api_key.health == KeyHealth.OK
+            else _("“%(label)s”: %(problem)s")
+            % {"label": api_key.label, "problem": api_key.get_health_display()}
+        )
+    if request.htmx:
+        response = render(request, "providers/key_list.html#balance", _context(membership, key=api_key))
+        return trigger_client_event(response, "toast", {"message": message})
+    messages.info(request, message)
+    return redirect("providers:key_detail", membership.team.slug, api_key.public_id)
