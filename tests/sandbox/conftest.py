@@ -56,14 +56,16 @@ def hero(make_account) -> Account:
 def api(client: Client) -> Callable:
     """`api(account_or_key, action, **params)` -> the handler's response (GET unless method='post')."""
 
-    def call(who: Account | str | None, action: str | None, *, method: str = "get", url: str = URL, **params):
+    def call(
+        who: Account | str | None, action: str | None, *, method: str = "get", endpoint: str = URL, **params
+    ):
         query = {key: str(value) for key, value in params.items()}
         if who is not None:
             query["api_key"] = who.key if isinstance(who, Account) else who
         if action is not None:
             query["action"] = action
         if method == "post":
-            return client.post(url, query)
-        return client.get(url, query)
+            return client.post(endpoint, query)
+        return client.get(endpoint, query)
 
     return call
