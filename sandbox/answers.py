@@ -32,7 +32,7 @@ HTML = "text/html; charset=utf-8"
 class Answer:
     """A finished answer: body, HTTP status, content type, extra headers; `is_json` marks JSON bodies."""
 
-    body: str
+    body: str | bytes
     status: int = 200
     content_type: str = TEXT
     headers: dict[str, str] = field(default_factory=dict)

@@ -104,5 +104,7 @@ def after(plan: Plan, answer: Answer) -> Answer:
     if plan.after_commit:
         return gateway_page(502)
     if plan.truncate and answer.is_json and len(answer.body) > 1:
-        return Answer(answer.body[: max(len(answer.body) // 2, 1)], answer.status, answer.content_type)
+        # Cut the bytes, not the characters: a real cut connection can split a UTF-8 sequence too.
+        raw = answer.body.encode() if isinstance(answer.body, str) else answer.body
+        return Answer(raw[: len(raw) // 2], answer.status, answer.content_type)
     return answer

@@ -23,7 +23,11 @@ def request_params(request: HttpRequest) -> dict[str, str]:
 
 
 def _respond(answer: Answer) -> HttpResponse:
-    response = HttpResponse(answer.body.encode(), status=answer.status, content_type=answer.content_type)
+    response = HttpResponse(
+        answer.body.encode() if isinstance(answer.body, str) else answer.body,
+        status=answer.status,
+        content_type=answer.content_type,
+    )
     for name, value in answer.headers.items():
         response[name] = value
     return response
