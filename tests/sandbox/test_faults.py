@@ -64,7 +64,11 @@ def test_it_times_out_then_answers_a_gateway_timeout(api, make_account, settings
 
 def test_it_rate_limits(api, make_account):
     response = api(make_account(rate_limit_rate=1.0), "getBalance")
-    assert (response.status_code, response.content, response["Retry-After"]) == (429, b"Too Many Requests", "1")
+    assert (response.status_code, response.content, response["Retry-After"]) == (
+        429,
+        b"Too Many Requests",
+        "1",
+    )
     response = api(make_account(dialect="hero", rate_limit_rate=1.0), "getBalance")
     assert (response.status_code, response.content) == (429, b'{"title":"RATE_LIMIT","details":""}')
 
