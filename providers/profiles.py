@@ -209,8 +209,21 @@ PROFILES: dict[str, ProviderProfile] = {
             supports=OPTIONAL_ACTIONS,
             requests_per_second=20.0,
         ),
+        ProviderProfile(
+            slug="sandbox_hero",
+            name="Sandbox, HeroSMS dialect (built-in test provider)",
+            base_url="http://127.0.0.1:8000/sandbox/hero",
+            dialect="hero",
+            currency="USD",
+            timezone="UTC",
+            supports=OPTIONAL_ACTIONS,
+            requests_per_second=20.0,
+        ),
     )
 }
+
+# The built-in sandbox is served by this same site, so its URL follows settings.SITE_URL.
+SANDBOX_PATHS = {"sandbox": "/sandbox", "sandbox_hero": "/sandbox/hero"}
 
 PROFILE_CHOICES: list[tuple[str, str]] = [(profile.slug, profile.name) for profile in PROFILES.values()]
 
@@ -230,8 +243,8 @@ def _site_url() -> str | None:
 def get_profile(slug: str) -> ProviderProfile:
     """The profile named ``slug`` (``KeyError`` if unknown); the sandbox follows ``settings.SITE_URL``."""
     profile = PROFILES[slug]
-    if slug == "sandbox":
+    if slug in SANDBOX_PATHS:
         site_url = _site_url()
         if site_url:
-            profile = dataclasses.replace(profile, base_url=site_url.rstrip("/") + "/sandbox")
+            profile = dataclasses.replace(profile, base_url=site_url.rstrip("/") + SANDBOX_PATHS[slug])
     return profile
