@@ -11,7 +11,19 @@ app = Celery("simdesk")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
-app.conf.beat_schedule = {}
+app.conf.beat_schedule = {
+    # Fan out one poll cycle per key with live activations; the per-key lock stops overlaps.
+    "poll-activations": {
+        "task": "activations.tasks.poll_activations",
+        "schedule": settings.SIMDESK_POLL_INTERVAL,
+        "options": {"expires": settings.SIMDESK_POLL_INTERVAL * 2},
+    },
+    "refresh-balances": {
+        "task": "providers.tasks.refresh_all_balances",
+        "schedule": 300.0,
+        "options": {"expires": 120},
+    },
+}
 
 if settings.SANDBOX_ENABLED:
     # The sandbox provider's clock: due SMS, expiries, rent messages and webhook retries.

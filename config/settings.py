@@ -171,6 +171,9 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
+# Seconds between poll cycles of the workers (one upstream call per key per cycle).
+SIMDESK_POLL_INTERVAL = env_float("SIMDESK_POLL_INTERVAL", 3.0)
+
 # Upstream calls: seconds before giving up on a provider.
 PROVIDER_CONNECT_TIMEOUT = env_float("PROVIDER_CONNECT_TIMEOUT", 5.0)
 PROVIDER_READ_TIMEOUT = env_float("PROVIDER_READ_TIMEOUT", 20.0)

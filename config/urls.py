@@ -10,6 +10,7 @@ urlpatterns = [
     path("accounts/", include("accounts.auth_urls")),
     path("", include("accounts.urls")),
     path("", include("providers.urls")),
+    path("", include("activations.urls")),
     path("admin/", admin.site.urls),
 ]
 
