@@ -465,7 +465,9 @@ def activation_set_status(
         raise ApiError("BAD_STATUS")
     with transaction.atomic():
         act = (
-            Activation.objects.select_for_update().select_related("country", "service").get(pk=activation.pk)
+            Activation.objects.select_for_update(of=("self",))
+            .select_related("country", "service")
+            .get(pk=activation.pk)
         )
         if not act.is_active:
             raise ApiError("BAD_STATUS", hero_code="ACTIVATION_NOT_ACTIVE")
@@ -645,7 +647,7 @@ def advance(now: datetime | None = None) -> int:
     for pk in list(due[:500]):
         with transaction.atomic():
             act = (
-                Activation.objects.select_for_update()
+                Activation.objects.select_for_update(of=("self",))
                 .select_related("account", "service", "country")
                 .filter(
                     pk=pk,
@@ -669,7 +671,7 @@ def advance(now: datetime | None = None) -> int:
     for pk in list(expired[:500]):
         with transaction.atomic():
             act = (
-                Activation.objects.select_for_update()
+                Activation.objects.select_for_update(of=("self",))
                 .select_related("account")
                 .filter(pk=pk, status__in=ACTIVE_STATUSES, expires_at__lte=now)
                 .first()
@@ -695,7 +697,7 @@ def _advance_rentals(now: datetime) -> int:
     for pk in list(due[:500]):
         with transaction.atomic():
             rental = (
-                Rental.objects.select_for_update()
+                Rental.objects.select_for_update(of=("self",))
                 .select_related("account", "service")
                 .filter(pk=pk, status=RentalStatus.ACTIVE, next_sms_at__lte=now)
                 .first()
@@ -728,7 +730,7 @@ def sms_push(*, target_id: int, text: str, now: datetime | None = None) -> Activ
     match = CODE_RE.search(text)
     with transaction.atomic():
         act = (
-            Activation.objects.select_for_update()
+            Activation.objects.select_for_update(of=("self",))
             .select_related("account", "service")
             .filter(pk=target_id)
             .first()
@@ -740,7 +742,7 @@ def sms_push(*, target_id: int, text: str, now: datetime | None = None) -> Activ
             act.save()
             return act
         rental = (
-            Rental.objects.select_for_update()
+            Rental.objects.select_for_update(of=("self",))
             .select_related("account", "service")
             .filter(pk=target_id)
             .first()

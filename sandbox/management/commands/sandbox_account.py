@@ -92,10 +92,10 @@ class Command(BaseCommand):
         self.stdout.write(account.key)
 
     def _list(self, **options) -> None:
-        self.stdout.write(f"{'label':<20} {'key':<8} {'balance':>14} {'dialect':<8}")
+        self.stdout.write(f"{'label':<20} {'key':<8} {'balance':>14} dialect")
         for account in Account.objects.order_by("id"):
             self.stdout.write(
-                f"{(account.label or '-'):<20} {'…' + account.key[-4:]:<8} {account.balance:>14.2f} {account.dialect:<8}"
+                f"{(account.label or '-'):<20} {'…' + account.key[-4:]:<8} {account.balance:>14.2f} {account.dialect}"
             )
 
     def _set(self, *, key: str, **options) -> None:
