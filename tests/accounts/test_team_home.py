@@ -1,0 +1,84 @@
+"""The team home: balances, today's spend per key and per member (never mixing currencies), warnings,
+and the summary partial that htmx polls."""
+
+from datetime import timedelta
+from decimal import Decimal
+from itertools import count
+
+from django.utils import timezone
+
+from accounts.models import KeyHealth, LedgerEntry
+from accounts.selectors import team_summary
+from tests.accounts.conftest import client_for, make_key
+
+_events = count()
+
+
+def _spend(team, key, user, amount, *, currency=None, when=None):
+    return LedgerEntry.objects.create(
+        team=team,
+        api_key=key,
+        member=user,
+        kind="purchase",
+        amount=Decimal(amount),
+        currency=currency or key.currency,
+        event_key=f"test-{next(_events)}",
+        created_at=when or timezone.now(),
+    )
+
+
+def test_it_sums_today_per_key_member_and_currency(team, alice, bob, api_key):
+    usd = make_key(team, label="Hero", currency="USD", secret="sk-hero-usd-0001")
+    _spend(team, api_key, bob, "10")
+    _spend(team, api_key, bob, "-2.5")  # refund
+    _spend(team, api_key, alice, "5")
+    _spend(team, usd, bob, "0.75")
+    _spend(team, api_key, bob, "100", when=timezone.now() - timedelta(days=1))  # not today
+
+    summary = team_summary(team)
+    per_key = {row.key.label: [(a.value, a.currency) for a in row.spent_today] for row in summary.keys}
+    assert per_key["Main"] == [(Decimal("12.5"), "RUB")]
+    assert per_key["Hero"] == [(Decimal("0.75"), "USD")]
+    per_member = {row.username: [(a.value, a.currency) for a in row.spent] for row in summary.members}
+    assert per_member["bob"] == [(Decimal("7.5"), "RUB"), (Decimal("0.75"), "USD")]
+    assert per_member["alice"] == [(Decimal("5"), "RUB")]
+    assert [(a.value, a.currency) for a in summary.totals] == [
+        (Decimal("12.5"), "RUB"),
+        (Decimal("0.75"), "USD"),
+    ]
+
+
+def test_another_teams_spend_is_not_counted(team, alice, charlie, api_key, other_key):
+    _spend(other_key.team, other_key, charlie, "99")
+    assert team_summary(team).totals == []
+
+
+def test_the_page_shows_balances_spend_and_warnings(team, alice, bob, api_key):
+    make_key(team, label="Broken", health=KeyHealth.INVALID, secret="sk-broken-0002")
+    _spend(team, api_key, bob, "42")
+    content = client_for(alice).get("/t/acme/").content.decode()
+    assert "1,000.00 RUB" in content
+    assert "42.00 RUB" in content
+    assert "Broken" in content and "the provider rejects this key" in content
+    assert 'hx-trigger="every 10s"' in content
+    assert 'hx-get="/t/acme/"' in content
+
+
+def test_htmx_polls_get_only_the_summary(team, alice, api_key):
+    response = client_for(alice).get("/t/acme/", HTTP_HX_REQUEST="true")
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert content.lstrip().startswith('<div id="summary"')
+    assert "<html" not in content and "topbar" not in content
+    assert "HX-Request" in response["Vary"]
+
+
+def test_viewers_are_told_they_cannot_buy(team, vera):
+    content = client_for(vera).get("/t/acme/").content.decode()
+    assert "cannot buy numbers or change keys" in content
+    assert "/t/acme/keys/new/" not in content
+
+
+def test_archived_keys_are_not_on_the_home_page(team, alice):
+    make_key(team, label="Retired", status="archived", secret="sk-retired-0003")
+    assert "Retired" not in client_for(alice).get("/t/acme/").content.decode()
