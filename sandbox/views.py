@@ -1,5 +1,7 @@
 """The handler_api endpoint: read the parameters, check the key, inject faults, dispatch the action."""
 
+from datetime import datetime
+
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -47,7 +49,7 @@ def handler(request: HttpRequest, hero_keys: bool = False) -> HttpResponse:
     return _respond(answer)
 
 
-def dispatch(params: dict[str, str], now, *, hero_keys: bool = False) -> Answer:
+def dispatch(params: dict[str, str], now: datetime, *, hero_keys: bool = False) -> Answer:
     """Key, action, faults, then the action itself; every outcome is an Answer."""
     key = params.get("api_key", "").strip()
     if not key:
