@@ -95,6 +95,8 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": VAR_DIR / "db.sqlite3",
+            # A file, not memory, so a real Celery worker process can share the test database.
+            "TEST": {"NAME": str(VAR_DIR / "test-db.sqlite3")},
             # Web, worker and beat share one file: wait for locks, write-ahead log, immediate writes.
             "OPTIONS": {
                 "timeout": 20,
@@ -136,6 +138,8 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"
+if DEBUG:
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise looks here even when serving from finders
 STATICFILES_DIRS = [
     BASE_DIR / "static",
     # Front-end packages come from npm (package.json), never from a CDN.

@@ -1,13 +1,26 @@
 """The fixed cast: alice owns Acme, dave is its admin, bob an operator, vera a viewer; charlie owns Other."""
 
 import io
+import os
 
 import pytest
+from django.conf import settings as django_settings
 from django.core.management import call_command
 
 from accounts.models import Membership, Role, Team, User
 
 PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix) -> None:
+    """One test database per test run, so runs side by side (and their worker processes) never collide."""
+    db = django_settings.DATABASES["default"]
+    test = db.setdefault("TEST", {})
+    if db["ENGINE"].endswith("sqlite3"):
+        test["NAME"] = f"{test.get('NAME') or db['NAME']}.{os.getpid()}"
+    else:
+        test["NAME"] = f"test_{db['NAME']}_{os.getpid()}"
 
 
 def _user(username: str) -> User:
