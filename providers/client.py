@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, tzinfo
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
@@ -176,6 +176,7 @@ class ProviderClient:
         timeout: tuple[float, float] | None = None,
         read_retries: int | None = None,
         path: str = DEFAULT_PATH,
+        throttle: Callable[[], None] | None = None,
     ) -> None:
         if not base_url.startswith(("http://", "https://")):
             raise ValueError("base_url must start with http:// or https://")
@@ -196,6 +197,8 @@ class ProviderClient:
         self.read_retries = int(
             read_retries if read_retries is not None else _setting("PROVIDER_READ_RETRIES", 2)
         )
+        # Called before every request: waits for the key's shared request budget (providers/ratelimit.py).
+        self.throttle = throttle
 
     @classmethod
     def for_profile(
@@ -255,6 +258,8 @@ class ProviderClient:
     def _send(self, action: str, params: dict[str, ParamValue]) -> Answer:
         query: dict[str, str] = {"api_key": self._api_key, "action": action}
         query.update({key: str(value) for key, value in params.items() if value is not None})
+        if self.throttle is not None:
+            self.throttle()
         started = time.monotonic()
         failure: ProviderError | None = None
         response: requests.Response | None = None

@@ -80,7 +80,8 @@ def api_key_create(*, membership: Membership, label: str, profile: str, base_url
             actor=membership.user,
             action="key.add",
             api_key=api_key,
-            summary=_("Added key %(label)s (%(provider)s)") % {"label": api_key.label, "provider": profile_obj.name},
+            summary=_("Added key %(label)s (%(provider)s)")
+            % {"label": api_key.label, "provider": profile_obj.name},
         )
     return api_key
 
@@ -118,7 +119,9 @@ def api_key_mark_health(*, api_key: ApiKey, exc: errors.ProviderError | None) ->
         health, message, until = KeyHealth.INVALID, _describe(exc), None
     elif isinstance(exc, errors.Banned):
         health, message, until = KeyHealth.BANNED, _describe(exc), exc.until
-    elif isinstance(exc, errors.UpstreamUnavailable | errors.ProtocolError | errors.RateLimited | errors.ErrorSql):
+    elif isinstance(
+        exc, errors.UpstreamUnavailable | errors.ProtocolError | errors.RateLimited | errors.ErrorSql
+    ):
         health, message, until = KeyHealth.UNREACHABLE, _describe(exc), api_key.banned_until
     else:
         return

@@ -85,3 +85,14 @@ def sandbox_account(*args: str) -> str:
 @pytest.fixture
 def sandbox_key(sandbox_url) -> str:
     return sandbox_account("--balance", "1000")
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(settings):
+    """Each test gets an empty in-process cache: request budgets and catalog lookups never leak between tests."""
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "tests"}
+    }
+    from django.core.cache import cache
+
+    cache.clear()

@@ -14,6 +14,7 @@ def test_it_lists_every_known_provider_for_forms():
         "sms_man",
         "custom",
         "sandbox",
+        "sandbox_hero",
     ]
     assert dict(PROFILE_CHOICES)["herosms"] == "HeroSMS"
 
@@ -58,6 +59,7 @@ def test_it_points_the_sandbox_at_the_site_url(settings):
     settings.SITE_URL = "http://testserver:8123/"
     sandbox = get_profile("sandbox")
     assert sandbox.base_url == "http://testserver:8123/sandbox"
+    assert get_profile("sandbox_hero").base_url == "http://testserver:8123/sandbox/hero"
     assert sandbox.supports == OPTIONAL_ACTIONS
 
 
