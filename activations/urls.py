@@ -1,11 +1,22 @@
-"""Activation pages under /t/<team_slug>/activations/, and the providers' webhook endpoint."""
+"""Activation pages under /t/<team_slug>/activations/, and the providers' webhook endpoint.
+
+Object ids (activations, presets) travel in POST data or the query string and are looked up
+within the member's team, never by id alone.
+"""
 
 from django.urls import path
 
-from activations import webhooks
+from activations import views, webhooks
 
 app_name = "activations"
 
 urlpatterns = [
     path("hooks/<str:webhook_token>/sms/", webhooks.activation_webhook, name="webhook"),
+    path("t/<slug:team_slug>/activations/", views.board, name="board"),
+    path("t/<slug:team_slug>/activations/buy/", views.buy, name="buy"),
+    path("t/<slug:team_slug>/activations/buy/offer/", views.buy_offer, name="buy_offer"),
+    path("t/<slug:team_slug>/activations/action/", views.activation_action, name="action"),
+    path("t/<slug:team_slug>/activations/presets/save/", views.preset_save, name="preset_save"),
+    path("t/<slug:team_slug>/activations/presets/buy/", views.preset_buy, name="preset_buy"),
+    path("t/<slug:team_slug>/activations/presets/delete/", views.preset_delete, name="preset_delete"),
 ]

@@ -1,0 +1,279 @@
+"""Forms of the activation pages: buying (single and multi-service), presets, calls, extras, history filters."""
+
+import re
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import ApiKey, Membership
+from accounts.permissions import keys_usable_by
+from activations.catalog import Option
+from activations.models import ActivationStatus
+from activations.selectors import HistoryFilters, team_member_users, visible_keys
+
+SERVICE_CODE = re.compile(r"^[a-z0-9_]{1,16}$")
+OPERATOR_NAME = re.compile(r"^[a-z0-9_\-]{1,40}$")
+PREFIX = re.compile(r"^\d{1,12}$")
+
+
+def _resolve(raw: str, options: list[Option]) -> str | None:
+    """A code typed or picked from a list: the code itself, a name, or "Name (code)" as the list shows it."""
+    text = raw.strip()
+    match = re.fullmatch(r".*\((?P<code>[^()]+)\)\s*", text)
+    if match:
+        text = match.group("code").strip()
+    for option in options:
+        if text.lower() in (option.code.lower(), option.name.lower()):
+            return option.code
+    return None
+
+
+class KeyChoiceField(forms.ModelChoiceField):
+    """A key shown by its label and masked secret (never the secret), submitted by its public id."""
+
+    def label_from_instance(self, obj: ApiKey) -> str:
+        return f"{obj.label} ({obj.masked}, {obj.currency})"
+
+
+class OperatorsField(forms.MultipleChoiceField):
+    """Operator names as the provider spells them; the list depends on the country, so any sane name passes."""
+
+    def valid_value(self, value: Any) -> bool:
+        return bool(OPERATOR_NAME.match(str(value)))
+
+
+class BuyForm(forms.Form):
+    """One number for one service; the catalogue lists make service and country searchable by name."""
+
+    api_key = KeyChoiceField(label=_("Key"), queryset=ApiKey.objects.none(), to_field_name="public_id")
+    service = forms.CharField(
+        label=_("Service"),
+        max_length=80,
+        widget=forms.TextInput(
+            attrs={"list": "services-list", "autocomplete": "off", "placeholder": _("e.g. tg or Telegram")}
+        ),
+    )
+    country = forms.CharField(
+        label=_("Country"),
+        max_length=80,
+        widget=forms.TextInput(
+            attrs={"list": "countries-list", "autocomplete": "off", "placeholder": _("e.g. 0 or Russia")}
+        ),
+    )
+    operator = OperatorsField(label=_("Operators"), required=False)
+    max_price = forms.DecimalField(
+        label=_("Maximum price"),
+        required=False,
+        min_value=Decimal("0.0001"),
+        max_digits=14,
+        decimal_places=4,
+        help_text=_("Free Price: the provider sells only at or below this price. Empty: the current price."),
+    )
+    forward = forms.BooleanField(label=_("Forwarding"), required=False)
+    verification = forms.BooleanField(label=_("Call verification"), required=False)
+    phone_exception = forms.CharField(
+        label=_("Exclude phone prefixes"),
+        required=False,
+        max_length=200,
+        help_text=_("Comma-separated, e.g. 7918,7928."),
+    )
+    request_token = forms.UUIDField(widget=forms.HiddenInput)
+
+    def __init__(
+        self,
+        *args: Any,
+        membership: Membership,
+        countries: list[Option] | None = None,
+        services: list[Option] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["api_key"].queryset = keys_usable_by(membership)
+        self.countries = countries or []
+        self.services = services or []
+        if not self.is_bound:
+            self.initial.setdefault("request_token", uuid.uuid4())
+
+    def clean_service(self) -> str:
+        raw = self.cleaned_data["service"]
+        code = _resolve(raw, self.services) if self.services else None
+        code = code or raw.strip().lower()
+        if not SERVICE_CODE.match(code):
+            raise ValidationError(_("Choose a service from the list or type its code (e.g. tg)."))
+        return code
+
+    def clean_country(self) -> int:
+        raw = self.cleaned_data["country"]
+        code = _resolve(raw, self.countries) if self.countries else None
+        code = code or raw.strip()
+        if not code.isdigit():
+            raise ValidationError(_("Choose a country from the list or type its number (e.g. 0 for Russia)."))
+        return int(code)
+
+    def clean_phone_exception(self) -> str:
+        raw = self.cleaned_data["phone_exception"]
+        prefixes = [part.strip().lstrip("+") for part in raw.split(",") if part.strip()]
+        for prefix in prefixes:
+            if not PREFIX.match(prefix):
+                raise ValidationError(
+                    _("“%(value)s” is not a phone prefix (digits only).") % {"value": prefix}
+                )
+        return ",".join(prefixes)
+
+
+class PresetForm(BuyForm):
+    """The buy form's choice saved under a name."""
+
+    name = forms.CharField(label=_("Preset name"), max_length=80)
+
+    field_order = ["name"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # A preset is not a purchase: no idempotency token needed.
+        self.fields["request_token"].required = False
+
+
+class MultiBuyForm(forms.Form):
+    """One number for several services at once (getMultiServiceNumber)."""
+
+    api_key = KeyChoiceField(label=_("Key"), queryset=ApiKey.objects.none(), to_field_name="public_id")
+    services = forms.CharField(
+        label=_("Services"),
+        max_length=200,
+        help_text=_("Two or more service codes, comma-separated, e.g. tg,wa,vk."),
+    )
+    country = forms.CharField(
+        label=_("Country"),
+        max_length=80,
+        widget=forms.TextInput(attrs={"list": "countries-list", "autocomplete": "off"}),
+    )
+    operator = forms.CharField(label=_("Operator"), required=False, max_length=40)
+    forward_service = forms.CharField(
+        label=_("Forwarding for"),
+        required=False,
+        max_length=16,
+        help_text=_("Optional: the one service (of those above) whose number forwards calls."),
+    )
+    request_token = forms.UUIDField(widget=forms.HiddenInput)
+
+    def __init__(
+        self, *args: Any, membership: Membership, countries: list[Option] | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["api_key"].queryset = keys_usable_by(membership)
+        self.countries = countries or []
+        if not self.is_bound:
+            self.initial.setdefault("request_token", uuid.uuid4())
+
+    def clean_services(self) -> list[str]:
+        codes = [part.strip().lower() for part in self.cleaned_data["services"].split(",") if part.strip()]
+        if len(codes) < 2:
+            raise ValidationError(_("Give at least two services."))
+        if len(set(codes)) != len(codes):
+            raise ValidationError(_("Each service may appear once."))
+        for code in codes:
+            if not SERVICE_CODE.match(code):
+                raise ValidationError(_("“%(value)s” is not a service code.") % {"value": code})
+        return codes
+
+    def clean_country(self) -> int:
+        return BuyForm.clean_country(self)  # type: ignore[arg-type]
+
+    def clean_operator(self) -> str:
+        value = self.cleaned_data["operator"].strip().lower()
+        if value and not OPERATOR_NAME.match(value):
+            raise ValidationError(_("Not an operator name."))
+        return value
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        forward = (data.get("forward_service") or "").strip().lower()
+        if forward and data.get("services") and forward not in data["services"]:
+            self.add_error("forward_service", _("Choose one of the services above."))
+        data["forward_service"] = forward
+        return data
+
+
+class CallTaskForm(forms.Form):
+    """Ask the provider to call a phone from the activation's number (createTaskForCall)."""
+
+    phone = forms.CharField(label=_("Phone to call"), max_length=20)
+
+    def clean_phone(self) -> str:
+        phone = re.sub(r"[\s\-()+]", "", self.cleaned_data["phone"])
+        if not phone.isdigit() or not 5 <= len(phone) <= 16:
+            raise ValidationError(_("Give the phone number in international format, digits only."))
+        return phone
+
+
+class AdditionalServiceForm(forms.Form):
+    """Add another service to a forwarded number (getAdditionalService)."""
+
+    service = forms.CharField(label=_("Service"), max_length=16)
+    request_token = forms.UUIDField(widget=forms.HiddenInput)
+
+    def clean_service(self) -> str:
+        code = self.cleaned_data["service"].strip().lower()
+        if not SERVICE_CODE.match(code):
+            raise ValidationError(_("Not a service code."))
+        return code
+
+
+class HistoryFilterForm(forms.Form):
+    """Filters of the history page, its CSV and the ledger CSV (which uses the dates, key and member)."""
+
+    date_from = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    api_key = forms.ModelChoiceField(
+        label=_("Key"),
+        required=False,
+        queryset=ApiKey.objects.none(),
+        to_field_name="public_id",
+        empty_label=_("All keys"),
+    )
+    member = forms.ModelChoiceField(
+        label=_("Member"), required=False, queryset=None, to_field_name="public_id", empty_label=_("Everyone")
+    )
+    service = forms.CharField(label=_("Service"), required=False, max_length=16)
+    country = forms.IntegerField(label=_("Country"), required=False, min_value=0)
+    status = forms.ChoiceField(
+        label=_("Status"), required=False, choices=[("", _("Any status")), *ActivationStatus.choices]
+    )
+    phone = forms.CharField(label=_("Phone"), required=False, max_length=32)
+
+    def __init__(self, *args: Any, membership: Membership, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["api_key"].queryset = visible_keys(membership).order_by("label")
+        self.fields["member"].queryset = team_member_users(membership.team)
+        self.fields["member"].label_from_instance = lambda user: user.username
+
+    def clean_service(self) -> str:
+        return self.cleaned_data["service"].strip().lower()
+
+    def clean_phone(self) -> str:
+        # Numbers are stored as digits only, without "+": match the way they are stored (an indexed lookup).
+        return re.sub(r"\D", "", self.cleaned_data["phone"])
+
+    def filters(self) -> HistoryFilters:
+        """The valid filters (an invalid field filters nothing rather than hiding everything)."""
+        if not self.is_bound:
+            return HistoryFilters()
+        self.is_valid()
+        data = {name: value for name, value in self.cleaned_data.items() if name not in self.errors}
+        return HistoryFilters(
+            date_from=data.get("date_from"),
+            date_to=data.get("date_to"),
+            api_key=data.get("api_key"),
+            member=data.get("member"),
+            service=data.get("service") or "",
+            country=data.get("country"),
+            status=data.get("status") or "",
+            phone=data.get("phone") or "",
+        )

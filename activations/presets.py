@@ -1,0 +1,77 @@
+"""Writes for favourite purchases (presets): save, delete, and buy one again in one click."""
+
+import uuid
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext as _
+
+from accounts.models import ApiKey, Membership
+from accounts.permissions import can_use_key
+from accounts.services import ActionRefused, audit_record
+from activations.models import Activation, Preset
+from activations.services import BuyRequest, activation_buy
+
+
+def preset_save(
+    *,
+    membership: Membership,
+    api_key: ApiKey,
+    name: str,
+    service: str,
+    country: int,
+    operator: str = "",
+    max_price: Decimal | None = None,
+) -> Preset:
+    """Save a choice of key, service, country, operator and max price under a name (replacing a namesake)."""
+    if (
+        not membership.can_buy
+        or api_key.team_id != membership.team_id
+        or not can_use_key(membership, api_key)
+    ):
+        raise ActionRefused(_("You cannot save presets for this key."))
+    name = name.strip()
+    preset = Preset.objects.filter(team=membership.team, name=name).first() or Preset(
+        team=membership.team, name=name, created_by=membership.user
+    )
+    preset.api_key, preset.service, preset.country = api_key, service, country
+    preset.operator, preset.max_price = operator, max_price
+    preset.save()
+    audit_record(
+        team=membership.team,
+        actor=membership.user,
+        action="preset.save",
+        api_key=api_key,
+        summary=_("Saved the preset “%(name)s” (%(service)s, country %(country)s)")
+        % {"name": name, "service": service, "country": country},
+    )
+    return preset
+
+
+def preset_delete(*, membership: Membership, preset: Preset) -> None:
+    """Remove a preset of the member's team."""
+    if not membership.can_buy:
+        raise PermissionDenied
+    audit_record(
+        team=membership.team,
+        actor=membership.user,
+        action="preset.delete",
+        api_key=preset.api_key,
+        summary=_("Deleted the preset “%s”") % preset.name,
+    )
+    preset.delete()
+
+
+def preset_buy(*, membership: Membership, preset: Preset, request_token: uuid.UUID | None) -> Activation:
+    """Buy with a preset's choice; the usual limits and idempotency of `activation_buy` apply."""
+    return activation_buy(
+        membership=membership,
+        api_key=preset.api_key,
+        request=BuyRequest(
+            service=preset.service,
+            country=preset.country,
+            operator=preset.operator,
+            max_price=preset.max_price,
+        ),
+        request_token=request_token,
+    )

@@ -1,0 +1,351 @@
+"""Team-scoped reads for the activation pages: the live board, its version token, history and exports.
+
+Every query starts from the member's team. Operators see the activations of the keys they may use
+(and their own purchases); owners, admins and viewers see the whole team.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from django.db.models import Count, IntegerField, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from accounts.models import ApiKey, KeyHealth, KeyStatus, LedgerEntry, Membership, Role, Team, User
+from accounts.permissions import keys_usable_by
+from activations import catalog
+from activations.models import BOARD_STATUSES, CLOSED_STATUSES, Activation, Preset, Sms
+
+# Closed activations stay visible under the board for this long.
+RECENT_WINDOW = timedelta(minutes=15)
+HISTORY_PAGE_SIZE = 50
+BAD_HEALTH = (KeyHealth.INVALID, KeyHealth.BANNED, KeyHealth.UNREACHABLE)
+
+
+def _sees_whole_team(membership: Membership) -> bool:
+    return membership.role in (Role.OWNER, Role.ADMIN, Role.VIEWER)
+
+
+def visible_keys(membership: Membership) -> QuerySet[ApiKey]:
+    """Keys whose activations the member sees: all of the team's, or (operators) the ones granted to them."""
+    keys = ApiKey.objects.filter(team=membership.team)
+    if _sees_whole_team(membership):
+        return keys
+    return keys.filter(Q(restrict_to_members=False) | Q(allowed_members=membership))
+
+
+def visible_activations(membership: Membership) -> QuerySet[Activation]:
+    """The team's activations the member may see (and act on, if they may buy)."""
+    activations = Activation.objects.filter(team=membership.team)
+    if _sees_whole_team(membership):
+        return activations
+    # An IN subquery, not a join through the grants, so rows are never duplicated.
+    return activations.filter(
+        Q(api_key__in=visible_keys(membership).values("pk")) | Q(member=membership.user)
+    )
+
+
+def _board_rows(membership: Membership, now: datetime) -> QuerySet[Activation]:
+    return visible_activations(membership).filter(
+        Q(status__in=BOARD_STATUSES) | Q(closed_at__gte=now - RECENT_WINDOW)
+    )
+
+
+# --- the live board ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BoardVersion:
+    """What the board showed: compared with the client's copy to answer 204 when nothing changed."""
+
+    updated: int  # max(updated_at) in microseconds since the epoch
+    count: int
+    last_sms: int
+    bad_keys: int
+    bad_checked: int
+
+    @property
+    def token(self) -> str:
+        return f"{self.updated}.{self.count}.{self.last_sms}.{self.bad_keys}.{self.bad_checked}"
+
+    @classmethod
+    def parse(cls, token: str | None) -> "BoardVersion | None":
+        """The client's token back as a version; None when absent or malformed."""
+        parts = (token or "").split(".")
+        if len(parts) != 5 or not all(part.isdigit() for part in parts):
+            return None
+        return cls(*(int(part) for part in parts))
+
+
+def _micros(moment: datetime | None) -> int:
+    return int(moment.timestamp() * 1_000_000) if moment else 0
+
+
+def board_version(membership: Membership) -> BoardVersion:
+    """The board's version in ONE query: scalar subqueries over the board rows, their codes and key health."""
+    now = timezone.now()
+    rows = _board_rows(membership, now).order_by().values("team")
+    bad_keys = (
+        ApiKey.objects.filter(team=OuterRef("pk"), health__in=BAD_HEALTH)
+        .exclude(status=KeyStatus.ARCHIVED)
+        .order_by()
+        .values("team")
+    )
+    last_sms = (
+        Sms.objects.filter(activation__in=_board_rows(membership, now).values("pk"))
+        .order_by("-id")
+        .values("id")[:1]
+    )
+    updated, count, sms_id, bad, bad_checked = (
+        Team.objects.filter(pk=membership.team_id)
+        .annotate(
+            v_updated=Subquery(rows.annotate(m=Max("updated_at")).values("m")),
+            v_count=Coalesce(
+                Subquery(rows.annotate(c=Count("pk")).values("c"), output_field=IntegerField()), Value(0)
+            ),
+            v_sms=Coalesce(Subquery(last_sms, output_field=IntegerField()), Value(0)),
+            v_bad=Coalesce(
+                Subquery(bad_keys.annotate(c=Count("pk")).values("c"), output_field=IntegerField()), Value(0)
+            ),
+            v_bad_checked=Subquery(bad_keys.annotate(m=Max("health_checked_at")).values("m")),
+        )
+        .values_list("v_updated", "v_count", "v_sms", "v_bad", "v_bad_checked")
+        .get()
+    )
+    return BoardVersion(_micros(updated), count, sms_id, bad, _micros(bad_checked))
+
+
+def new_codes(membership: Membership, since: BoardVersion) -> list[Sms]:
+    """Codes of board rows received after the client's version (by SMS id, which only grows)."""
+    return list(
+        Sms.objects.filter(
+            activation__in=_board_rows(membership, timezone.now()).values("pk"), id__gt=since.last_sms
+        )
+        .select_related("activation")
+        .order_by("id")[:20]
+    )
+
+
+@dataclass
+class BoardRow:
+    """An activation with the labels and countdowns the board shows."""
+
+    activation: Activation
+    service_name: str
+    country_name: str
+    expires_in: int | None
+    cancel_in: int | None
+    codes: list[Sms] = field(default_factory=list)
+
+
+@dataclass
+class Board:
+    live: list[BoardRow]
+    recent: list[BoardRow]
+    warnings: list[ApiKey]
+    presets: list[Preset]
+    version: BoardVersion
+
+
+def _seconds_until(moment: datetime | None, now: datetime) -> int | None:
+    if moment is None:
+        return None
+    return max(int((moment - now).total_seconds()), 0)
+
+
+def label_rows(activations: Iterable[Activation], *, allow_fetch: bool = False) -> list[BoardRow]:
+    """Attach service and country names (from the cached catalogue of each key's provider) and countdowns."""
+    now = timezone.now()
+    names: dict[int, tuple[dict[str, str], dict[str, str]]] = {}
+    rows = []
+    for activation in activations:
+        if activation.api_key_id not in names:
+            names[activation.api_key_id] = catalog.names(activation.api_key, allow_fetch=allow_fetch)
+        countries, services = names[activation.api_key_id]
+        country = "" if activation.country is None else str(activation.country)
+        rows.append(
+            BoardRow(
+                activation=activation,
+                service_name=services.get(activation.service, ""),
+                country_name=countries.get(country, ""),
+                expires_in=_seconds_until(activation.expires_at, now) if activation.is_live else None,
+                cancel_in=_seconds_until(activation.cancel_allowed_at, now)
+                if activation.status == "waiting"
+                else None,
+                codes=list(activation.messages.all()),
+            )
+        )
+    return rows
+
+
+def board(membership: Membership, *, version: BoardVersion | None = None, allow_fetch: bool = False) -> Board:
+    """Everything the live board shows. `allow_fetch` lets a full page load warm the catalogue cache.
+
+    The version is read before the rows: a change in between makes the next poll render again.
+    """
+    version = version or board_version(membership)
+    now = timezone.now()
+    base = (
+        _board_rows(membership, now)
+        .select_related("api_key", "member")
+        .prefetch_related(Prefetch("messages", queryset=Sms.objects.order_by("received_at", "id")))
+    )
+    live = label_rows(
+        base.filter(status__in=BOARD_STATUSES).order_by("-created_at", "-id"), allow_fetch=allow_fetch
+    )
+    recent = label_rows(
+        base.filter(status__in=CLOSED_STATUSES).order_by("-closed_at", "-id")[:50], allow_fetch=allow_fetch
+    )
+    warnings = list(
+        ApiKey.objects.filter(team=membership.team, health__in=BAD_HEALTH)
+        .exclude(status=KeyStatus.ARCHIVED)
+        .order_by("label")
+    )
+    return Board(
+        live=live, recent=recent, warnings=warnings, presets=usable_presets(membership), version=version
+    )
+
+
+def usable_presets(membership: Membership) -> list[Preset]:
+    """The team's presets whose key the member may buy with (none for viewers)."""
+    if not membership.can_buy:
+        return []
+    return list(
+        Preset.objects.filter(team=membership.team, api_key__in=keys_usable_by(membership).values("pk"))
+        .select_related("api_key")
+        .order_by("name")
+    )
+
+
+def board_activation(membership: Membership, public_id: Any) -> Activation | None:
+    """One activation the member may see, by its public id; None when foreign, unknown or malformed."""
+    try:
+        return (
+            visible_activations(membership)
+            .select_related("api_key", "team")
+            .filter(public_id=public_id)
+            .first()
+        )
+    except (ValueError, TypeError):
+        return None
+
+
+# --- history and exports -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HistoryFilters:
+    """The filters of the history page and the exports; empty values filter nothing."""
+
+    date_from: date | None = None
+    date_to: date | None = None
+    api_key: ApiKey | None = None
+    member: User | None = None
+    service: str = ""
+    country: int | None = None
+    status: str = ""
+    phone: str = ""
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def history(membership: Membership, filters: HistoryFilters) -> QuerySet[Activation]:
+    """The member's visible activations matching `filters`, newest first (by created_at, then id)."""
+    rows = visible_activations(membership)
+    if filters.date_from:
+        rows = rows.filter(created_at__gte=_day_start(filters.date_from))
+    if filters.date_to:
+        rows = rows.filter(created_at__lt=_day_start(filters.date_to) + timedelta(days=1))
+    if filters.api_key is not None:
+        rows = rows.filter(api_key=filters.api_key)
+    if filters.member is not None:
+        rows = rows.filter(member=filters.member)
+    if filters.service:
+        rows = rows.filter(service=filters.service)
+    if filters.country is not None:
+        rows = rows.filter(country=filters.country)
+    if filters.status:
+        rows = rows.filter(status=filters.status)
+    if filters.phone:
+        rows = rows.filter(phone=filters.phone)
+    return rows.order_by("-created_at", "-id")
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """A keyset position: the last row shown. Serialised as `<created_at ISO>,<id>`."""
+
+    created_at: datetime
+    id: int
+
+    def __str__(self) -> str:
+        return f"{self.created_at.isoformat()},{self.id}"
+
+    @classmethod
+    def parse(cls, raw: str | None) -> "Cursor | None":
+        stamp, _, pk = (raw or "").rpartition(",")
+        try:
+            moment = datetime.fromisoformat(stamp.replace(" ", "+"))
+            number = int(pk)
+        except ValueError:
+            return None
+        if timezone.is_naive(moment):
+            moment = moment.replace(tzinfo=UTC)
+        return cls(moment, number)
+
+
+@dataclass
+class HistoryPage:
+    rows: list[Activation]
+    next_cursor: Cursor | None
+
+
+def history_page(
+    membership: Membership, filters: HistoryFilters, *, after: Cursor | None, size: int = HISTORY_PAGE_SIZE
+) -> HistoryPage:
+    """One page after `after`, by keyset (no OFFSET: page 20,000 costs what page 1 costs)."""
+    rows = history(membership, filters).select_related("api_key", "member")
+    if after is not None:
+        rows = rows.filter(
+            Q(created_at__lt=after.created_at) | Q(created_at=after.created_at, id__lt=after.id)
+        )
+    page = list(rows[: size + 1])
+    next_cursor = None
+    if len(page) > size:
+        page = page[:size]
+        next_cursor = Cursor(page[-1].created_at, page[-1].pk)
+    return HistoryPage(rows=page, next_cursor=next_cursor)
+
+
+def history_for_export(membership: Membership, filters: HistoryFilters) -> QuerySet[Activation]:
+    """The same rows as the history page, with what the CSV needs, to be read with `.iterator()`."""
+    return (
+        history(membership, filters)
+        .select_related("api_key", "member")
+        .prefetch_related(Prefetch("messages", queryset=Sms.objects.order_by("received_at", "id")))
+    )
+
+
+def ledger_for_export(membership: Membership, filters: HistoryFilters) -> QuerySet[LedgerEntry]:
+    """The team's ledger rows visible to the member, filtered by date, key and member, newest first."""
+    rows = LedgerEntry.objects.filter(team=membership.team)
+    if not _sees_whole_team(membership):
+        rows = rows.filter(Q(api_key__in=visible_keys(membership).values("pk")) | Q(member=membership.user))
+    if filters.date_from:
+        rows = rows.filter(created_at__gte=_day_start(filters.date_from))
+    if filters.date_to:
+        rows = rows.filter(created_at__lt=_day_start(filters.date_to) + timedelta(days=1))
+    if filters.api_key is not None:
+        rows = rows.filter(api_key=filters.api_key)
+    if filters.member is not None:
+        rows = rows.filter(member=filters.member)
+    return rows.select_related("api_key", "member").order_by("-created_at", "-id")
+
+
+def team_member_users(team: Team) -> QuerySet[User]:
+    """Users of the team, for the member filter."""
+    return User.objects.filter(memberships__team=team).order_by("username")

@@ -1,0 +1,347 @@
+"""Activation pages: the buy form, the live board and its actions, presets.
+
+Thin views: `team_view` checks access first, selectors read, services write. Object ids arrive
+in POST data or the query string and are always looked up within the member's team (a foreign or
+unknown id is a 404).
+"""
+
+import uuid
+from typing import Any
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
+
+from accounts.models import ApiKey, Membership
+from accounts.permissions import SpendDenied, keys_usable_by, team_view
+from accounts.services import ActionRefused
+from activations import catalog, presets, selectors
+from activations.forms import BuyForm, PresetForm
+from activations.models import Activation, ActivationStatus, Preset
+from activations.selectors import BoardVersion
+from activations.services import ACTIONS, BuyRefused, BuyRequest, activation_buy, activation_set_status
+
+
+def _context(membership: Membership, **extra: Any) -> dict[str, Any]:
+    return {"membership": membership, "team": membership.team, **extra}
+
+
+def _board_url(membership: Membership) -> str:
+    return reverse("activations:board", args=[membership.team.slug])
+
+
+def _redirect(request: HttpRequest, url: str) -> HttpResponse:
+    """After a successful htmx post the whole page moves on; without htmx a plain 302 does the same."""
+    if request.htmx:
+        return HttpResponseClientRedirect(url)
+    return redirect(url)
+
+
+def _parse_uuid(raw: str | None) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(raw))
+    except (TypeError, ValueError):
+        return None
+
+
+def _activation_or_404(membership: Membership, raw: str | None) -> Activation:
+    """An activation the member may see, named by its public id in the request; 404 otherwise."""
+    public_id = _parse_uuid(raw)
+    activation = selectors.board_activation(membership, public_id) if public_id else None
+    if activation is None:
+        raise Http404
+    return activation
+
+
+LEVELS = {"success": messages.SUCCESS, "warning": messages.WARNING, "error": messages.ERROR}
+
+
+def _outcome_message(activation: Activation) -> tuple[str, str]:
+    """(level, text) telling the member what came of a purchase that did not raise."""
+    if activation.status == ActivationStatus.UNKNOWN:
+        return "warning", activation.error_message or _("The outcome is unknown; checking with the provider.")
+    if activation.status == ActivationStatus.FAILED:
+        return "error", activation.error_message or _("The number was not bought.")
+    return "success", _("Bought %(phone)s for %(service)s.") % {
+        "phone": activation.phone or "…",
+        "service": activation.service,
+    }
+
+
+# --- the live board ------------------------------------------------------------------------------
+
+
+def _render_board(
+    request: HttpRequest, membership: Membership, *, version: BoardVersion | None = None, partial: bool
+) -> HttpResponse:
+    data = selectors.board(membership, version=version, allow_fetch=not partial)
+    template = "activations/board.html#board" if partial else "activations/board.html"
+    return render(request, template, _context(membership, board=data, actions=ACTIONS))
+
+
+@team_view()
+@vary_on_headers("HX-Request")
+def board(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """Live activations, recent closings and key warnings. htmx polls send `?v=`; 204 when nothing changed."""
+    if not request.htmx:
+        return _render_board(request, membership, partial=False)
+    client = BoardVersion.parse(request.GET.get("v"))
+    current = selectors.board_version(membership)
+    if client is not None and client == current:
+        # htmx leaves the DOM alone on 204; this answer costs one aggregate query.
+        return HttpResponse(status=204)
+    response = _render_board(request, membership, version=current, partial=True)
+    if client is not None and current.last_sms > client.last_sms:
+        codes = selectors.new_codes(membership, client)
+        if codes:
+            last = codes[-1]
+            trigger_client_event(
+                response,
+                "codeArrived",
+                {
+                    "phone": last.activation.phone,
+                    "code": last.code,
+                    "codes": [{"phone": sms.activation.phone, "code": sms.code} for sms in codes],
+                },
+            )
+    return response
+
+
+def _after_board_post(request: HttpRequest, membership: Membership, level: str, message: str) -> HttpResponse:
+    """htmx from the board: the fresh board and a toast; otherwise a flash message and back to the board."""
+    if request.htmx and request.htmx.target == "board":
+        response = _render_board(request, membership, partial=True)
+        return trigger_client_event(response, "toast", {"message": message, "level": level})
+    messages.add_message(request, LEVELS.get(level, messages.INFO), message)
+    return _redirect(request, _board_url(membership))
+
+
+@team_view("can_buy", methods=("POST",))
+def activation_action(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """Report SMS sent, ask for another code, finish or cancel one activation (the server checks the state)."""
+    action = request.POST.get("action", "")
+    if action not in ACTIONS:
+        return _after_board_post(request, membership, "error", _("Unknown action."))
+    activation = _activation_or_404(membership, request.POST.get("activation"))
+    try:
+        activation_set_status(membership=membership, activation=activation, action=action)
+    except ActionRefused as exc:
+        return _after_board_post(request, membership, "error", exc.message)
+    done = {
+        "ready": _("%(phone)s: the provider knows the SMS was sent."),
+        "another": _("%(phone)s: waiting for another code."),
+        "finish": _("%(phone)s: finished."),
+        "cancel": _("%(phone)s: cancelled; the money comes back."),
+    }[action] % {"phone": activation.phone}
+    return _after_board_post(request, membership, "success", done)
+
+
+# --- buying --------------------------------------------------------------------------------------
+
+
+def _chosen_key(membership: Membership, data: QueryDict) -> ApiKey | None:
+    """The key named in the request if the member may use it, else their first usable key."""
+    keys = keys_usable_by(membership).order_by("label")
+    public_id = _parse_uuid(data.get("api_key"))
+    chosen = keys.filter(public_id=public_id).first() if public_id else None
+    return chosen or keys.first()
+
+
+def _catalog_lists(api_key: ApiKey | None) -> tuple[list[catalog.Option], list[catalog.Option], bool]:
+    """(countries, services, available) of the key's provider; empty lists when it cannot be read."""
+    if api_key is None:
+        return [], [], False
+    try:
+        countries = catalog.countries(api_key)
+        services = catalog.services(api_key)
+    except catalog.CatalogUnavailable:
+        return [], [], False
+    return countries, services, True
+
+
+def _buy_form(
+    membership: Membership, data: QueryDict | None, api_key: ApiKey | None, **initial: Any
+) -> BuyForm:
+    countries, services, _available = _catalog_lists(api_key)
+    return BuyForm(
+        data,
+        membership=membership,
+        countries=countries,
+        services=services,
+        initial={"api_key": api_key.public_id if api_key else None, **initial},
+    )
+
+
+def _buy_context(
+    membership: Membership, form: BuyForm, api_key: ApiKey | None, **extra: Any
+) -> dict[str, Any]:
+    _countries, _services, available = _catalog_lists(api_key)
+    return _context(
+        membership,
+        form=form,
+        api_key=api_key,
+        catalog_available=available,
+        presets=selectors.usable_presets(membership),
+        preset_token=uuid.uuid4(),
+        **extra,
+    )
+
+
+@team_view("can_buy", methods=("GET", "POST"))
+@vary_on_headers("HX-Request")
+def buy(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """Buy one number. Errors (ours or the provider's) re-render the form with a clear message, status 200."""
+    source = request.POST if request.method == "POST" else request.GET
+    api_key = _chosen_key(membership, source)
+    if request.method == "POST":
+        form = _buy_form(membership, request.POST, api_key)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                activation = activation_buy(
+                    membership=membership,
+                    api_key=data["api_key"],
+                    request=BuyRequest(
+                        service=data["service"],
+                        country=data["country"],
+                        operator=",".join(data["operator"]),
+                        max_price=data["max_price"],
+                        forward=data["forward"],
+                        verification=data["verification"],
+                        phone_exception=data["phone_exception"],
+                    ),
+                    request_token=data["request_token"],
+                )
+            except (SpendDenied, BuyRefused) as exc:
+                form.add_error(None, exc.message)
+            else:
+                level, text = _outcome_message(activation)
+                if activation.status == ActivationStatus.FAILED:
+                    form.add_error(None, text)
+                else:
+                    messages.add_message(request, LEVELS[level], text)
+                    return _redirect(request, _board_url(membership))
+        # A refused purchase spent nothing: a fresh token lets the member try again with changes.
+        form.data = form.data.copy()
+        form.data["request_token"] = str(uuid.uuid4())
+    else:
+        # A change of key re-renders the form (htmx) with the other provider's lists, keeping the choice.
+        keep = {name: source.get(name) for name in ("service", "country", "max_price") if source.get(name)}
+        form = _buy_form(membership, None, api_key, **keep)
+    context = _buy_context(membership, form, api_key)
+    template = "activations/buy.html#panel" if request.htmx else "activations/buy.html"
+    return render(request, template, context)
+
+
+@team_view("can_buy")
+def buy_offer(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """The price and stock of the chosen service and country, and the country's operators (htmx partial)."""
+    api_key = _chosen_key(membership, request.GET)
+    form = _buy_form(membership, request.GET, api_key)
+    form.is_valid()
+    data = form.cleaned_data
+    offer = operators = None
+    error = ""
+    service, country = data.get("service"), data.get("country")
+    if api_key is not None and service and country is not None:
+        try:
+            offer = catalog.offer(api_key, service=service, country=country)
+        except catalog.CatalogUnavailable:
+            error = _("The provider did not tell the price; you can still buy.")
+        try:
+            operators = catalog.operators(api_key, country)
+        except catalog.CatalogUnavailable:
+            operators = []
+    names = {
+        "service_name": next((o.name for o in form.services if o.code == service), ""),
+        "country_name": next((o.name for o in form.countries if o.code == str(country)), ""),
+    }
+    context = _context(
+        membership,
+        form=form,
+        api_key=api_key,
+        offer=offer,
+        operators=operators,
+        chosen_operators=request.GET.getlist("operator"),
+        offer_error=error,
+        service=service,
+        country=country,
+        **names,
+    )
+    return render(request, "activations/buy.html#offer", context)
+
+
+# --- presets -------------------------------------------------------------------------------------
+
+
+@team_view("can_buy", methods=("POST",))
+def preset_save(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """Save the buy form's current choice as a named preset."""
+    api_key = _chosen_key(membership, request.POST)
+    countries, services, _available = _catalog_lists(api_key)
+    form = PresetForm(request.POST, membership=membership, countries=countries, services=services)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            preset = presets.preset_save(
+                membership=membership,
+                api_key=data["api_key"],
+                name=data["name"],
+                service=data["service"],
+                country=data["country"],
+                operator=",".join(data["operator"]),
+                max_price=data["max_price"],
+            )
+        except ActionRefused as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("Saved the preset “%s”.") % preset.name)
+            return _redirect(request, reverse("activations:buy", args=[membership.team.slug]))
+    # Re-render the buy form with the preset's errors on it.
+    buy_form = _buy_form(membership, request.POST, api_key)
+    buy_form.is_valid()
+    for error in form.non_field_errors():
+        buy_form.add_error(None, error)
+    context = _buy_context(membership, buy_form, api_key, preset_form=form)
+    template = "activations/buy.html#panel" if request.htmx else "activations/buy.html"
+    return render(request, template, context)
+
+
+def _preset_or_404(membership: Membership, raw: str | None) -> Preset:
+    public_id = _parse_uuid(raw)
+    if public_id is None:
+        raise Http404
+    return get_object_or_404(
+        Preset.objects.select_related("api_key"), public_id=public_id, team=membership.team
+    )
+
+
+@team_view("can_buy", methods=("POST",))
+def preset_buy(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """One-click "buy again" with a preset of the team (from the board or the buy page)."""
+    if not request.POST.get("preset"):
+        return _after_board_post(request, membership, "error", _("Choose a preset."))
+    preset = _preset_or_404(membership, request.POST.get("preset"))
+    try:
+        activation = presets.preset_buy(
+            membership=membership, preset=preset, request_token=_parse_uuid(request.POST.get("request_token"))
+        )
+    except (SpendDenied, BuyRefused) as exc:
+        return _after_board_post(request, membership, "error", f"{preset.name}: {exc.message}")
+    level, text = _outcome_message(activation)
+    return _after_board_post(request, membership, level, text)
+
+
+@team_view("can_buy", methods=("POST",))
+def preset_delete(request: HttpRequest, membership: Membership) -> HttpResponse:
+    if not request.POST.get("preset"):
+        messages.error(request, _("Choose a preset."))
+        return redirect("activations:buy", membership.team.slug)
+    preset = _preset_or_404(membership, request.POST.get("preset"))
+    presets.preset_delete(membership=membership, preset=preset)
+    messages.success(request, _("Deleted the preset “%s”.") % preset.name)
+    return _redirect(request, reverse("activations:buy", args=[membership.team.slug]))
