@@ -14,7 +14,11 @@ MONEY = {"max_digits": 14, "decimal_places": 4, "min_value": Decimal("0")}
 
 def provider_choices() -> list[tuple[str, str]]:
     """Every known provider; the built-in sandbox only where it is served."""
-    return [(slug, name) for slug, name in PROFILE_CHOICES if slug != "sandbox" or settings.SANDBOX_ENABLED]
+    return [
+        (slug, name)
+        for slug, name in PROFILE_CHOICES
+        if not slug.startswith("sandbox") or settings.SANDBOX_ENABLED
+    ]
 
 
 def _secret_field(label: str) -> forms.CharField:

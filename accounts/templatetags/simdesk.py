@@ -1,9 +1,13 @@
 """Template helpers shared by every page: the team switcher and money formatting."""
 
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from django import template
 from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.timesince import timesince
+from django.utils.translation import gettext as _
 
 from accounts.models import Membership, User
 from accounts.selectors import memberships_of
@@ -32,3 +36,21 @@ def money(value: Decimal | None, currency: str = "") -> str:
         places = min(-exponent, 4)
     text = f"{amount:,.{places}f}"
     return f"{text} {currency}".strip()
+
+
+@register.filter
+def ago(moment: datetime | None) -> str:
+    """Say “just now” within the last minute, else “5 minutes ago”."""
+    if moment is None:
+        return ""
+    if (timezone.now() - moment).total_seconds() < 60:
+        return _("just now")
+    return _("%(time)s ago") % {"time": timesince(moment)}
+
+
+@register.filter
+def minutes(delta: timedelta | None) -> int:
+    """Whole minutes of a duration, rounded up (lockout cool-off)."""
+    if not delta:
+        return 0
+    return max(1, -(-int(delta.total_seconds()) // 60))

@@ -7,6 +7,7 @@ properties on `Membership`: anonymous -> login, outsider -> 404, no capability -
 """
 
 import re
+import uuid
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
@@ -50,13 +51,21 @@ OBJECT_ROUTES = [
 ]
 
 
-def fill(route: str, values: dict[str, str]) -> str:
+def fill(route: str, values: dict[str, str], *, unknown_uuids: list[str] | None = None) -> str:
+    """The route with its parameters filled from `values`.
+
+    With `unknown_uuids`, a UUID parameter nobody gave a value for gets a fresh UUID (an object that does
+    not exist, so an allowed member gets 404) and its name is appended to the list.
+    """
+
     def replace(match: re.Match) -> str:
         name = match.group("name")
-        assert name in values, (
-            f"no fixture value for URL parameter {name!r} in {route!r}: add one to `values`"
-        )
-        return str(values[name])
+        if name in values:
+            return str(values[name])
+        if unknown_uuids is not None and match.group("converter") == "uuid":
+            unknown_uuids.append(name)
+            return str(uuid.uuid4())
+        raise AssertionError(f"no fixture value for URL parameter {name!r} in {route!r}: add one to `values`")
 
     return "/" + PARAM.sub(replace, route)
 
@@ -78,7 +87,7 @@ def test_every_team_view_declares_its_access(route, pattern):
     assert hasattr(view, "allowed_methods")
 
 
-def expected_status(view, role: str, method: str) -> set[int]:
+def expected_status(view, role: str, method: str, *, missing_object: bool = False) -> set[int]:
     if role == "anonymous":
         return {302}
     if role == "outsider":
@@ -88,6 +97,8 @@ def expected_status(view, role: str, method: str) -> set[int]:
         return {403}
     if method not in view.allowed_methods:
         return {405}
+    if missing_object:
+        return {404}
     return {200} if method == "GET" else {200, 302}
 
 
@@ -101,13 +112,14 @@ def test_access(route, pattern, role, method, team, everyone, api_key, invite):
         "member_id": membership(team, everyone["bob"]).public_id,
         "invite_id": invite.public_id,
     }
-    url = fill(route, values)
+    unknown: list[str] = []
+    url = fill(route, values, unknown_uuids=unknown)
     user = everyone[USER_FOR_ROLE[role]] if role != "anonymous" else None
     client = client_for(user)
 
     response = client.get(url) if method == "GET" else client.post(url, {})
 
-    expected = expected_status(pattern.callback, role, method)
+    expected = expected_status(pattern.callback, role, method, missing_object=bool(unknown))
     assert response.status_code in expected, (
         f"{method} {url} as {role}: {response.status_code}, expected {expected}"
     )
@@ -130,6 +142,7 @@ def test_foreign_objects_are_404_for_members(route, pattern, team, everyone, oth
             "member_id": other_owner.public_id,
             "invite_id": foreign_invite.public_id,
         },
+        unknown_uuids=[],
     )
     client = client_for(everyone["alice"])
     for method in set(pattern.callback.allowed_methods) - {"HEAD"}:

@@ -50,6 +50,7 @@ def test_it_throttles_repeated_failed_logins(client, alice, settings):
     response = client.post("/accounts/login/", {"username": "alice", "password": PASSWORD})
     assert response.status_code == 429
     assert b"Too many failed logins" in response.content
+    assert b"Try again in 15 minutes." in response.content
     assert "accounts/lockout.html" in [t.name for t in response.templates]
     assert "_auth_user_id" not in client.session
 
