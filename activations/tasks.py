@@ -2,7 +2,9 @@
 
 from celery import shared_task
 
+from accounts.models import ApiKey, KeyStatus
 from activations import polling
+from activations.history_sync import history_sync
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -18,3 +20,12 @@ def poll_activations() -> int:
 def poll_key(api_key_id: int) -> str:
     """One poll cycle for one key; a second task for the same key finds it locked and returns."""
     return polling.poll_key(api_key_id)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def sync_history() -> int:
+    """Beat sweeper: reconcile every active key's recent history with the provider's getHistory."""
+    changed = 0
+    for api_key in ApiKey.objects.filter(status=KeyStatus.ACTIVE).select_related("team"):
+        changed += history_sync(api_key=api_key)
+    return changed

@@ -18,6 +18,11 @@ app.conf.beat_schedule = {
         "schedule": settings.SIMDESK_POLL_INTERVAL,
         "options": {"expires": settings.SIMDESK_POLL_INTERVAL * 2},
     },
+    "sync-history": {
+        "task": "activations.tasks.sync_history",
+        "schedule": 900.0,
+        "options": {"expires": 600},
+    },
     "refresh-balances": {
         "task": "providers.tasks.refresh_all_balances",
         "schedule": 300.0,

@@ -251,3 +251,29 @@ def test_the_webhook_endpoint_is_idempotent_and_checks_its_token(make_key, owner
     bad = live_server.url + reverse("activations:webhook", args=["not-a-token"])
     assert requests.post(bad, data=json.dumps(payload), timeout=5).status_code == 404
     assert requests.post(url, data="<html>", timeout=5).status_code == 400
+
+
+def test_history_sync_records_what_the_provider_remembers(make_key, owner):
+    from activations.history_sync import history_sync
+
+    api_key, _ = make_key("--sms-delay", "3600", "--cancel-lock", "0")
+    client = client_for_key(api_key)
+    # Bought, coded and finished outside simdesk: only the provider's history knows it.
+    elsewhere = client.get_number_v2(service="vk", country=0)
+    call_command("sandbox_account", "sms", elsewhere.activation_id, "VK code 246810")
+    client.set_status(id=elsewhere.activation_id, status=6)
+    # Ours, finished upstream behind the poll cycle's back.
+    ours = activation_buy(membership=owner, api_key=api_key, request=TG_RU)
+    call_command("sandbox_account", "sms", ours.upstream_id, "Code 135790")
+    client.set_status(id=ours.upstream_id, status=6)
+
+    assert history_sync(api_key=api_key) == 2
+    recorded = Activation.objects.get(upstream_id=elsewhere.activation_id)
+    assert recorded.status == ActivationStatus.FINISHED and recorded.phone == elsewhere.phone
+    assert recorded.last_code
+    ours.refresh_from_db()
+    assert ours.status == ActivationStatus.FINISHED
+    assert LedgerEntry.objects.filter(reference=elsewhere.activation_id, kind=LedgerKind.PURCHASE).exists()
+    # Running it again changes nothing and books nothing twice.
+    assert history_sync(api_key=api_key) == 0
+    assert LedgerEntry.objects.count() == 2
