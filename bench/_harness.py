@@ -1,0 +1,47 @@
+"""Shared set-up for benchmarks: a throwaway database and the sandbox served over real HTTP."""
+
+import os
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def setup_django(*, keep_database_url: bool = False) -> None:
+    """Configure Django on a fresh var/ folder (SQLite unless DATABASE_URL is set and kept) and migrate."""
+    sys.path.insert(0, str(ROOT))
+    os.environ["SIMDESK_VAR_DIR"] = tempfile.mkdtemp(prefix="simdesk-bench-")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    if not keep_database_url:
+        os.environ.pop("DATABASE_URL", None)
+    os.environ["LOG_LEVEL"] = "WARNING"
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def serve_site() -> str:
+    """Serve this Django project (and so the sandbox) on a free local port; returns its base URL."""
+    from django.conf import settings
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
+
+    class QuietHandler(WSGIRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadedWSGIServer(("127.0.0.1", 0), QuietHandler, allow_reuse_address=True)
+    server.set_app(WSGIHandler())
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    settings.SITE_URL = url
+    return url
+
+
+def ratio(a: float, b: float) -> str:
+    return f"{a / b:.2f}x" if b else "n/a"
