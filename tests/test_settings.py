@@ -66,3 +66,26 @@ def test_production_turns_the_sandbox_off(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[-1] == "False"
+
+
+def test_the_deploy_check_is_clean_with_production_settings(tmp_path):
+    from cryptography.fernet import Fernet
+
+    env = {
+        **{k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL"}},
+        "DEBUG": "0",
+        "SECRET_KEY": "p" * 20 + "-production-secret-key-for-the-deploy-check-0123456789",
+        "SIMDESK_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+        "ALLOWED_HOSTS": "simdesk.example.com",
+        "SIMDESK_VAR_DIR": str(tmp_path),
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
