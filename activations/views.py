@@ -19,8 +19,8 @@ from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 from accounts.models import ApiKey, Membership
 from accounts.permissions import SpendDenied, keys_usable_by, team_view
 from accounts.services import ActionRefused
-from activations import catalog, presets, selectors
-from activations.forms import BuyForm, PresetForm
+from activations import calls, catalog, extra, presets, selectors
+from activations.forms import AdditionalServiceForm, BuyForm, CallTaskForm, MultiBuyForm, PresetForm
 from activations.models import Activation, ActivationStatus, Preset
 from activations.selectors import BoardVersion
 from activations.services import ACTIONS, BuyRefused, BuyRequest, activation_buy, activation_set_status
@@ -345,3 +345,145 @@ def preset_delete(request: HttpRequest, membership: Membership) -> HttpResponse:
     presets.preset_delete(membership=membership, preset=preset)
     messages.success(request, _("Deleted the preset “%s”.") % preset.name)
     return _redirect(request, reverse("activations:buy", args=[membership.team.slug]))
+
+
+# --- several services on one number --------------------------------------------------------------
+
+
+@team_view("can_buy", methods=("GET", "POST"))
+def buy_multi(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """One number for several services (getMultiServiceNumber); errors re-render the form with status 200."""
+    api_key = _chosen_key(membership, request.POST if request.method == "POST" else request.GET)
+    countries, _services, available = _catalog_lists(api_key)
+    form = MultiBuyForm(
+        request.POST or None,
+        membership=membership,
+        countries=countries,
+        initial={"api_key": api_key.public_id if api_key else None},
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            rows = extra.multi_buy(
+                membership=membership,
+                api_key=data["api_key"],
+                services=data["services"],
+                country=data["country"],
+                operator=data["operator"],
+                forward_service=data["forward_service"],
+                request_token=data["request_token"],
+            )
+        except (SpendDenied, BuyRefused) as exc:
+            form.add_error(None, exc.message)
+        else:
+            level, text = _outcome_message(rows[0])
+            if level == "success":
+                text = _("Bought %(phone)s for %(services)s.") % {
+                    "phone": rows[0].phone,
+                    "services": ", ".join(row.service for row in rows),
+                }
+            messages.add_message(request, LEVELS[level], text)
+            return _redirect(request, _board_url(membership))
+        form.data = form.data.copy()
+        form.data["request_token"] = str(uuid.uuid4())
+    context = _context(membership, form=form, api_key=api_key, catalog_available=available)
+    template = "activations/buy_multi.html#panel" if request.htmx else "activations/buy_multi.html"
+    return render(request, template, context)
+
+
+# --- calls, additional services, re-activation ---------------------------------------------------
+
+
+def _render_calls(
+    request: HttpRequest, membership: Membership, activation: Activation | None
+) -> HttpResponse:
+    panel = calls.calls_panel(activation=activation) if activation is not None else None
+    return render(
+        request,
+        "activations/calls.html",
+        _context(membership, activation=activation, panel=panel, form=CallTaskForm()),
+    )
+
+
+@team_view()
+def call_panel(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """The incoming call status and outgoing calls of one activation (htmx partial; any member may look)."""
+    if not request.GET.get("activation"):
+        return _render_calls(request, membership, None)
+    return _render_calls(request, membership, _activation_or_404(membership, request.GET.get("activation")))
+
+
+@team_view("can_buy", methods=("POST",))
+def call_create(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """Order an outgoing call from the activation's number (createTaskForCall)."""
+    if not request.POST.get("activation"):
+        return _after_board_post(request, membership, "error", _("Choose an activation."))
+    activation = _activation_or_404(membership, request.POST.get("activation"))
+    form = CallTaskForm(request.POST)
+    if not form.is_valid():
+        level, message = "error", " ".join(form.errors.get("phone", [])) or _("Give a phone number.")
+    else:
+        try:
+            answer = calls.outgoing_call_create(
+                membership=membership, activation=activation, phone=form.cleaned_data["phone"]
+            )
+        except ActionRefused as exc:
+            level, message = "error", exc.message
+        else:
+            level, message = "success", answer or _("The call is ordered.")
+    if request.htmx:
+        response = _render_calls(request, membership, activation)
+        return trigger_client_event(response, "toast", {"message": message, "level": level})
+    messages.add_message(request, LEVELS[level], message)
+    return redirect(_board_url(membership))
+
+
+@team_view("can_buy")
+def extra_check(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """The price of activating a used number again (checkExtraActivation), with the button to buy it."""
+    activation = price = None
+    error = ""
+    if request.GET.get("activation"):
+        activation = _activation_or_404(membership, request.GET.get("activation"))
+        try:
+            price = extra.extra_price(activation=activation)
+        except ActionRefused as exc:
+            error = exc.message
+    context = _context(membership, activation=activation, price=price, error=error, token=uuid.uuid4())
+    return render(request, "activations/extra.html", context)
+
+
+@team_view("can_buy", methods=("POST",))
+def extra_buy(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """Activate a used number again (getExtraActivation); the money rules of buying apply."""
+    if not request.POST.get("activation"):
+        return _after_board_post(request, membership, "error", _("Choose an activation."))
+    parent = _activation_or_404(membership, request.POST.get("activation"))
+    try:
+        activation = extra.extra_buy(
+            membership=membership, parent=parent, request_token=_parse_uuid(request.POST.get("request_token"))
+        )
+    except (SpendDenied, BuyRefused) as exc:
+        return _after_board_post(request, membership, "error", exc.message)
+    return _after_board_post(request, membership, *_outcome_message(activation))
+
+
+@team_view("can_buy", methods=("POST",))
+def additional_buy(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """Add another service to a forwarded number (getAdditionalService)."""
+    if not request.POST.get("activation"):
+        return _after_board_post(request, membership, "error", _("Choose an activation."))
+    parent = _activation_or_404(membership, request.POST.get("activation"))
+    form = AdditionalServiceForm(request.POST)
+    if not form.is_valid():
+        return _after_board_post(request, membership, "error", _("Give a service code, e.g. wa."))
+    try:
+        activation = extra.additional_buy(
+            membership=membership,
+            parent=parent,
+            service=form.cleaned_data["service"],
+            request_token=form.cleaned_data["request_token"],
+        )
+    except (SpendDenied, BuyRefused) as exc:
+        return _after_board_post(request, membership, "error", exc.message)
+    return _after_board_post(request, membership, *_outcome_message(activation))

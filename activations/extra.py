@@ -1,0 +1,246 @@
+"""Purchases beyond one number for one service: several services on one number, an additional service on
+a forwarded number, and re-activating a used number.
+
+Each follows the money rules of `activations.services.activation_buy` and reuses its helpers: limits
+are checked and an intent row is written first (under the key lock), the upstream call runs outside
+any transaction, a definite refusal marks the intent failed (nothing spent), an ambiguous outcome
+marks it unknown for the poll cycle to reconcile, and a success books the ledger and the audit log.
+"""
+
+import contextlib
+import dataclasses
+import uuid
+from decimal import Decimal
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import ApiKey, Membership
+from accounts.permissions import SpendDenied
+from accounts.services import ActionRefused
+from activations.models import Activation, ActivationStatus
+from activations.services import (
+    BuyRefused,
+    BuyRequest,
+    _estimate_price,
+    _record_intent,
+    _record_purchase,
+    _record_refusal,
+    describe_error,
+    touch_activation,
+)
+from providers import errors
+from providers.keys import client_for_key, profile_for_key
+from providers.results import ExtraActivationPrice, NumberOrder
+
+
+def _require_action(api_key: ApiKey, action: str) -> None:
+    if not profile_for_key(api_key).supports_action(action):
+        raise BuyRefused(_("This provider does not offer this kind of purchase."))
+
+
+def _intent(
+    *,
+    membership: Membership,
+    api_key: ApiKey,
+    request: BuyRequest,
+    estimate: Decimal | None,
+    request_token: uuid.UUID | None,
+    **fields,
+) -> tuple[Activation, bool]:
+    """The shared intent step; the estimate counts against the limits like a maximum price would."""
+    # Passed as max_price so `_record_intent` checks the limits with it; not a Free Price cap, so cleared after.
+    activation, created = _record_intent(
+        membership=membership,
+        api_key=api_key,
+        request=dataclasses.replace(request, max_price=estimate),
+        request_token=request_token,
+    )
+    if created:
+        touch_activation(activation, max_price=request.max_price, **fields)
+    return activation, created
+
+
+def _fail_intents(rows: list[Activation], message: str) -> None:
+    now = timezone.now()
+    for row in rows:
+        touch_activation(row, status=ActivationStatus.FAILED, closed_at=now, error_message=message[:300])
+
+
+# --- several services on one number (getMultiServiceNumber) --------------------------------------
+
+
+def multi_buy(
+    *,
+    membership: Membership,
+    api_key: ApiKey,
+    services: list[str],
+    country: int,
+    operator: str = "",
+    forward_service: str = "",
+    request_token: uuid.UUID | None = None,
+) -> list[Activation]:
+    """Buy one number for several services; one activation row per service, sharing `multi_group`.
+
+    Raises SpendDenied (our limits, checked service by service with the earlier ones pending) or
+    BuyRefused (the provider's definite refusal); nothing is spent then.
+    """
+    if request_token is not None:
+        first = Activation.objects.filter(team=membership.team, request_token=request_token).first()
+        if first is not None:
+            return _group_of(first)
+    _require_action(api_key, "getMultiServiceNumber")
+    group = uuid.uuid4()
+    rows: list[Activation] = []
+    try:
+        for index, service in enumerate(services):
+            forward = service == forward_service
+            row, created = _intent(
+                membership=membership,
+                api_key=api_key,
+                request=BuyRequest(service=service, country=country, operator=operator, forward=forward),
+                estimate=_estimate_price(api_key, service=service, country=country, forward=forward),
+                # The token marks the first row only: it is unique per team.
+                request_token=request_token if index == 0 else None,
+                multi_group=group,
+            )
+            if not created:
+                return _group_of(row)
+            rows.append(row)
+    except SpendDenied as exc:
+        _fail_intents(rows, exc.message)
+        raise
+    try:
+        numbers = client_for_key(api_key).get_multi_service_number(
+            multi_service=services,
+            multi_forward=[service == forward_service for service in services] if forward_service else None,
+            operator=operator or None,
+            country=country,
+        )
+    except errors.ProviderError as exc:
+        # Every row shares the outcome; the first one raises BuyRefused for the caller when it is definite.
+        for row in rows[1:]:
+            with contextlib.suppress(BuyRefused):
+                _record_refusal(row, exc, membership.user)
+        _record_refusal(rows[0], exc, membership.user)
+        return rows
+    by_service = {number.service: number for number in numbers}
+    for row in rows:
+        number = by_service.get(row.service)
+        if number is None:
+            # Sold without this service (or answered oddly): let the poll cycle find out.
+            touch_activation(
+                row,
+                status=ActivationStatus.UNKNOWN,
+                error_message=_("The provider's answer did not name this service; checking."),
+            )
+            continue
+        _record_purchase(
+            row,
+            NumberOrder(activation_id=number.activation_id, phone=number.phone, country=country),
+            actor=membership.user,
+        )
+    return rows
+
+
+def _group_of(activation: Activation) -> list[Activation]:
+    if activation.multi_group is None:
+        return [activation]
+    return list(
+        Activation.objects.filter(team=activation.team, multi_group=activation.multi_group).order_by("id")
+    )
+
+
+# --- an additional service on a forwarded number (getAdditionalService) --------------------------
+
+
+def additional_buy(
+    *, membership: Membership, parent: Activation, service: str, request_token: uuid.UUID | None = None
+) -> Activation:
+    """Add `service` to a forwarded number that has received its first code. Same money rules as buying."""
+    if parent.team_id != membership.team_id:
+        raise BuyRefused(_("Unknown activation."))
+    if not (parent.forward and parent.is_live and parent.sms_count and parent.upstream_id):
+        raise BuyRefused(
+            _("Only an active forwarded number that has received a code can take another service.")
+        )
+    if service == parent.service:
+        raise BuyRefused(_("The number already serves this service."))
+    api_key = parent.api_key
+    _require_action(api_key, "getAdditionalService")
+    activation, created = _intent(
+        membership=membership,
+        api_key=api_key,
+        request=BuyRequest(service=service, country=parent.country, operator=parent.operator),
+        estimate=_estimate_price(api_key, service=service, country=parent.country, forward=True),
+        request_token=request_token,
+        parent=parent,
+        phone=parent.phone,
+    )
+    if not created:
+        return activation
+    try:
+        number = client_for_key(api_key).get_additional_service(service=service, id=parent.upstream_id)
+    except errors.ProviderError as exc:
+        return _record_refusal(activation, exc, membership.user)
+    _record_purchase(
+        activation,
+        NumberOrder(
+            activation_id=number.activation_id,
+            phone=number.phone,
+            country=parent.country,
+            operator=parent.operator,
+        ),
+        actor=membership.user,
+    )
+    return activation
+
+
+# --- re-activation of a used number (checkExtraActivation / getExtraActivation) ------------------
+
+
+def extra_price(*, activation: Activation) -> ExtraActivationPrice:
+    """What activating this used number again costs now. Raises ActionRefused in plain words."""
+    if not activation.upstream_id:
+        raise ActionRefused(_("The provider never confirmed this number."))
+    if not profile_for_key(activation.api_key).supports_action("checkExtraActivation"):
+        raise ActionRefused(_("This provider does not offer re-activation."))
+    try:
+        return client_for_key(activation.api_key).check_extra_activation(activation_id=activation.upstream_id)
+    except errors.ProviderError as exc:
+        raise ActionRefused(describe_error(exc)) from None
+
+
+def extra_buy(
+    *, membership: Membership, parent: Activation, request_token: uuid.UUID | None = None
+) -> Activation:
+    """Buy the same number again for the same service (a new activation id), at the checked price."""
+    if parent.team_id != membership.team_id:
+        raise BuyRefused(_("Unknown activation."))
+    if request_token is not None:
+        existing = Activation.objects.filter(team=membership.team, request_token=request_token).first()
+        if existing is not None:
+            return existing
+    _require_action(parent.api_key, "getExtraActivation")
+    try:
+        price = extra_price(activation=parent)
+    except ActionRefused as exc:
+        raise BuyRefused(exc.message) from None
+    api_key = parent.api_key
+    activation, created = _intent(
+        membership=membership,
+        api_key=api_key,
+        request=BuyRequest(service=parent.service, country=parent.country, operator=parent.operator),
+        estimate=price.cost,
+        request_token=request_token,
+        parent=parent,
+        phone=parent.phone,
+    )
+    if not created:
+        return activation
+    try:
+        order = client_for_key(api_key).get_extra_activation(activation_id=parent.upstream_id)
+    except errors.ProviderError as exc:
+        return _record_refusal(activation, exc, membership.user)
+    _record_purchase(activation, order, actor=membership.user)
+    return activation
