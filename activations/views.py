@@ -5,13 +5,18 @@ in POST data or the query string and are always looked up within the member's te
 unknown id is a 404).
 """
 
+import csv
 import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
@@ -20,7 +25,14 @@ from accounts.models import ApiKey, Membership
 from accounts.permissions import SpendDenied, keys_usable_by, team_view
 from accounts.services import ActionRefused
 from activations import calls, catalog, extra, presets, selectors
-from activations.forms import AdditionalServiceForm, BuyForm, CallTaskForm, MultiBuyForm, PresetForm
+from activations.forms import (
+    AdditionalServiceForm,
+    BuyForm,
+    CallTaskForm,
+    HistoryFilterForm,
+    MultiBuyForm,
+    PresetForm,
+)
 from activations.models import Activation, ActivationStatus, Preset
 from activations.selectors import BoardVersion
 from activations.services import ACTIONS, BuyRefused, BuyRequest, activation_buy, activation_set_status
@@ -487,3 +499,121 @@ def additional_buy(request: HttpRequest, membership: Membership) -> HttpResponse
     except (SpendDenied, BuyRefused) as exc:
         return _after_board_post(request, membership, "error", exc.message)
     return _after_board_post(request, membership, *_outcome_message(activation))
+
+
+# --- history and exports -------------------------------------------------------------------------
+
+
+@team_view()
+@vary_on_headers("HX-Request")
+def history(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """Every activation the member may see, filtered, keyset-paginated (`?after=<created_at>,<id>`)."""
+    form = HistoryFilterForm(request.GET or None, membership=membership)
+    filters = form.filters()
+    page = selectors.history_page(membership, filters, after=selectors.Cursor.parse(request.GET.get("after")))
+    query = request.GET.copy()
+    query.pop("after", None)
+    rows = selectors.label_rows(page.rows)
+    context = _context(
+        membership,
+        form=form,
+        page=page,
+        rows=rows,
+        query=query.urlencode(),
+        is_first_page=not request.GET.get("after"),
+    )
+    template = "activations/history.html#results" if request.htmx else "activations/history.html"
+    return render(request, template, context)
+
+
+class _Echo:
+    """A file-like object whose write returns the line, so csv.writer can feed a generator."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _money(value: Decimal | None) -> str:
+    """A plain decimal for spreadsheets: no exponent, no grouping, 2 to 4 places (`12.50`, `0.0725`)."""
+    if value is None:
+        return ""
+    whole, _, fraction = format(value.quantize(Decimal("0.0001")), "f").partition(".")
+    return f"{whole}.{fraction.rstrip('0').ljust(2, '0')}"
+
+
+def _moment(value: datetime | None) -> str:
+    return value.astimezone(UTC).isoformat() if value else ""
+
+
+def _csv_response(filename: str, header: list[str], rows: Iterator[list[str]]) -> StreamingHttpResponse:
+    writer = csv.writer(_Echo())
+
+    def lines() -> Iterator[str]:
+        yield writer.writerow(header)
+        for row in rows:
+            yield writer.writerow(row)
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+CSV_CHUNK = 2000
+
+
+@team_view()
+def history_csv(request: HttpRequest, membership: Membership) -> StreamingHttpResponse:
+    """Exactly the rows the history filters show, streamed (constant memory); the key's label, never its secret."""
+    filters = HistoryFilterForm(request.GET or None, membership=membership).filters()
+    header = [
+        "created_at", "bought_at", "closed_at", "status", "service", "country", "operator", "phone",
+        "cost", "currency", "key", "member", "upstream_id", "codes", "forward", "verification", "error",
+    ]  # fmt: skip
+
+    def rows() -> Iterator[list[str]]:
+        for a in selectors.history_for_export(membership, filters).iterator(chunk_size=CSV_CHUNK):
+            yield [
+                _moment(a.created_at),
+                _moment(a.bought_at),
+                _moment(a.closed_at),
+                a.status,
+                a.service,
+                "" if a.country is None else str(a.country),
+                a.operator,
+                a.phone,
+                _money(a.cost),
+                a.currency,
+                a.api_key.label,
+                a.member.username if a.member else "",
+                a.upstream_id or "",
+                " ".join(sms.code for sms in a.messages.all()),
+                "1" if a.forward else "0",
+                "1" if a.verification else "0",
+                a.error_message,
+            ]
+
+    filename = f"activations-{membership.team.slug}-{timezone.now():%Y%m%d-%H%M%S}.csv"
+    return _csv_response(filename, header, rows())
+
+
+@team_view()
+def ledger_csv(request: HttpRequest, membership: Membership) -> StreamingHttpResponse:
+    """The team's money movements (purchases positive, refunds negative), filtered by date, key and member."""
+    filters = HistoryFilterForm(request.GET or None, membership=membership).filters()
+    header = ["created_at", "kind", "amount", "currency", "balance_after", "key", "member", "reference"]
+
+    def rows() -> Iterator[list[str]]:
+        for entry in selectors.ledger_for_export(membership, filters).iterator(chunk_size=CSV_CHUNK):
+            yield [
+                _moment(entry.created_at),
+                entry.kind,
+                _money(entry.amount),
+                entry.currency,
+                _money(entry.balance_after),
+                entry.api_key.label,
+                entry.member.username if entry.member else "",
+                entry.reference,
+            ]
+
+    filename = f"ledger-{membership.team.slug}-{timezone.now():%Y%m%d-%H%M%S}.csv"
+    return _csv_response(filename, header, rows())

@@ -1,0 +1,219 @@
+"""History: filters, keyset pagination, the streamed CSV exports of activations and of the ledger."""
+
+import csv
+import io
+import itertools
+import re
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from django.http import StreamingHttpResponse
+from django.test import Client
+from django.urls import reverse
+
+from accounts.models import LedgerEntry, LedgerKind, Membership, Team
+from activations import selectors
+from activations.models import Activation, ActivationStatus, Sms
+from activations.services import BuyRequest, activation_buy
+from tests.accounts.conftest import SECRET, SECRET_HEAD, make_key
+
+from .test_views import login, url
+
+_ids = itertools.count(10**10)
+BASE = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def key(team):
+    return make_key(team)
+
+
+def _rows(
+    team, api_key, n: int, *, member=None, start: datetime = BASE, tie_every: int = 3, **fields
+) -> list[Activation]:
+    """n activations; every `tie_every` share one created_at, so the keyset must break ties by id."""
+    rows = [
+        Activation(
+            team=team,
+            api_key=api_key,
+            member=member,
+            service=fields.get("service", "tg"),
+            country=fields.get("country", 0),
+            phone=f"7900{i:07d}",
+            cost=Decimal("12.5000"),
+            currency="RUB",
+            status=fields.get("status", ActivationStatus.FINISHED),
+            created_at=start + timedelta(minutes=i // tie_every),
+            upstream_id=str(next(_ids)),
+        )
+        for i in range(n)
+    ]
+    return Activation.objects.bulk_create(rows)
+
+
+def _csv(response) -> list[dict]:
+    assert isinstance(response, StreamingHttpResponse)
+    body = b"".join(response.streaming_content).decode("utf-8")
+    return list(csv.DictReader(io.StringIO(body)))
+
+
+def _walk_pages(client: Client, team, params: dict | None = None) -> list[str]:
+    """Follow the "Older" links to the end; returns the public ids in page order."""
+    seen: list[str] = []
+    query = dict(params or {})
+    for _ in range(100):
+        page = client.get(url("history", team), query).content.decode()
+        seen += re.findall(r'data-row="([0-9a-f-]+)"', page)
+        older = re.search(r'id="history-older" href="\?([^"]+)"', page)
+        if not older:
+            return seen
+        cursor = re.search(r"after=([^&\"]+)", older.group(1).replace("&amp;", "&")).group(1)
+        from urllib.parse import unquote
+
+        query = {**(params or {}), "after": unquote(cursor)}
+    raise AssertionError("too many pages")
+
+
+def test_keyset_pages_cover_every_row_once_in_order(team, alice, key):
+    _rows(team, key, 123, member=alice)
+    seen = _walk_pages(login(alice), team)
+    expected = [str(a.public_id) for a in Activation.objects.order_by("-created_at", "-id")]
+    assert seen == expected
+    assert len(seen) == 123 and len(set(seen)) == 123
+
+
+def test_keyset_pages_keep_the_filters(team, alice, key):
+    _rows(team, key, 60, member=alice)
+    _rows(team, key, 70, service="wa", start=BASE + timedelta(hours=1))
+    seen = _walk_pages(login(alice), team, {"service": "wa"})
+    assert len(seen) == 70
+    assert set(seen) == {
+        str(p) for p in Activation.objects.filter(service="wa").values_list("public_id", flat=True)
+    }
+
+
+def test_a_page_is_one_indexed_query_without_offset(team, alice, key, django_assert_max_num_queries):
+    _rows(team, key, 120)
+    membership = Membership.objects.get(team=team, user=alice)
+    first = selectors.history_page(membership, selectors.HistoryFilters(), after=None)
+    with django_assert_max_num_queries(2) as ctx:  # the page and its prefetched codes
+        second = selectors.history_page(membership, selectors.HistoryFilters(), after=first.next_cursor)
+    assert "OFFSET" not in ctx.captured_queries[0]["sql"].upper()
+    assert not {a.pk for a in first.rows} & {a.pk for a in second.rows}
+
+
+def test_filters(team, alice, bob, key):
+    other_key = make_key(team, label="Second", secret="sk-second-key-000000000")
+    _rows(team, key, 3, member=alice)
+    _rows(team, other_key, 4, member=bob, service="wa", country=1, start=BASE + timedelta(days=2))
+    Activation.objects.filter(service="wa").update(status=ActivationStatus.CANCELLED)
+    Activation.objects.filter(phone="79000000001", api_key=key).update(phone="79990001122")
+    client = login(alice)
+
+    def count(**params) -> int:
+        return len(re.findall(r"data-row=", client.get(url("history", team), params).content.decode()))
+
+    assert count() == 7
+    assert count(api_key=other_key.public_id) == 4
+    assert count(member=bob.public_id) == 4
+    assert count(service="WA") == 4
+    assert count(country=1) == 4
+    assert count(status="cancelled") == 4
+    assert count(phone="+7 999 000-11-22") == 1
+    assert count(date_from="2026-03-03") == 4
+    assert count(date_to="2026-03-01") == 3
+    assert count(date_from="2026-03-02", date_to="2026-03-02") == 0
+    # An invalid filter filters nothing rather than hiding everything.
+    assert count(country="abc") == 7
+
+
+def test_the_history_is_team_scoped_and_operators_see_their_keys(team, alice, bob, vera, charlie, key):
+    hidden_key = make_key(
+        team, label="Restricted", secret="sk-restricted-0000000000", restrict_to_members=True
+    )
+    _rows(team, key, 2)
+    _rows(team, hidden_key, 3, start=BASE + timedelta(hours=2))
+    assert len(re.findall("data-row=", login(vera).get(url("history", team)).content.decode())) == 5
+    assert len(re.findall("data-row=", login(bob).get(url("history", team)).content.decode())) == 2
+    assert login(charlie).get(url("history", team)).status_code == 404
+    assert login(charlie).get(url("history_csv", team)).status_code == 404
+    assert login(charlie).get(reverse("activations:ledger_csv", args=[team.slug])).status_code == 404
+    assert len(_csv(login(bob).get(url("history_csv", team)))) == 2
+
+
+def test_the_csv_is_exactly_what_the_filters_show(team, alice, vera, key):
+    rows = _rows(team, key, 5, member=alice)
+    _rows(team, key, 4, service="wa", start=BASE + timedelta(days=1))
+    Sms.objects.create(team=team, activation=rows[0], code="12345", text="Your code is 12345")
+    Sms.objects.create(team=team, activation=rows[0], code="67890")
+    response = login(vera).get(url("history_csv", team), {"service": "tg"})  # viewers may export
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Content-Disposition"].startswith('attachment; filename="activations-acme-')
+    data = _csv(response)
+    assert [r["upstream_id"] for r in data] == [
+        a.upstream_id for a in Activation.objects.filter(service="tg").order_by("-created_at", "-id")
+    ]
+    first = next(r for r in data if r["upstream_id"] == rows[0].upstream_id)
+    assert first["cost"] == "12.50" and first["currency"] == "RUB"
+    assert first["created_at"] == rows[0].created_at.isoformat() and first["created_at"].endswith("+00:00")
+    assert first["codes"] == "12345 67890"
+    assert first["key"] == key.label and first["member"] == "alice"
+    assert first["phone"] == rows[0].phone
+
+
+def test_the_csv_never_contains_the_secret(team, alice, key):
+    _rows(team, key, 3, member=alice)
+    body = b"".join(login(alice).get(url("history_csv", team)).streaming_content).decode()
+    assert SECRET not in body and SECRET_HEAD not in body and "••••" not in body
+    ledger = b"".join(login(alice).get(reverse("activations:ledger_csv", args=[team.slug])).streaming_content)
+    assert SECRET_HEAD not in ledger.decode()
+
+
+def test_the_csv_streams_in_chunks(team, alice, key, django_assert_max_num_queries):
+    _rows(team, key, 4500)
+    response = login(alice).get(url("history_csv", team))
+    assert response.streaming
+    lines = iter(response.streaming_content)
+    assert next(lines).startswith(b"created_at,")  # the header comes before any row is read
+    # 4500 rows in chunks of 2000: three row queries plus three prefetches of codes, never 4500.
+    with django_assert_max_num_queries(8):
+        assert sum(1 for _ in lines) == 4500
+
+
+def test_an_empty_export_still_has_its_header(team, alice):
+    body = b"".join(login(alice).get(url("history_csv", team)).streaming_content).decode()
+    assert body.startswith("created_at,bought_at,closed_at,status,service,country")
+    assert body.count("\n") == 1
+
+
+def test_the_ledger_csv_has_the_money_movements(team, alice, bob, vera, make_key):
+    api_key, _ = make_key("--sms-delay", "3600", "--cancel-lock", "0")
+    owner = Membership.objects.get(team=team, user=alice)
+    bought = activation_buy(membership=owner, api_key=api_key, request=BuyRequest(service="tg", country=0))
+    LedgerEntry.objects.create(
+        team=team, api_key=api_key, member=bob, kind=LedgerKind.REFUND, amount=Decimal("-3.5"),
+        currency="RUB", reference="x", event_key="test:refund",
+    )  # fmt: skip
+    ledger_url = reverse("activations:ledger_csv", args=[team.slug])
+    data = _csv(login(vera).get(ledger_url))
+    assert [(r["kind"], r["amount"], r["member"]) for r in data] == [
+        ("refund", "-3.50", "bob"),
+        ("purchase", f"{bought.cost:.2f}", "alice"),
+    ]
+    assert data[1]["reference"] == bought.upstream_id and data[1]["key"] == api_key.label
+    assert [r["kind"] for r in _csv(login(vera).get(ledger_url, {"member": bob.public_id}))] == ["refund"]
+    today = datetime.now(UTC).date()
+    assert _csv(login(vera).get(ledger_url, {"date_to": (today - timedelta(days=1)).isoformat()})) == []
+
+
+def test_other_teams_rows_never_show(team, alice, charlie, key):
+    other = Team.objects.get(slug="other")
+    foreign_key = make_key(other, label="Foreign", secret="sk-foreign-00000000000")
+    _rows(other, foreign_key, 3)
+    _rows(team, key, 2)
+    assert len(re.findall("data-row=", login(alice).get(url("history", team)).content.decode())) == 2
+    assert len(_csv(login(alice).get(url("history_csv", team)))) == 2
+    # A filter naming another team's key is invalid, so it filters nothing of ours and shows nothing of theirs.
+    assert len(_csv(login(alice).get(url("history_csv", team), {"api_key": foreign_key.public_id}))) == 2
