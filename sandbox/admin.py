@@ -55,6 +55,8 @@ class PushSmsMixin:
 
     @admin.display(description="push an SMS")
     def push_sms_link(self, obj) -> str:
+        if obj is None or obj.pk is None:  # the add page: nothing to push to yet
+            return "—"
         url = reverse(f"admin:sandbox_{self.model._meta.model_name}_push_sms", args=[obj.pk])
         return format_html('<a href="{}">Push an SMS…</a>', url)
 
