@@ -89,3 +89,15 @@ class AuditFilterForm(forms.Form):
         self.fields["key"].empty_label = _("All keys")
         self.fields["member"].label_from_instance = lambda user: user.username
         self.fields["key"].label_from_instance = lambda key: f"{key.label} ({key.masked})"
+
+
+class TeamSettingsForm(forms.Form):
+    name = forms.CharField(label=_("Team name"), max_length=100)
+    auto_cancel_minutes = forms.IntegerField(
+        label=_("Cancel numbers that got no code after (minutes)"),
+        min_value=0,
+        max_value=1440,
+        help_text=_(
+            "0 keeps them until they expire. Never before the provider's cancel lock; the money comes back."
+        ),
+    )

@@ -256,3 +256,28 @@ def invite_revoke(*, membership: Membership, invite: Invite) -> None:
 def user_signup(*, username: str, email: str, password: str) -> User:
     """Create a login (password already validated by the form)."""
     return User.objects.create_user(username=username, email=email, password=password)
+
+
+def team_update_settings(*, membership: Membership, name: str, auto_cancel_minutes: int) -> Team:
+    """Rename the team and set when numbers without a code are cancelled for a refund."""
+    if not membership.can_manage_members:
+        raise ActionRefused(_("Only owners and admins can change the team's settings."))
+    team = membership.team
+    changes = {
+        field: [str(getattr(team, field)), str(value)]
+        for field, value in (("name", name.strip()), ("auto_cancel_minutes", auto_cancel_minutes))
+        if getattr(team, field) != value
+    }
+    if not changes:
+        return team
+    with transaction.atomic():
+        team.name, team.auto_cancel_minutes = name.strip(), auto_cancel_minutes
+        team.save(update_fields=["name", "auto_cancel_minutes"])
+        audit_record(
+            team=team,
+            actor=membership.user,
+            action="team.update",
+            summary=_("Changed the team's settings"),
+            details=changes,
+        )
+    return team

@@ -17,5 +17,6 @@ urlpatterns = [
     path("t/<slug:team_slug>/members/<uuid:member_id>/remove/", views.member_remove, name="member_remove"),
     path("t/<slug:team_slug>/invites/<uuid:invite_id>/revoke/", views.invite_revoke, name="invite_revoke"),
     path("t/<slug:team_slug>/leave/", views.team_leave, name="team_leave"),
+    path("t/<slug:team_slug>/settings/", views.team_settings, name="team_settings"),
     path("t/<slug:team_slug>/audit/", views.audit_log, name="audit_log"),
 ]

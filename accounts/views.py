@@ -20,7 +20,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
 from accounts import selectors, services
-from accounts.forms import AuditFilterForm, InviteForm, MemberForm, SignupForm, TeamForm
+from accounts.forms import AuditFilterForm, InviteForm, MemberForm, SignupForm, TeamForm, TeamSettingsForm
 from accounts.models import Membership
 from accounts.permissions import get_invite, get_team_member, team_view
 
@@ -63,6 +63,20 @@ def team_home(request: HttpRequest, membership: Membership) -> HttpResponse:
     context = _team_context(membership, summary=selectors.team_summary(membership.team))
     template = "accounts/team_home.html#summary" if request.htmx else "accounts/team_home.html"
     return render(request, template, context)
+
+
+@team_view("can_manage_members", methods=("GET", "POST"))
+def team_settings(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """The team's name and its auto-cancel rule (owners and admins)."""
+    team = membership.team
+    form = TeamSettingsForm(
+        request.POST or None, initial={"name": team.name, "auto_cancel_minutes": team.auto_cancel_minutes}
+    )
+    if request.method == "POST" and form.is_valid():
+        services.team_update_settings(membership=membership, **form.cleaned_data)
+        messages.success(request, _("Team settings saved."))
+        return _redirect(request, reverse("accounts:team_settings", args=[team.slug]))
+    return render(request, "accounts/team_settings.html", _team_context(membership, form=form))
 
 
 # Members and invites ---------------------------------------------------------

@@ -82,3 +82,20 @@ def test_viewers_are_told_they_cannot_buy(team, vera):
 def test_archived_keys_are_not_on_the_home_page(team, alice):
     make_key(team, label="Retired", status="archived", secret="sk-retired-0003")
     assert "Retired" not in client_for(alice).get("/t/acme/").content.decode()
+
+
+def test_owners_set_the_auto_cancel_rule_and_it_is_audited(client, alice, team, vera):
+    from accounts.models import AuditEntry, Team
+
+    client.force_login(alice)
+    response = client.post("/t/acme/settings/", {"name": "Acme Ltd", "auto_cancel_minutes": "7"})
+    assert response.status_code == 302
+    team = Team.objects.get(pk=team.pk)
+    assert (team.name, team.auto_cancel_minutes) == ("Acme Ltd", 7)
+    assert AuditEntry.objects.filter(team=team, action="team.update").count() == 1
+    assert (
+        client.post("/t/acme/settings/", {"name": "Acme Ltd", "auto_cancel_minutes": "-1"}).status_code == 200
+    )
+    assert Team.objects.get(pk=team.pk).auto_cancel_minutes == 7
+    client.force_login(vera)
+    assert client.post("/t/acme/settings/", {"name": "X", "auto_cancel_minutes": "1"}).status_code == 403
