@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.urls import reverse
 
 from accounts.crypto import decrypt_secret, encrypt_secret
 from accounts.models import ApiKey, KeyStatus, Membership, Role, Team, User
@@ -40,7 +41,10 @@ class Command(BaseCommand):
         team = self._team(owner=demo, viewer=viewer)
         sandbox_key = self._sandbox_key() if settings.SANDBOX_ENABLED else None
         if sandbox_key:
-            self._register_key(team=team, owner=demo, secret=sandbox_key)
+            api_key = self._register_key(team=team, owner=demo, secret=sandbox_key)
+            # Codes reach the board by webhook at once, as they would with a provider configured for it.
+            hook = site_url.rstrip("/") + reverse("activations:webhook", args=[api_key.webhook_token])
+            call_command("sandbox_account", "set", sandbox_key, "--webhook-url", hook, stdout=io.StringIO())
         self.stdout.write(f"simdesk is at {site_url}/  (login: {DEMO_USERNAME} / password: {DEMO_PASSWORD})")
         self.stdout.write(f"read-only login: {VIEWER_USERNAME} / password: {VIEWER_PASSWORD}")
         if sandbox_key:
