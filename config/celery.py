@@ -28,6 +28,17 @@ app.conf.beat_schedule = {
         "schedule": 300.0,
         "options": {"expires": 120},
     },
+    # Price snapshots: the sweeper claims teams whose own interval (default hourly) has passed.
+    "snapshot-prices": {
+        "task": "providers.price_tasks.snapshot_sweep",
+        "schedule": 300.0,
+        "options": {"expires": 240},
+    },
+    "sync-catalogs": {
+        "task": "providers.price_tasks.sync_catalogs",
+        "schedule": 3600.0,
+        "options": {"expires": 1800},
+    },
 }
 
 if settings.SANDBOX_ENABLED:

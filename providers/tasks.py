@@ -19,3 +19,7 @@ def refresh_all_balances() -> None:
     """Sweeper: one refresh task per active key."""
     for api_key_id in ApiKey.objects.filter(status=KeyStatus.ACTIVE).values_list("pk", flat=True):
         refresh_key_balance.delay(api_key_id)
+
+
+# Catalog and price snapshot tasks live in their own module; importing them here registers them.
+from providers.price_tasks import snapshot_sweep, snapshot_team_prices, sync_catalog, sync_catalogs  # noqa: E402, F401, I001
