@@ -78,7 +78,7 @@ def _outcome_message(activation: Activation) -> tuple[str, str]:
         return "warning", activation.error_message or _("The outcome is unknown; checking with the provider.")
     if activation.status == ActivationStatus.FAILED:
         return "error", activation.error_message or _("The number was not bought.")
-    return "success", _("Bought %(phone)s for %(service)s.") % {
+    return "success", _("Bought +%(phone)s for %(service)s.") % {
         "phone": activation.phone or "…",
         "service": activation.service,
     }
@@ -144,10 +144,10 @@ def activation_action(request: HttpRequest, membership: Membership) -> HttpRespo
     except ActionRefused as exc:
         return _after_board_post(request, membership, "error", exc.message)
     done = {
-        "ready": _("%(phone)s: the provider knows the SMS was sent."),
-        "another": _("%(phone)s: waiting for another code."),
-        "finish": _("%(phone)s: finished."),
-        "cancel": _("%(phone)s: cancelled; the money comes back."),
+        "ready": _("+%(phone)s: the provider knows the SMS was sent."),
+        "another": _("+%(phone)s: waiting for another code."),
+        "finish": _("+%(phone)s: finished."),
+        "cancel": _("+%(phone)s: cancelled; the money comes back."),
     }[action] % {"phone": activation.phone}
     return _after_board_post(request, membership, "success", done)
 
@@ -390,7 +390,7 @@ def buy_multi(request: HttpRequest, membership: Membership) -> HttpResponse:
         else:
             level, text = _outcome_message(rows[0])
             if level == "success":
-                text = _("Bought %(phone)s for %(services)s.") % {
+                text = _("Bought +%(phone)s for %(services)s.") % {
                     "phone": rows[0].phone,
                     "services": ", ".join(row.service for row in rows),
                 }
