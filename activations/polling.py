@@ -9,7 +9,7 @@ backs off on upstream faults.
 import logging
 from datetime import timedelta
 
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -47,18 +47,26 @@ def keys_to_poll() -> list[int]:
     return list(ApiKey.objects.filter(pk__in=busy).exclude(pk__in=backing_off).values_list("pk", flat=True))
 
 
-def claim(api_key_id: int) -> bool:
-    """Take the key's poll lock unless another worker holds it (an expired lock is free again)."""
+def claim(api_key_id: int, *, state_model: type[models.Model] = KeyPollState) -> bool:
+    """Take the key's poll lock unless another worker holds it (an expired lock is free again).
+
+    `state_model` is the per-key state table (rentals keep their own lock beside this one).
+    """
     now = timezone.now()
-    KeyPollState.objects.get_or_create(api_key_id=api_key_id)
-    claimed = KeyPollState.objects.filter(
+    state_model.objects.get_or_create(api_key_id=api_key_id)
+    claimed = state_model.objects.filter(
         Q(locked_until__isnull=True) | Q(locked_until__lt=now), api_key_id=api_key_id
     ).update(locked_until=now + LOCK_TTL)
     return claimed == 1
 
 
-def release(api_key_id: int, *, error: errors.ProviderError | None) -> None:
-    state = KeyPollState.objects.get(api_key_id=api_key_id)
+def release(
+    api_key_id: int,
+    *,
+    error: errors.ProviderError | None,
+    state_model: type[models.Model] = KeyPollState,
+) -> None:
+    state = state_model.objects.get(api_key_id=api_key_id)
     now = timezone.now()
     if error is None:
         state.failures, state.backoff_until, state.last_error = 0, None, ""

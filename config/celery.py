@@ -23,6 +23,17 @@ app.conf.beat_schedule = {
         "schedule": 900.0,
         "options": {"expires": 600},
     },
+    # Rentals: the same per-key fan-out for rent status, and the auto-renew sweeper (safe to run twice).
+    "poll-rentals": {
+        "task": "rentals.tasks.poll_rentals",
+        "schedule": settings.SIMDESK_POLL_INTERVAL,
+        "options": {"expires": settings.SIMDESK_POLL_INTERVAL * 2},
+    },
+    "renew-rentals": {
+        "task": "rentals.tasks.renew_rentals",
+        "schedule": 30.0,
+        "options": {"expires": 60},
+    },
     "refresh-balances": {
         "task": "providers.tasks.refresh_all_balances",
         "schedule": 300.0,

@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("providers.urls")),
     path("", include("activations.urls")),
+    path("", include("rentals.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -1,0 +1,132 @@
+"""Forms of the rental pages: rent, extend, auto-renew and the history filters. Validation only; no writes."""
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import ApiKey, Membership
+from accounts.permissions import keys_usable_by
+from rentals.models import MAX_HOURS, MIN_HOURS, RentalStatus
+from rentals.selectors import HistoryFilters, visible_keys
+from rentals.services import MAX_RENEW_BEFORE_HOURS
+
+# Lengths providers commonly sell (4 h, 12 h, then whole days); any 4..1344 is accepted.
+HOUR_CHOICES = [4, 12, 24, 48, 72, 168, 336, 720]
+
+
+def _hours_field(label: str, initial: int) -> forms.IntegerField:
+    return forms.IntegerField(
+        label=label,
+        min_value=MIN_HOURS,
+        max_value=MAX_HOURS,
+        initial=initial,
+        help_text=_("From %(min)s to %(max)s hours.") % {"min": MIN_HOURS, "max": MAX_HOURS},
+        widget=forms.NumberInput(attrs={"list": "rent-hours", "min": MIN_HOURS, "max": MAX_HOURS}),
+    )
+
+
+class RentChoiceForm(forms.Form):
+    """Key, country, operator and length: what the catalogue is asked for (GET) and the rent uses (POST)."""
+
+    api_key = forms.ChoiceField(label=_("API key"))
+    country = forms.IntegerField(label=_("Country id"), min_value=0, initial=0)
+    operator = forms.CharField(label=_("Operator"), max_length=60, required=False)
+    hours = _hours_field(_("Rent for hours"), 4)
+
+    def __init__(self, *args: Any, membership: Membership, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.keys = list(keys_usable_by(membership).order_by("label"))
+        self.fields["api_key"].choices = [
+            (str(key.public_id), f"{key.label} ({key.masked})") for key in self.keys
+        ]
+
+    def clean_api_key(self) -> ApiKey:
+        chosen = self.cleaned_data["api_key"]
+        for key in self.keys:
+            if str(key.public_id) == chosen:
+                return key
+        raise forms.ValidationError(_("Choose one of your keys."))
+
+    def clean_operator(self) -> str:
+        operator = self.cleaned_data["operator"].strip()
+        return "" if operator == "any" else operator
+
+
+class RentForm(RentChoiceForm):
+    """The rent itself: a service of the catalogue; the token makes a double submit rent once."""
+
+    service = forms.RegexField(label=_("Service"), regex=r"^[a-zA-Z0-9_]{2,16}$", max_length=16)
+    request_token = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4)
+
+
+class ExtendForm(forms.Form):
+    hours = _hours_field(_("Extend by hours"), 24)
+
+
+class AutoRenewForm(forms.Form):
+    """Renew N hours before the end by a chosen length, within a total budget and up to an end date."""
+
+    enabled = forms.BooleanField(label=_("Renew this number automatically"), required=False)
+    before_hours = forms.IntegerField(
+        label=_("Renew this many hours before the end"),
+        min_value=1,
+        max_value=MAX_RENEW_BEFORE_HOURS,
+        initial=1,
+    )
+    hours = _hours_field(_("Renew for hours each time"), 24)
+    budget = forms.DecimalField(
+        label=_("Total budget for renewals"),
+        required=False,
+        min_value=0,
+        max_digits=14,
+        decimal_places=4,
+        help_text=_("Empty: no budget of its own (the key's and your daily limits still apply)."),
+    )
+    until = forms.DateTimeField(
+        label=_("Keep the number until"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"],
+        help_text=_("Empty: as long as the budget lasts."),
+    )
+
+    def clean_until(self) -> datetime | None:
+        until = self.cleaned_data["until"]
+        if until is not None and until <= timezone.now():
+            raise forms.ValidationError(_("Choose a moment in the future."))
+        return until
+
+
+class HistoryFilterForm(forms.Form):
+    status = forms.ChoiceField(label=_("Status"), required=False)
+    service = forms.CharField(label=_("Service"), required=False, max_length=16)
+    phone = forms.CharField(label=_("Number contains"), required=False, max_length=32)
+    api_key = forms.ChoiceField(label=_("Key"), required=False)
+    date_from = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args: Any, membership: Membership, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fields["status"].choices = [("", _("Any status")), *RentalStatus.choices]
+        self.fields["api_key"].choices = [("", _("Any key"))] + [
+            (str(key.public_id), key.label) for key in visible_keys(membership).order_by("label")
+        ]
+
+    def filters(self) -> HistoryFilters:
+        """The valid filters (invalid ones are ignored rather than failing the page)."""
+        data = self.cleaned_data if self.is_valid() else {}
+        api_key = data.get("api_key")
+        return HistoryFilters(
+            status=data.get("status", ""),
+            service=data.get("service", "").strip(),
+            phone=data.get("phone", "").strip(),
+            api_key=uuid.UUID(api_key) if api_key else None,
+            date_from=data.get("date_from"),
+            date_to=data.get("date_to"),
+        )

@@ -1,0 +1,488 @@
+"""Team-scoped reads for the rental pages: the access helper, the live board and its version token,
+warnings, history, CSV rows, and the provider's rent catalogue and renewal prices.
+
+Every query starts from the member's team. Operators see the rentals of the keys they may use (and
+their own); owners, admins and viewers see the whole team.
+"""
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, IntegerField, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import ApiKey, Membership, Role, Team
+from providers import errors
+from providers.keys import client_for_key, profile_for_key
+from providers.results import RentCatalog
+from rentals.models import BOARD_STATUSES, Rental, RentalRenewal, RentalSms, RentalStatus
+from rentals.services import continue_price, describe_error
+
+# Closed rentals stay visible under the board for this long.
+RECENT_WINDOW = timedelta(hours=6)
+# A rental ending this soon without a working auto-renew is a warning on the board and the team home.
+RISK_WINDOW = timedelta(hours=2)
+HISTORY_PAGE_SIZE = 50
+# Messages shown per rental on the board (the history and the CSV have all of them).
+BOARD_MESSAGES = 30
+CATALOG_TTL = 30
+NAMES_TTL = 3600
+
+
+def _sees_whole_team(membership: Membership) -> bool:
+    return membership.role in (Role.OWNER, Role.ADMIN, Role.VIEWER)
+
+
+def visible_keys(membership: Membership) -> QuerySet[ApiKey]:
+    """Keys whose rentals the member sees: all of the team's, or (operators) the ones granted to them."""
+    keys = ApiKey.objects.filter(team=membership.team)
+    if _sees_whole_team(membership):
+        return keys
+    return keys.filter(Q(restrict_to_members=False) | Q(allowed_members=membership))
+
+
+def visible_rentals(membership: Membership) -> QuerySet[Rental]:
+    """The team's rentals the member may see (and act on, if they may buy)."""
+    rentals = Rental.objects.filter(team=membership.team)
+    if _sees_whole_team(membership):
+        return rentals
+    # An IN subquery, not a join through the grants, so rows are never duplicated.
+    return rentals.filter(Q(api_key__in=visible_keys(membership).values("pk")) | Q(member=membership.user))
+
+
+def rental_for_member(membership: Membership, public_id: UUID | str | None, *, write: bool = False) -> Rental:
+    """The access helper for one rental: 404 if unknown, foreign or not visible; 403 if `write` and the
+    member may not spend (viewers)."""
+    try:
+        public_id = UUID(str(public_id))
+    except (TypeError, ValueError):
+        raise Http404 from None
+    rental = visible_rentals(membership).select_related("api_key", "team").filter(public_id=public_id).first()
+    if rental is None:
+        raise Http404
+    if write and not membership.can_buy:
+        raise PermissionDenied
+    return rental
+
+
+# --- the live board ------------------------------------------------------------------------------
+
+
+def _board_rows(membership: Membership, now: datetime) -> QuerySet[Rental]:
+    return visible_rentals(membership).filter(
+        Q(status__in=BOARD_STATUSES) | Q(closed_at__gte=now - RECENT_WINDOW)
+    )
+
+
+def _micros(moment: datetime | None) -> int:
+    return int(moment.timestamp() * 1_000_000) if moment else 0
+
+
+def board_version(membership: Membership) -> str:
+    """The board's version in ONE query: the rows' latest change, their count and the newest SMS id.
+
+    The minute is part of it, so warnings of rentals entering the risk window appear without a change.
+    """
+    now = timezone.now()
+    rows = _board_rows(membership, now).order_by().values("team")
+    last_sms = (
+        RentalSms.objects.filter(rental__in=_board_rows(membership, now).values("pk"))
+        .order_by("-id")
+        .values("id")[:1]
+    )
+    updated, count, sms_id = (
+        Team.objects.filter(pk=membership.team_id)
+        .annotate(
+            v_updated=Subquery(rows.annotate(m=Max("updated_at")).values("m")),
+            v_count=Coalesce(
+                Subquery(rows.annotate(c=Count("pk")).values("c"), output_field=IntegerField()), Value(0)
+            ),
+            v_sms=Coalesce(Subquery(last_sms, output_field=IntegerField()), Value(0)),
+        )
+        .values_list("v_updated", "v_count", "v_sms")
+        .get()
+    )
+    return f"{_micros(updated)}.{count}.{sms_id}.{int(now.timestamp()) // 60}"
+
+
+def sms_id_of(version: str | None) -> int | None:
+    """The newest SMS id a client's version token saw; None if the token is absent or malformed."""
+    parts = (version or "").split(".")
+    if len(parts) != 4 or not all(part.isdigit() for part in parts):
+        return None
+    return int(parts[2])
+
+
+def new_messages(membership: Membership, since_id: int) -> list[RentalSms]:
+    """Board messages received after the client's version (by id, which only grows), oldest first."""
+    return list(
+        RentalSms.objects.filter(
+            rental__in=_board_rows(membership, timezone.now()).values("pk"), id__gt=since_id
+        )
+        .select_related("rental")
+        .order_by("id")[:20]
+    )
+
+
+def risk_reason(rental: Rental, now: datetime | None = None) -> str:
+    """Why this live rental may be lost soon, or "" when it is safe (far from its end or auto-renewing)."""
+    now = now or timezone.now()
+    if rental.status != RentalStatus.ACTIVE or rental.ends_at is None or rental.ends_at > now + RISK_WINDOW:
+        return ""
+    if not rental.auto_renew:
+        return _("auto-renew is off")
+    if rental.renew_error_code:
+        return _("auto-renew is failing: %(reason)s") % {
+            "reason": rental.renew_error_message or rental.renew_error_code
+        }
+    if rental.renew_until is not None and rental.ends_at >= rental.renew_until:
+        return _("auto-renew stops at its end date")
+    if rental.renew_budget is not None and rental.renew_budget - rental.renew_spent <= 0:
+        return _("the auto-renew budget is used up")
+    return ""
+
+
+def at_risk(membership: Membership) -> list[tuple[Rental, str]]:
+    """Live rentals ending within the risk window whose auto-renew is off or failing, soonest first."""
+    now = timezone.now()
+    rows = (
+        visible_rentals(membership)
+        .filter(status=RentalStatus.ACTIVE, ends_at__lte=now + RISK_WINDOW)
+        .order_by("ends_at")
+    )
+    return [(rental, reason) for rental in rows if (reason := risk_reason(rental, now))]
+
+
+@dataclass
+class BoardRow:
+    """A rental with the countdowns, warnings and messages the board shows."""
+
+    rental: Rental
+    country_name: str
+    seconds_left: int | None
+    cancel_seconds_left: int | None
+    risk: str
+    messages: list[RentalSms] = field(default_factory=list)
+
+
+@dataclass
+class Board:
+    live: list[BoardRow]
+    recent: list[BoardRow]
+    at_risk: list[BoardRow]
+    version: str
+
+
+def _row(rental: Rental, now: datetime, names: dict[int, str]) -> BoardRow:
+    cancel_left = None
+    if rental.can_cancel_now:
+        cancel_left = max(0, int((rental.cancel_deadline - now).total_seconds()))
+    return BoardRow(
+        rental=rental,
+        country_name=names.get(rental.country, str(rental.country)) if rental.country is not None else "",
+        seconds_left=rental.seconds_left if rental.is_live else None,
+        cancel_seconds_left=cancel_left,
+        risk=risk_reason(rental, now),
+        messages=list(rental.board_messages),
+    )
+
+
+def board(membership: Membership, *, version: str | None = None) -> Board:
+    """Live and settling rentals (soonest end first), recent closings, and the at-risk warnings."""
+    now = timezone.now()
+    version = version or board_version(membership)
+    messages = RentalSms.objects.order_by("-received_at", "-id")
+    rentals = list(
+        _board_rows(membership, now)
+        .select_related("api_key", "member", "previous")
+        .prefetch_related(Prefetch("messages", queryset=messages, to_attr="board_messages"))
+        .order_by("-created_at", "-id")
+    )
+    names = country_names_for({rental.api_key for rental in rentals})
+    live = [_row(r, now, names) for r in rentals if r.status in BOARD_STATUSES]
+    live.sort(key=lambda row: (row.rental.ends_at is None, row.rental.ends_at or now))
+    for row in live:
+        row.messages = row.messages[:BOARD_MESSAGES]
+    recent = [_row(r, now, names) for r in rentals if r.status not in BOARD_STATUSES]
+    for row in recent:
+        row.messages = row.messages[:5]
+    return Board(live=live, recent=recent, at_risk=[row for row in live if row.risk], version=version)
+
+
+# --- the provider's catalogue --------------------------------------------------------------------
+
+
+def _provider_id(api_key: ApiKey) -> str:
+    """A cache namespace per provider endpoint; no secret ever reaches a cache key."""
+    base = api_key.base_url or profile_for_key(api_key).base_url
+    return hashlib.sha256(f"{api_key.profile}|{base}".encode()).hexdigest()[:16]
+
+
+def country_names(api_key: ApiKey) -> dict[int, str]:
+    """Country id -> English name from getCountries, cached an hour; {} when the provider cannot say."""
+    key = f"rentals:countries:{_provider_id(api_key)}"
+    names = cache.get(key)
+    if names is None:
+        try:
+            names = {country.id: country.eng for country in client_for_key(api_key).get_countries()}
+        except errors.ProviderError:
+            names = {}
+        cache.set(key, names, NAMES_TTL if names else 60)
+    return names
+
+
+def country_names_for(api_keys: set[ApiKey]) -> dict[int, str]:
+    names: dict[int, str] = {}
+    for api_key in sorted(api_keys, key=lambda k: k.pk):
+        for country_id, name in country_names(api_key).items():
+            names.setdefault(country_id, name)
+    return names
+
+
+@dataclass(frozen=True)
+class CatalogResult:
+    """What can be rented for a country, operator and length; `error` in plain words when unavailable."""
+
+    catalog: RentCatalog | None
+    error: str = ""
+
+
+def rent_catalog(api_key: ApiKey, *, country: int | None, operator: str, hours: int) -> CatalogResult:
+    """getRentServicesAndCountries for the choice, cached 30 s per provider endpoint and choice."""
+    key = f"rentals:catalog:{_provider_id(api_key)}:{country}:{operator}:{hours}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    try:
+        catalog = client_for_key(api_key).get_rent_services_and_countries(
+            rent_time=hours, operator=operator or None, country=country
+        )
+        result = CatalogResult(
+            catalog=RentCatalog(
+                countries=catalog.countries,
+                operators=catalog.operators,
+                services=tuple(sorted(catalog.services, key=lambda o: (o.service != "full", o.service))),
+            )
+        )
+    except errors.ProviderError as exc:
+        result = CatalogResult(catalog=None, error=describe_error(exc))
+    cache.set(key, result, CATALOG_TTL)
+    return result
+
+
+@dataclass(frozen=True)
+class Quote:
+    """The price of extending a rental, or why it cannot be extended."""
+
+    price: Decimal | None
+    currency: str
+    error: str = ""
+
+
+def extend_quote(rental: Rental, hours: int) -> Quote:
+    """What extending (or re-ordering) `rental` by `hours` would cost, where the provider tells."""
+    if not rental.upstream_id:
+        return Quote(price=None, currency=rental.currency, error=_("This rental has no number yet."))
+    try:
+        price = continue_price(rental, hours)
+    except errors.ProviderError as exc:
+        return Quote(price=None, currency=rental.currency, error=describe_error(exc))
+    return Quote(price=price, currency=rental.currency)
+
+
+# --- history and exports -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HistoryFilters:
+    status: str = ""
+    service: str = ""
+    phone: str = ""
+    api_key: UUID | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+
+    def as_query(self) -> dict[str, str]:
+        values = {
+            "status": self.status,
+            "service": self.service,
+            "phone": self.phone,
+            "api_key": str(self.api_key) if self.api_key else "",
+            "date_from": self.date_from.isoformat() if self.date_from else "",
+            "date_to": self.date_to.isoformat() if self.date_to else "",
+        }
+        return {name: value for name, value in values.items() if value}
+
+
+def filtered_rentals(membership: Membership, filters: HistoryFilters) -> QuerySet[Rental]:
+    rentals = visible_rentals(membership)
+    if filters.status:
+        rentals = rentals.filter(status=filters.status)
+    if filters.service:
+        rentals = rentals.filter(service=filters.service)
+    if filters.phone:
+        rentals = rentals.filter(phone__contains=filters.phone.lstrip("+"))
+    if filters.api_key:
+        rentals = rentals.filter(api_key__public_id=filters.api_key)
+    if filters.date_from:
+        rentals = rentals.filter(created_at__gte=datetime.combine(filters.date_from, time.min, tzinfo=UTC))
+    if filters.date_to:
+        rentals = rentals.filter(
+            created_at__lt=datetime.combine(filters.date_to + timedelta(days=1), time.min, tzinfo=UTC)
+        )
+    return rentals
+
+
+def _cursor(rental: Rental) -> str:
+    return f"{_micros(rental.created_at)}.{rental.pk}"
+
+
+def _parse_cursor(raw: str | None) -> tuple[datetime, int] | None:
+    parts = (raw or "").split(".")
+    if len(parts) != 2 or not all(part.isdigit() for part in parts):
+        return None
+    return datetime.fromtimestamp(int(parts[0]) / 1_000_000, tz=UTC), int(parts[1])
+
+
+@dataclass
+class HistoryPage:
+    rentals: list[Rental]
+    next_cursor: str | None
+
+
+def history(membership: Membership, filters: HistoryFilters, *, after: str | None = None) -> HistoryPage:
+    """One page of rentals, newest first, keyset-paginated on (created_at, id): no OFFSET scans."""
+    rentals = filtered_rentals(membership, filters).select_related("api_key", "member", "previous")
+    cursor = _parse_cursor(after)
+    if cursor is not None:
+        created, pk = cursor
+        rentals = rentals.filter(Q(created_at__lt=created) | Q(created_at=created, id__lt=pk))
+    rows = list(rentals.order_by("-created_at", "-id")[: HISTORY_PAGE_SIZE + 1])
+    more = len(rows) > HISTORY_PAGE_SIZE
+    rows = rows[:HISTORY_PAGE_SIZE]
+    return HistoryPage(rentals=rows, next_cursor=_cursor(rows[-1]) if more and rows else None)
+
+
+def _iso(moment: datetime | None) -> str:
+    return moment.astimezone(UTC).isoformat() if moment else ""
+
+
+def _plain(amount: Decimal | None) -> str:
+    """A plain decimal (no exponent, no thousands separator, no currency)."""
+    return "" if amount is None else format(amount, "f")
+
+
+RENTAL_CSV_HEADER = [
+    "id",
+    "rent_id",
+    "previous_rent_id",
+    "phone",
+    "service",
+    "country",
+    "operator",
+    "status",
+    "hours",
+    "created_at",
+    "started_at",
+    "ends_at",
+    "closed_at",
+    "cost",
+    "total_spent",
+    "currency",
+    "messages",
+    "auto_renew",
+    "renewals",
+    "key",
+    "member",
+]
+
+
+def rental_csv_rows(membership: Membership, filters: HistoryFilters) -> Iterator[list[Any]]:
+    """The header, then one row per rental, streamed from the database (never the API key's secret)."""
+    yield RENTAL_CSV_HEADER
+    renewals = (
+        RentalRenewal.objects.filter(status="done")
+        .order_by()
+        .values("rental")
+        .annotate(c=Count("pk"))
+        .values("c")
+    )
+    rows = (
+        filtered_rentals(membership, filters)
+        .annotate(
+            renewal_count=Coalesce(
+                Subquery(renewals.filter(rental=OuterRef("pk")), output_field=IntegerField()),
+                Value(0),
+            )
+        )
+        .select_related("api_key", "member", "previous")
+        .order_by("-created_at", "-id")
+    )
+    for rental in rows.iterator(chunk_size=2000):
+        yield [
+            str(rental.public_id),
+            rental.upstream_id or "",
+            rental.previous.upstream_id if rental.previous else "",
+            rental.phone,
+            rental.service,
+            "" if rental.country is None else rental.country,
+            rental.operator,
+            rental.status,
+            rental.hours,
+            _iso(rental.created_at),
+            _iso(rental.started_at),
+            _iso(rental.ends_at),
+            _iso(rental.closed_at),
+            _plain(rental.cost),
+            _plain(rental.total_cost),
+            rental.currency,
+            rental.sms_count,
+            "yes" if rental.auto_renew else "no",
+            rental.renewal_count,
+            rental.api_key.label,
+            rental.member.username if rental.member else "",
+        ]
+
+
+MESSAGE_CSV_HEADER = [
+    "rental_id",
+    "rent_id",
+    "phone",
+    "service",
+    "received_at",
+    "from",
+    "text",
+    "code",
+    "via",
+]
+
+
+def message_csv_rows(membership: Membership, filters: HistoryFilters) -> Iterator[list[Any]]:
+    """The header, then every SMS of the filtered rentals, streamed."""
+    yield MESSAGE_CSV_HEADER
+    rentals = filtered_rentals(membership, filters).values("pk")
+    rows = (
+        RentalSms.objects.filter(rental__in=rentals).select_related("rental").order_by("-received_at", "-id")
+    )
+    for sms in rows.iterator(chunk_size=2000):
+        yield [
+            str(sms.rental.public_id),
+            sms.rental.upstream_id or "",
+            sms.rental.phone,
+            sms.service or sms.rental.service,
+            _iso(sms.received_at),
+            sms.phone_from,
+            sms.text,
+            sms.code,
+            sms.via,
+        ]

@@ -1,0 +1,1009 @@
+"""Writes for rentals: renting safely, finishing and cancelling, messages from polls and webhooks, renewals.
+
+Money rules are the activations' ones: grants and limits are checked and an intent row is written
+(under a lock on the key) before the upstream call; the call runs outside any transaction; a definite
+refusal marks the intent failed, an ambiguous outcome marks it unknown for the poll cycle to reconcile
+from getRentList / getRentStatus. Nothing that spends money is retried blindly.
+
+Renewals claim their window (the end date they extend) with a conditional UPDATE on the rental and
+write a `RentalRenewal` intent that is unique per window, in one transaction, before calling
+continueRentNumber: two sweepers, a double click or a worker killed halfway can never pay one
+window twice.
+"""
+
+import hashlib
+import logging
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q, Sum
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import ApiKey, LedgerEntry, LedgerKind, Membership, User
+from accounts.permissions import SpendDenied, check_spend_allowed
+from accounts.services import ActionRefused, audit_record
+from activations.services import _committed_unrecorded as activations_committed
+from activations.services import describe_error as describe_activation_error
+from providers import errors
+from providers.keys import client_for_key, profile_for_key
+from providers.parsing import ShapeError, parse_time
+from providers.results import RentOrder, RentState
+from providers.services import api_key_mark_health
+from rentals.models import (
+    MAX_HOURS,
+    MIN_HOURS,
+    RenewalStatus,
+    Rental,
+    RentalRenewal,
+    RentalSms,
+    RentalSmsVia,
+    RentalStatus,
+)
+
+logger = logging.getLogger(__name__)
+
+# How long an ambiguous rent may stay unmatched in getRentList before it counts as not rented.
+UNKNOWN_GRACE = timedelta(minutes=3)
+# A worker holds a renewal claim this long; a claim still pending after it belongs to a dead worker.
+RENEWAL_LEASE = timedelta(minutes=2)
+# An unknown extension is judged this long after the end it was meant to extend: still listed = renewed.
+RENEWAL_GRACE = timedelta(minutes=2)
+# After the provider refused an automatic renewal (no balance, a limit), the sweeper tries again later.
+RETRY_AFTER_REFUSAL = timedelta(minutes=10)
+# A rent intent still pending after this was left by a request that died.
+PENDING_STALE = timedelta(minutes=2)
+
+# Auto-renew may start at most this many hours before the end (the form enforces it).
+MAX_RENEW_BEFORE_HOURS = 72
+
+# Codes in SMS texts: 4-8 digits, or two groups of three ("123-456").
+CODE_RE = re.compile(r"(?<![\d-])(\d{3}[- ]\d{3}|\d{4,8})(?![\d-])")
+
+
+class RentRefused(Exception):
+    """A rent or renewal that did not happen; `message` says why in plain words. Nothing was spent."""
+
+    def __init__(self, message: str, *, rental: Rental | None = None):
+        super().__init__(message)
+        self.message = message
+        self.rental = rental
+
+
+def touch_rental(rental: Rental, **fields) -> None:
+    """Save the given fields and bump `updated_at`, which the live board watches."""
+    fields["updated_at"] = timezone.now()
+    Rental.objects.filter(pk=rental.pk).update(**fields)
+    names = [name for name, value in fields.items() if hasattr(value, "resolve_expression")]
+    for name, value in fields.items():
+        if name not in names:
+            setattr(rental, name, value)
+    if names:
+        rental.refresh_from_db(fields=names)
+
+
+def describe_error(exc: errors.ProviderError) -> str:
+    """The provider's refusal of a rent action in plain words."""
+    if isinstance(exc, errors.CantCancel):
+        return _(
+            "A rent can be cancelled for a refund only in its first 20 minutes; this one is older. "
+            "Finish it instead (no refund)."
+        )
+    if isinstance(exc, errors.AlreadyFinish):
+        return _("The provider says this rent is already finished.")
+    if isinstance(exc, errors.AlreadyCancel):
+        return _("The provider says this rent is already cancelled.")
+    if isinstance(exc, errors.RentDie):
+        return _("The number's life at the provider is over: it cannot be extended or re-ordered any more.")
+    if isinstance(exc, errors.MaxHoursExceed):
+        if exc.maximum is not None:
+            return _("The provider allows at most %(max)s more hours on this number.") % {"max": exc.maximum}
+        return _("That would exceed the longest time the provider allows on this number.")
+    if isinstance(exc, errors.InvalidTime):
+        return _("The provider accepts rent lengths from %(min)s to %(max)s hours.") % {
+            "min": MIN_HOURS,
+            "max": MAX_HOURS,
+        }
+    if isinstance(exc, errors.NoBalance):
+        return _("The provider account has not enough balance for this.")
+    if isinstance(exc, errors.InvalidPhone | errors.NoIdRent):
+        return _("The provider no longer knows this rent (it is not rented by this account).")
+    if isinstance(exc, errors.IncorrectStatus):
+        return _("The provider rejected this status change.")
+    if isinstance(exc, errors.AccountInactive):
+        return _("The provider has no number to rent right now (or the account is inactive).")
+    return describe_activation_error(exc)
+
+
+def extract_code(text: str) -> str:
+    """The first thing in an SMS that looks like a code, or ""."""
+    match = CODE_RE.search(text or "")
+    return match.group(1) if match else ""
+
+
+def webhook_url(api_key: ApiKey) -> str:
+    """The URL the provider posts this key's rent SMS to (its secret token identifies the key)."""
+    return settings.SITE_URL.rstrip("/") + reverse("rentals:webhook", args=[api_key.webhook_token])
+
+
+# --- money bookkeeping --------------------------------------------------------------------------
+
+
+def committed_unrecorded(api_key: ApiKey) -> Decimal:
+    """Money possibly spent by purchases, rents and renewals in flight or unknown, counted against limits."""
+    rents = Rental.objects.filter(
+        api_key=api_key, status__in=(RentalStatus.PENDING, RentalStatus.UNKNOWN)
+    ).aggregate(total=Sum("cost"))["total"]
+    renewals = RentalRenewal.objects.filter(
+        rental__api_key=api_key, status__in=(RenewalStatus.PENDING, RenewalStatus.UNKNOWN)
+    ).aggregate(total=Sum("price"))["total"]
+    return activations_committed(api_key) + (rents or Decimal("0")) + (renewals or Decimal("0"))
+
+
+def book_ledger(
+    rental: Rental, kind: str, amount: Decimal | None, *, event_key: str, actor: User | None
+) -> bool:
+    """One ledger row per money event (rent, renewal, refund), whatever replays it; keeps `total_cost`."""
+    if amount is None:
+        return False
+    signed = -amount if kind == LedgerKind.REFUND else amount
+    try:
+        with transaction.atomic():
+            LedgerEntry.objects.create(
+                team=rental.team,
+                api_key=rental.api_key,
+                member=actor,
+                kind=kind,
+                amount=signed,
+                currency=rental.currency,
+                reference=rental.upstream_id or "",
+                event_key=event_key,
+            )
+            touch_rental(rental, total_cost=F("total_cost") + signed)
+    except IntegrityError:
+        logger.info("ledger event %s already booked", event_key)
+        return False
+    return True
+
+
+# --- renting ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RentRequest:
+    service: str
+    country: int
+    hours: int = MIN_HOURS
+    operator: str = ""
+
+
+def offer_price(
+    api_key: ApiKey, *, service: str, country: int | None, operator: str, hours: int
+) -> Decimal | None:
+    """The current rent price of `service` for `hours`; None if the provider will not say."""
+    try:
+        catalog = client_for_key(api_key).get_rent_services_and_countries(
+            rent_time=hours, operator=operator or None, country=country
+        )
+    except errors.ProviderError:
+        return None
+    for offer in catalog.services:
+        if offer.service == service:
+            return offer.cost
+    return None
+
+
+def _has_limits(membership: Membership, api_key: ApiKey) -> bool:
+    return any(
+        value is not None for value in (api_key.max_price, api_key.daily_budget, membership.daily_spend_limit)
+    )
+
+
+def _check_hours(hours: int) -> None:
+    if not MIN_HOURS <= hours <= MAX_HOURS:
+        raise ActionRefused(
+            _("A rent lasts from %(min)s to %(max)s hours.") % {"min": MIN_HOURS, "max": MAX_HOURS}
+        )
+
+
+def _record_intent(
+    *, membership: Membership, api_key: ApiKey, request: RentRequest, request_token: uuid.UUID | None
+) -> tuple[Rental, bool]:
+    """Check grants and limits and write the intent row, under a lock on the key. Returns (row, created)."""
+    if request_token is not None:
+        existing = Rental.objects.filter(team=membership.team, request_token=request_token).first()
+        if existing is not None:
+            return existing, False
+    estimate = offer_price(
+        api_key,
+        service=request.service,
+        country=request.country,
+        operator=request.operator,
+        hours=request.hours,
+    )
+    if estimate is None and _has_limits(membership, api_key):
+        raise SpendDenied(_("The current rent price is unknown, so your limits cannot be checked."))
+    try:
+        with transaction.atomic():
+            # Serialise spending per key (activations take the same lock) so limits hold under races.
+            ApiKey.objects.select_for_update().filter(pk=api_key.pk).first()
+            check_spend_allowed(
+                membership=membership,
+                api_key=api_key,
+                amount=estimate,
+                pending=committed_unrecorded(api_key),
+            )
+            rental = Rental.objects.create(
+                team=membership.team,
+                api_key=api_key,
+                member=membership.user,
+                request_token=request_token,
+                service=request.service,
+                country=request.country,
+                operator=request.operator,
+                hours=request.hours,
+                cost=estimate,
+                currency=api_key.currency,
+            )
+    except IntegrityError:
+        # The same form was submitted twice at once: the first submission owns the rent.
+        return Rental.objects.get(team=membership.team, request_token=request_token), False
+    return rental, True
+
+
+def rental_rent(
+    *,
+    membership: Membership,
+    api_key: ApiKey,
+    request: RentRequest,
+    request_token: uuid.UUID | None = None,
+) -> Rental:
+    """Rent a number. Raises SpendDenied (our rules) or RentRefused (the provider's); nothing is spent then.
+
+    The provider posts the number's SMS to our webhook URL as they arrive; the poll cycle is the fallback.
+    """
+    _check_hours(request.hours)
+    rental, created = _record_intent(
+        membership=membership, api_key=api_key, request=request, request_token=request_token
+    )
+    if not created:
+        return rental
+    try:
+        order = client_for_key(api_key).get_rent_number(
+            service=request.service,
+            rent_time=request.hours,
+            operator=request.operator or None,
+            country=request.country,
+            url=webhook_url(api_key),
+        )
+    except errors.ProviderError as exc:
+        return _record_rent_refusal(rental, exc, membership.user)
+    _record_rent(rental, order, actor=membership.user)
+    return rental
+
+
+def _record_rent_refusal(rental: Rental, exc: errors.ProviderError, actor: User | None) -> Rental:
+    api_key_mark_health(api_key=rental.api_key, exc=exc)
+    if exc.definite:
+        touch_rental(
+            rental,
+            status=RentalStatus.FAILED,
+            error_code=exc.code[:60],
+            error_message=describe_error(exc)[:300],
+            closed_at=timezone.now(),
+        )
+        raise RentRefused(describe_error(exc), rental=rental)
+    # The provider may or may not have rented the number: never retry, let the poll cycle find out.
+    touch_rental(
+        rental,
+        status=RentalStatus.UNKNOWN,
+        error_code=exc.code[:60],
+        error_message=_("The provider's answer was lost (%(code)s); checking whether the number was rented.")
+        % {"code": exc.code},
+    )
+    audit_record(
+        team=rental.team,
+        actor=actor,
+        action="rental.unknown",
+        api_key=rental.api_key,
+        summary=_("Rent of %(service)s: outcome unknown, reconciling") % {"service": rental.service},
+        details={"error": exc.code},
+    )
+    return rental
+
+
+def _record_rent(rental: Rental, order: RentOrder, *, actor: User | None) -> None:
+    """Fill the intent with what the provider rented and book the money."""
+    now = timezone.now()
+    cost = order.cost if order.cost is not None else rental.cost
+    with transaction.atomic():
+        touch_rental(
+            rental,
+            upstream_id=order.rent_id,
+            phone=order.phone,
+            cost=cost,
+            currency=order.currency or rental.currency,
+            status=RentalStatus.ACTIVE,
+            started_at=now,
+            ends_at=order.end_date or now + timedelta(hours=rental.hours),
+            error_code="",
+            error_message="",
+        )
+        book_ledger(rental, LedgerKind.RENT, cost, event_key=f"rental:{rental.pk}:rent", actor=actor)
+        audit_record(
+            team=rental.team,
+            actor=actor,
+            action="rental.rent",
+            api_key=rental.api_key,
+            amount=cost,
+            currency=rental.currency,
+            summary=_("Rented %(phone)s for %(service)s, %(hours)s h")
+            % {"phone": order.phone, "service": rental.service, "hours": rental.hours},
+        )
+
+
+# --- finish and cancel --------------------------------------------------------------------------
+
+ACTIONS = {"finish": 1, "cancel": 2}
+
+
+def settle_closed(rental: Rental, *, status: str, refund: bool) -> None:
+    """Close a rental that ended (here or upstream); a cancel refunds everything spent on it, once."""
+    with transaction.atomic():
+        locked = Rental.objects.select_for_update().get(pk=rental.pk)
+        if locked.status != RentalStatus.ACTIVE:
+            return
+        touch_rental(rental, status=status, closed_at=timezone.now(), renewing_until=None)
+        if refund and locked.total_cost:
+            book_ledger(
+                rental,
+                LedgerKind.REFUND,
+                locked.total_cost,
+                event_key=f"rental:{rental.pk}:refund",
+                actor=rental.member,
+            )
+
+
+def rental_set_status(*, membership: Membership, rental: Rental, action: str) -> Rental:
+    """Finish (1) or cancel (2, refunded, only in the first 20 minutes) a rental. Raises ActionRefused."""
+    if not membership.can_buy:
+        raise ActionRefused(_("Viewers cannot change rentals."))
+    if action not in ACTIONS:
+        raise ActionRefused(_("Unknown action."))
+    if not rental.is_live:
+        raise ActionRefused(_("This rental is not active any more."))
+    if action == "cancel" and not rental.can_cancel_now:
+        raise ActionRefused(
+            _(
+                "A rent can be cancelled for a refund only in its first 20 minutes (until %(time)s). "
+                "Finish it instead (no refund)."
+            )
+            % {"time": timezone.localtime(rental.cancel_deadline).strftime("%H:%M")}
+        )
+    try:
+        client_for_key(rental.api_key).set_rent_status(id=rental.upstream_id, status=ACTIONS[action])
+    except errors.CantCancel as exc:
+        raise ActionRefused(describe_error(exc)) from None
+    except (errors.AlreadyFinish, errors.AlreadyCancel, errors.InvalidPhone, errors.NoIdRent) as exc:
+        # Upstream moved on without us (ended, closed elsewhere): settle from its state.
+        rental_refresh(rental=rental)
+        raise ActionRefused(
+            _("%(reason)s The rental was refreshed from the provider.") % {"reason": describe_error(exc)}
+        ) from None
+    except errors.ProviderError as exc:
+        api_key_mark_health(api_key=rental.api_key, exc=exc)
+        raise ActionRefused(describe_error(exc)) from None
+    if action == "finish":
+        settle_closed(rental, status=RentalStatus.FINISHED, refund=False)
+    else:
+        settle_closed(rental, status=RentalStatus.CANCELLED, refund=True)
+    rental.refresh_from_db()
+    refunded = -rental.total_cost if action == "cancel" else None
+    audit_record(
+        team=rental.team,
+        actor=membership.user,
+        action=f"rental.{action}",
+        api_key=rental.api_key,
+        amount=None if action == "finish" else rental.cost,
+        currency="" if action == "finish" else rental.currency,
+        summary=_("%(action)s rental %(phone)s (%(service)s)")
+        % {"action": action, "phone": rental.phone, "service": rental.service},
+        details={"refunded": str(refunded)} if refunded is not None else None,
+    )
+    return rental
+
+
+# --- messages and settlement --------------------------------------------------------------------
+
+
+def _fingerprint(received_at: datetime | None, phone_from: str, text: str) -> str:
+    stamp = received_at.astimezone(ZoneInfo("UTC")).replace(microsecond=0).isoformat() if received_at else ""
+    return hashlib.sha256(f"{stamp}|{phone_from}|{text}".encode()).hexdigest()
+
+
+def record_message(
+    *,
+    rental: Rental,
+    text: str,
+    phone_from: str = "",
+    service: str = "",
+    received_at: datetime | None = None,
+    via: str = RentalSmsVia.POLL,
+) -> bool:
+    """Store one SMS once (polls repeat every message, webhooks are retried); True if it is new."""
+    text = text or ""
+    phone_from = (phone_from or "")[:64]
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            RentalSms.objects.create(
+                team_id=rental.team_id,
+                rental=rental,
+                phone_from=phone_from,
+                text=text,
+                service=(service or "")[:16],
+                code=extract_code(text)[:32],
+                received_at=received_at or now,
+                via=via,
+                fingerprint=_fingerprint(received_at, phone_from, text),
+            )
+    except IntegrityError:
+        if via == RentalSmsVia.WEBHOOK:
+            touch_rental(rental, last_webhook_at=now)
+        return False
+    fields = {"sms_count": F("sms_count") + 1, "last_sms_at": now}
+    if via == RentalSmsVia.WEBHOOK:
+        fields["last_webhook_at"] = now
+    touch_rental(rental, **fields)
+    return True
+
+
+def rental_refresh(*, rental: Rental) -> Rental:
+    """Ask the provider for one rental's state and messages (getRentStatus) and apply them."""
+    if not rental.upstream_id:
+        return rental
+    try:
+        state = client_for_key(rental.api_key).get_rent_status(id=rental.upstream_id)
+    except (errors.InvalidPhone, errors.NoIdRent):
+        # The provider forgot it: the rent is over.
+        settle_closed(rental, status=RentalStatus.FINISHED, refund=False)
+        return rental
+    for message in state.messages:
+        record_message(
+            rental=rental,
+            text=message.text,
+            phone_from=message.phone_from or "",
+            service=message.service or "",
+            received_at=message.date,
+        )
+    touch_rental(rental, status_checked_at=timezone.now())
+    if state.status == RentState.FINISH:
+        settle_closed(rental, status=RentalStatus.FINISHED, refund=False)
+    elif state.status == RentState.CANCEL:
+        # Cancelled upstream (within its first minutes): the provider refunded it.
+        settle_closed(rental, status=RentalStatus.CANCELLED, refund=True)
+    return rental
+
+
+def rental_webhook_receive(*, webhook_token: str, payload: dict) -> bool:
+    """A provider's rent webhook: store the SMS at once. Idempotent; unknown rents are left to the poll."""
+    api_key = ApiKey.objects.filter(webhook_token=webhook_token).first()
+    if api_key is None:
+        return False
+    rent_id = str(payload.get("rentId") or payload.get("id") or "").strip()
+    rental = Rental.objects.filter(api_key=api_key, upstream_id=rent_id).first() if rent_id else None
+    if rental is None:
+        return True
+    try:
+        received_at = parse_time(payload.get("date"), ZoneInfo(profile_for_key(api_key).timezone))
+    except (ShapeError, KeyError):
+        received_at = None
+    record_message(
+        rental=rental,
+        text=str(payload.get("text") or ""),
+        phone_from=str(payload.get("phoneFrom") or ""),
+        service=str(payload.get("service") or ""),
+        received_at=received_at,
+        via=RentalSmsVia.WEBHOOK,
+    )
+    return True
+
+
+# --- renewals -----------------------------------------------------------------------------------
+
+
+def continue_price(rental: Rental, hours: int) -> Decimal | None:
+    """What extending `rental` by `hours` costs; None if the provider will not say.
+
+    Refusals that would refuse the renewal too (RENT_DIE, MAX_HOURS_EXCEED, unknown rent) are raised.
+    """
+    try:
+        return (
+            client_for_key(rental.api_key)
+            .get_continue_rent_price_number(id=rental.upstream_id, rent_time=hours)
+            .price
+        )
+    except (errors.RentDie, errors.MaxHoursExceed, errors.InvalidPhone, errors.NoIdRent, errors.InvalidTime):
+        raise
+    except errors.ProviderError:
+        # Many providers price continuations only for some operators: fall back to the rent price.
+        return offer_price(
+            rental.api_key,
+            service=rental.service,
+            country=rental.country,
+            operator=rental.operator,
+            hours=hours,
+        )
+
+
+def _claim_renewal(
+    *,
+    rental: Rental,
+    membership: Membership,
+    hours: int,
+    price: Decimal | None,
+    auto: bool,
+) -> RentalRenewal | None:
+    """Check limits, claim the rental's current window and write the renewal intent, atomically.
+
+    Returns None when the window is already claimed (another worker, a second click, a renewal whose
+    outcome is still unknown). Raises SpendDenied when the team's rules forbid the money.
+    """
+    api_key = rental.api_key
+    budget_limited = auto and rental.renew_budget is not None
+    if price is None and (_has_limits(membership, api_key) or budget_limited):
+        raise SpendDenied(_("The renewal price is unknown, so the limits cannot be checked."))
+    now = timezone.now()
+    window = rental.ends_at
+    try:
+        with transaction.atomic():
+            ApiKey.objects.select_for_update().filter(pk=api_key.pk).first()
+            check_spend_allowed(
+                membership=membership, api_key=api_key, amount=price, pending=committed_unrecorded(api_key)
+            )
+            if budget_limited and price is not None:
+                left = rental.renew_budget - rental.renew_spent
+                if price > left:
+                    raise SpendDenied(
+                        _("The auto-renew budget is used up (%(left)s left of %(budget)s).")
+                        % {"left": max(left, Decimal("0")), "budget": rental.renew_budget}
+                    )
+            claimed = (
+                Rental.objects.filter(pk=rental.pk, status=rental.status, ends_at=window)
+                .filter(Q(renewal_window_end__isnull=True) | ~Q(renewal_window_end=window))
+                .update(renewal_window_end=window, renewing_until=now + RENEWAL_LEASE, updated_at=now)
+            )
+            if claimed != 1:
+                return None
+            renewal = RentalRenewal.objects.create(
+                team_id=rental.team_id,
+                rental=rental,
+                member=membership.user,
+                auto=auto,
+                window_end=window,
+                hours=hours,
+                reorder=rental.status == RentalStatus.FINISHED,
+                price=price,
+                currency=rental.currency,
+            )
+    except IntegrityError:
+        # The unique intent per window caught a claim that slipped past: the window is taken.
+        return None
+    rental.renewal_window_end, rental.renewing_until = window, now + RENEWAL_LEASE
+    return renewal
+
+
+def _run_renewal(renewal: RentalRenewal, *, actor: User | None) -> RentalRenewal:
+    """Call continueRentNumber once for a claimed renewal and record what came of it."""
+    rental = renewal.rental
+    try:
+        order = client_for_key(rental.api_key).continue_rent_number(
+            id=rental.upstream_id, rent_time=renewal.hours
+        )
+    except errors.ProviderError as exc:
+        _renewal_refused(renewal, exc, actor=actor)
+        return renewal
+    renewal_done(renewal, order, actor=actor)
+    return renewal
+
+
+def renewal_done(
+    renewal: RentalRenewal, order: RentOrder, *, actor: User | None, reconciled: bool = False
+) -> None:
+    """Apply a renewal the provider made: a later end (same id) or a re-ordered rental (new id); book it."""
+    now = timezone.now()
+    with transaction.atomic():
+        if RentalRenewal.objects.filter(pk=renewal.pk, status__in=(RenewalStatus.DONE,)).exists():
+            return
+        rental = Rental.objects.select_for_update().get(pk=renewal.rental_id)
+        cost = order.cost if order.cost is not None else renewal.price
+        if order.rent_id == rental.upstream_id:
+            target = rental
+            new_end = order.end_date or renewal.window_end + timedelta(hours=renewal.hours)
+            fields = {
+                "ends_at": new_end,
+                "hours": F("hours") + renewal.hours,
+                "renewing_until": None,
+                "renew_error_code": "",
+                "renew_error_message": "",
+                "renew_failed_at": None,
+                "renew_retry_at": None,
+            }
+            if rental.status != RentalStatus.ACTIVE and new_end > now:
+                # Settled as ended while the outcome was unknown; it lives on.
+                fields.update(status=RentalStatus.ACTIVE, closed_at=None)
+            if renewal.auto and cost is not None:
+                fields["renew_spent"] = F("renew_spent") + cost
+            touch_rental(rental, **fields)
+        else:
+            new_end = order.end_date or now + timedelta(hours=renewal.hours)
+            target = Rental.objects.create(
+                team_id=rental.team_id,
+                api_key_id=rental.api_key_id,
+                member=renewal.member or rental.member,
+                upstream_id=order.rent_id,
+                phone=order.phone or rental.phone,
+                service=rental.service,
+                country=rental.country,
+                operator=rental.operator,
+                hours=renewal.hours,
+                currency=order.currency or rental.currency,
+                cost=cost,
+                status=RentalStatus.ACTIVE,
+                started_at=now,
+                ends_at=new_end,
+                previous=rental,
+                auto_renew=rental.auto_renew,
+                renew_before_hours=rental.renew_before_hours,
+                renew_hours=rental.renew_hours,
+                renew_budget=rental.renew_budget,
+                renew_until=rental.renew_until,
+                renew_by=rental.renew_by,
+                renew_spent=rental.renew_spent + (cost or 0) if renewal.auto else rental.renew_spent,
+            )
+            touch_rental(rental, renewing_until=None, auto_renew=False)
+        RentalRenewal.objects.filter(pk=renewal.pk).update(
+            status=RenewalStatus.DONE,
+            cost=cost,
+            new_ends_at=new_end,
+            new_rental=target if target.pk != rental.pk else None,
+            settled_at=now,
+            error_code="",
+            error_message="",
+        )
+        book_ledger(
+            target, LedgerKind.RENEWAL, cost, event_key=f"rental-renewal:{renewal.pk}", actor=renewal.member
+        )
+        if target.pk != rental.pk:
+            summary = _("Re-ordered %(phone)s for %(hours)s h (new id %(id)s)")
+        elif renewal.auto:
+            summary = _("Auto-renewed %(phone)s for %(hours)s h")
+        else:
+            summary = _("Extended %(phone)s by %(hours)s h")
+        audit_record(
+            team=rental.team,
+            actor=actor,
+            action="rental.renewal_reconciled"
+            if reconciled
+            else ("rental.renew" if renewal.auto else "rental.extend"),
+            api_key=rental.api_key,
+            amount=cost,
+            currency=rental.currency,
+            summary=summary % {"phone": rental.phone, "hours": renewal.hours, "id": order.rent_id},
+            details={"ends_at": new_end.isoformat()},
+        )
+    renewal.refresh_from_db()
+
+
+def _renewal_failed_on_rental(rental: Rental, *, code: str, message: str, auto: bool, exc=None) -> None:
+    """Show a refused renewal on the rental and decide when (or whether) auto-renew tries again."""
+    now = timezone.now()
+    fields: dict = {
+        "renew_error_code": code[:60],
+        "renew_error_message": message[:300],
+        "renew_failed_at": now,
+        "renewing_until": None,
+    }
+    if auto:
+        if isinstance(exc, errors.RentDie | errors.InvalidPhone | errors.NoIdRent):
+            fields["auto_renew"] = False
+        elif isinstance(exc, errors.MaxHoursExceed):
+            if exc.maximum is not None and exc.maximum >= MIN_HOURS:
+                fields["renew_max_hours"] = exc.maximum
+                fields["renew_retry_at"] = now
+            else:
+                fields["auto_renew"] = False
+        else:
+            fields["renew_retry_at"] = now + RETRY_AFTER_REFUSAL
+    touch_rental(rental, **fields)
+
+
+def _renewal_refused(renewal: RentalRenewal, exc: errors.ProviderError, *, actor: User | None) -> None:
+    rental = renewal.rental
+    api_key_mark_health(api_key=rental.api_key, exc=exc)
+    now = timezone.now()
+    if exc.definite:
+        message = describe_error(exc)
+        with transaction.atomic():
+            RentalRenewal.objects.filter(pk=renewal.pk).update(
+                status=RenewalStatus.FAILED,
+                error_code=exc.code[:60],
+                error_message=message[:300],
+                settled_at=now,
+            )
+            # Nothing was spent: free the window so a later attempt (or a member) may try again.
+            touch_rental(rental, renewal_window_end=None)
+            _renewal_failed_on_rental(rental, code=exc.code, message=message, auto=renewal.auto, exc=exc)
+            audit_record(
+                team=rental.team,
+                actor=actor,
+                action="rental.renew_failed",
+                api_key=rental.api_key,
+                summary=_("Renewal of %(phone)s by %(hours)s h refused: %(reason)s")
+                % {"phone": rental.phone, "hours": renewal.hours, "reason": message},
+                details={"error": exc.code, "auto": renewal.auto},
+            )
+        renewal.refresh_from_db()
+        if isinstance(exc, errors.InvalidPhone | errors.NoIdRent):
+            rental_refresh(rental=rental)
+        return
+    # Maybe renewed, maybe not: never retry; the window stays claimed until the poll finds out.
+    with transaction.atomic():
+        RentalRenewal.objects.filter(pk=renewal.pk).update(
+            status=RenewalStatus.UNKNOWN, error_code=exc.code[:60], error_message=exc.message[:300]
+        )
+        touch_rental(
+            rental,
+            renewing_until=None,
+            renew_error_code=exc.code[:60],
+            renew_error_message=_(
+                "The provider's answer was lost (%(code)s); checking whether it was renewed."
+            )
+            % {"code": exc.code},
+        )
+        audit_record(
+            team=rental.team,
+            actor=actor,
+            action="rental.renew_unknown",
+            api_key=rental.api_key,
+            summary=_("Renewal of %(phone)s: outcome unknown, reconciling") % {"phone": rental.phone},
+            details={"error": exc.code, "auto": renewal.auto},
+        )
+    renewal.refresh_from_db()
+
+
+def renewal_not_made(renewal: RentalRenewal, *, message: str) -> None:
+    """An unknown renewal the provider did not make: nothing was spent; the window is free again."""
+    rental = renewal.rental
+    with transaction.atomic():
+        updated = RentalRenewal.objects.filter(pk=renewal.pk, status=RenewalStatus.UNKNOWN).update(
+            status=RenewalStatus.FAILED, error_message=message[:300], settled_at=timezone.now()
+        )
+        if not updated:
+            return
+        if rental.renewal_window_end == renewal.window_end:
+            touch_rental(rental, renewal_window_end=None)
+        _renewal_failed_on_rental(rental, code="NOT_RENEWED", message=message, auto=renewal.auto)
+        audit_record(
+            team=rental.team,
+            actor=None,
+            action="rental.renew_failed",
+            api_key=rental.api_key,
+            summary=_("Renewal of %(phone)s was not made by the provider; nothing was spent")
+            % {"phone": rental.phone},
+        )
+
+
+def rental_extend(*, membership: Membership, rental: Rental, hours: int) -> RentalRenewal:
+    """Extend a live rental by `hours` (or re-order a finished one: a new id). Raises ActionRefused/SpendDenied."""
+    if not membership.can_buy:
+        raise ActionRefused(_("Viewers cannot extend rentals."))
+    _check_hours(hours)
+    if rental.status not in (RentalStatus.ACTIVE, RentalStatus.FINISHED) or not rental.upstream_id:
+        raise ActionRefused(_("Only an active or finished rental can be extended."))
+    if rental.status == RentalStatus.FINISHED and rental.reorders.exists():
+        raise ActionRefused(_("This rental was already re-ordered; extend the newer one."))
+    try:
+        price = continue_price(rental, hours)
+    except errors.ProviderError as exc:
+        raise ActionRefused(describe_error(exc)) from None
+    renewal = _claim_renewal(rental=rental, membership=membership, hours=hours, price=price, auto=False)
+    if renewal is None:
+        raise ActionRefused(
+            _("A renewal of this rental is already in progress or being checked; wait for its outcome.")
+        )
+    _run_renewal(renewal, actor=membership.user)
+    if renewal.status == RenewalStatus.FAILED:
+        raise ActionRefused(renewal.error_message)
+    return renewal
+
+
+def auto_renew_configure(
+    *,
+    membership: Membership,
+    rental: Rental,
+    enabled: bool,
+    before_hours: int,
+    hours: int,
+    budget: Decimal | None,
+    until: datetime | None,
+) -> Rental:
+    """Turn auto-renew on or off and set its policy; renewals then spend under this member's grants."""
+    if not membership.can_buy:
+        raise ActionRefused(_("Viewers cannot change rentals."))
+    _check_hours(hours)
+    touch_rental(
+        rental,
+        auto_renew=enabled,
+        renew_before_hours=before_hours,
+        renew_hours=hours,
+        renew_budget=budget,
+        renew_until=until,
+        renew_by=membership.user,
+        renew_retry_at=None,
+        renew_max_hours=None,
+        renew_error_code="",
+        renew_error_message="",
+        renew_failed_at=None,
+    )
+    audit_record(
+        team=rental.team,
+        actor=membership.user,
+        action="rental.auto_renew",
+        api_key=rental.api_key,
+        summary=(_("Auto-renew on for %(phone)s") if enabled else _("Auto-renew off for %(phone)s"))
+        % {"phone": rental.phone},
+        details={
+            "before_hours": before_hours,
+            "hours": hours,
+            "budget": str(budget),
+            "until": until.isoformat() if until else None,
+        },
+    )
+    return rental
+
+
+def _is_due(rental: Rental, now: datetime) -> bool:
+    if rental.status != RentalStatus.ACTIVE or not rental.auto_renew or not rental.upstream_id:
+        return False
+    if rental.ends_at is None or rental.renewal_in_flight:
+        return False
+    if rental.renew_retry_at is not None and rental.renew_retry_at > now:
+        return False
+    if rental.renew_until is not None and rental.ends_at >= rental.renew_until:
+        return False
+    return rental.ends_at - timedelta(hours=rental.renew_before_hours) <= now
+
+
+def rental_auto_renew(*, rental_id: int, now: datetime | None = None) -> str:
+    """Renew one rental by its policy if it is due; returns a short word for logs. Safe to call twice."""
+    now = now or timezone.now()
+    rental = Rental.objects.select_related("team", "api_key").filter(pk=rental_id).first()
+    if rental is None or not _is_due(rental, now):
+        return "not-due"
+    membership = Membership.objects.filter(team_id=rental.team_id, user_id=rental.renew_by_id).first()
+    if membership is None:
+        message = _("Auto-renew stopped: the member who set it up is no longer in the team.")
+        touch_rental(
+            rental,
+            auto_renew=False,
+            renew_error_code="NO_MEMBER",
+            renew_error_message=message,
+            renew_failed_at=now,
+        )
+        audit_record(
+            team=rental.team,
+            actor=None,
+            action="rental.renew_failed",
+            api_key=rental.api_key,
+            summary=message,
+        )
+        return "failed"
+    hours = rental.renew_hours
+    if rental.renew_max_hours is not None:
+        hours = min(hours, rental.renew_max_hours)
+    try:
+        price = continue_price(rental, hours)
+    except errors.ProviderError as exc:
+        _auto_failure(rental, exc.code, describe_error(exc), exc=exc)
+        return "failed"
+    try:
+        renewal = _claim_renewal(rental=rental, membership=membership, hours=hours, price=price, auto=True)
+    except (SpendDenied, ActionRefused) as exc:
+        _auto_failure(rental, "LIMIT", exc.message)
+        return "failed"
+    except PermissionDenied:
+        _auto_failure(rental, "LIMIT", _("The member who set up auto-renew may no longer spend."))
+        return "failed"
+    if renewal is None:
+        return "claimed"
+    _run_renewal(renewal, actor=None)
+    return renewal.status
+
+
+def _auto_failure(
+    rental: Rental, code: str, message: str, *, exc: errors.ProviderError | None = None
+) -> None:
+    """A renewal refused before any claim (price check, our limits): shown on the board, audited once."""
+    first = rental.renew_error_code != code
+    _renewal_failed_on_rental(rental, code=code, message=message, auto=True, exc=exc)
+    if first:
+        audit_record(
+            team=rental.team,
+            actor=None,
+            action="rental.renew_failed",
+            api_key=rental.api_key,
+            summary=_("Auto-renew of %(phone)s failed: %(reason)s")
+            % {"phone": rental.phone, "reason": message},
+            details={"error": code},
+        )
+
+
+def expire_stale_renewals(now: datetime | None = None) -> int:
+    """Renewals still pending after their lease belong to a worker that died: their outcome is unknown."""
+    now = now or timezone.now()
+    stale = list(
+        RentalRenewal.objects.filter(status=RenewalStatus.PENDING, created_at__lt=now - RENEWAL_LEASE)
+        .filter(Q(rental__renewing_until__isnull=True) | Q(rental__renewing_until__lt=now))
+        .select_related("rental", "rental__team", "rental__api_key")
+    )
+    count = 0
+    for renewal in stale:
+        with transaction.atomic():
+            moved = RentalRenewal.objects.filter(pk=renewal.pk, status=RenewalStatus.PENDING).update(
+                status=RenewalStatus.UNKNOWN,
+                error_code="INTERRUPTED",
+                error_message=_("The renewal was interrupted; checking whether the provider made it."),
+            )
+            if not moved:
+                continue
+            count += 1
+            touch_rental(
+                renewal.rental,
+                renewing_until=None,
+                renew_error_code="INTERRUPTED",
+                renew_error_message=_("A renewal was interrupted; checking whether the provider made it."),
+            )
+            audit_record(
+                team=renewal.rental.team,
+                actor=None,
+                action="rental.renew_unknown",
+                api_key=renewal.rental.api_key,
+                summary=_("Renewal of %(phone)s interrupted: outcome unknown, reconciling")
+                % {"phone": renewal.rental.phone},
+            )
+    return count
+
+
+def renewal_candidates(now: datetime | None = None) -> list[int]:
+    """Ids of rentals whose automatic renewal is due now (cheap pre-filter, then the exact rule)."""
+    now = now or timezone.now()
+    rows = (
+        Rental.objects.filter(
+            status=RentalStatus.ACTIVE,
+            auto_renew=True,
+            ends_at__lte=now + timedelta(hours=MAX_RENEW_BEFORE_HOURS),
+        )
+        .exclude(upstream_id=None)
+        .filter(Q(renew_retry_at__isnull=True) | Q(renew_retry_at__lte=now))
+        .filter(Q(renewal_window_end__isnull=True) | ~Q(renewal_window_end=F("ends_at")))
+    )
+    return [rental.pk for rental in rows if _is_due(rental, now)]
+
+
+def sweep_renewals(now: datetime | None = None) -> dict[str, int]:
+    """The renewal sweeper: settle dead workers' claims, then renew every due rental once. Safe to run twice."""
+    now = now or timezone.now()
+    outcome: dict[str, int] = {"interrupted": expire_stale_renewals(now)}
+    for rental_id in renewal_candidates(now):
+        word = rental_auto_renew(rental_id=rental_id, now=now)
+        outcome[word] = outcome.get(word, 0) + 1
+    return outcome

@@ -1,0 +1,358 @@
+"""Rental pages: the live board and its actions, renting, extending, auto-renew, history and CSV exports.
+
+Thin views: `team_view` checks access first, `selectors.rental_for_member` looks every rental up
+within the member's team (a foreign or unknown id is a 404), selectors read, services write.
+"""
+
+import csv
+import uuid
+from collections.abc import Iterable, Iterator
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
+
+from accounts.models import Membership
+from accounts.permissions import SpendDenied, team_view
+from accounts.services import ActionRefused
+from rentals import selectors
+from rentals.forms import HOUR_CHOICES, AutoRenewForm, ExtendForm, HistoryFilterForm, RentChoiceForm, RentForm
+from rentals.models import RentalStatus
+from rentals.services import (
+    ACTIONS,
+    RentRefused,
+    RentRequest,
+    auto_renew_configure,
+    rental_extend,
+    rental_rent,
+    rental_set_status,
+)
+
+LEVELS = {"success": messages.SUCCESS, "warning": messages.WARNING, "error": messages.ERROR}
+
+
+def _context(membership: Membership, **extra: Any) -> dict[str, Any]:
+    return {"membership": membership, "team": membership.team, "hour_choices": HOUR_CHOICES, **extra}
+
+
+def _board_url(membership: Membership) -> str:
+    return reverse("rentals:board", args=[membership.team.slug])
+
+
+def _redirect(request: HttpRequest, url: str) -> HttpResponse:
+    """After a successful htmx post the whole page moves on; without htmx a plain 302 does the same."""
+    if request.htmx:
+        return HttpResponseClientRedirect(url)
+    return redirect(url)
+
+
+# --- the live board ------------------------------------------------------------------------------
+
+
+def _render_board(
+    request: HttpRequest, membership: Membership, *, version: str | None, partial: bool
+) -> HttpResponse:
+    data = selectors.board(membership, version=version)
+    template = "rentals/board.html#board" if partial else "rentals/board.html"
+    return render(request, template, _context(membership, board=data))
+
+
+@team_view()
+@vary_on_headers("HX-Request")
+def board(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """Live rentals with their inbox. htmx polls send `?v=`; 204 when nothing changed (one aggregate query)."""
+    if not request.htmx:
+        return _render_board(request, membership, version=None, partial=False)
+    client_version = request.GET.get("v")
+    current = selectors.board_version(membership)
+    if client_version == current:
+        # htmx leaves the DOM alone on 204.
+        return HttpResponse(status=204)
+    response = _render_board(request, membership, version=current, partial=True)
+    seen = selectors.sms_id_of(client_version)
+    if seen is not None and selectors.sms_id_of(current) != seen:
+        arrived = selectors.new_messages(membership, seen)
+        if arrived:
+            trigger_client_event(
+                response,
+                "rentSmsArrived",
+                {
+                    "messages": [
+                        {
+                            "phone": sms.rental.phone,
+                            "code": sms.code,
+                            "text": sms.text[:120],
+                            "from": sms.phone_from,
+                        }
+                        for sms in arrived
+                    ]
+                },
+            )
+    return response
+
+
+def _after_board_post(request: HttpRequest, membership: Membership, level: str, message: str) -> HttpResponse:
+    """htmx from the board: the fresh board and a toast; otherwise a flash message and back to the board."""
+    if request.htmx and request.htmx.target == "rental-board":
+        response = _render_board(request, membership, version=None, partial=True)
+        return trigger_client_event(response, "toast", {"message": message, "level": level})
+    messages.add_message(request, LEVELS.get(level, messages.INFO), message)
+    return _redirect(request, _board_url(membership))
+
+
+@team_view("can_buy", methods=("POST",))
+def rental_action(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """Finish or cancel one rental (the server checks the state and the 20-minute cancel window)."""
+    action = request.POST.get("action", "")
+    if action not in ACTIONS:
+        return _after_board_post(request, membership, "error", _("Unknown action."))
+    rental = selectors.rental_for_member(membership, request.POST.get("rental"), write=True)
+    try:
+        rental = rental_set_status(membership=membership, rental=rental, action=action)
+    except ActionRefused as exc:
+        return _after_board_post(request, membership, "error", exc.message)
+    if action == "finish":
+        done = _("%(phone)s: finished.") % {"phone": rental.phone}
+    else:
+        done = _("%(phone)s: cancelled; %(amount)s %(currency)s comes back.") % {
+            "phone": rental.phone,
+            "amount": rental.cost,
+            "currency": rental.currency,
+        }
+    return _after_board_post(request, membership, "success", done)
+
+
+# --- renting -------------------------------------------------------------------------------------
+
+
+def _choice(membership: Membership, data: Any) -> RentChoiceForm:
+    form = RentChoiceForm(data, membership=membership)
+    if not data or not form.is_bound:
+        form = RentChoiceForm(
+            {
+                "api_key": form.fields["api_key"].choices[0][0] if form.fields["api_key"].choices else "",
+                "country": 0,
+                "operator": "",
+                "hours": 4,
+            },
+            membership=membership,
+        )
+    return form
+
+
+def _catalog_for(form: RentChoiceForm) -> selectors.CatalogResult | None:
+    if not form.is_valid():
+        return None
+    data = form.cleaned_data
+    return selectors.rent_catalog(
+        data["api_key"], country=data["country"], operator=data["operator"], hours=data["hours"]
+    )
+
+
+@team_view("can_buy", methods=("GET", "POST"))
+@vary_on_headers("HX-Request")
+def rent(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """Choose key, country, operator and length; see the services with price and stock; rent one."""
+    error = ""
+    if request.method == "POST":
+        form = RentForm(request.POST, membership=membership)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                rental = rental_rent(
+                    membership=membership,
+                    api_key=data["api_key"],
+                    request=RentRequest(
+                        service=data["service"],
+                        country=data["country"],
+                        hours=data["hours"],
+                        operator=data["operator"],
+                    ),
+                    request_token=data["request_token"],
+                )
+            except (SpendDenied, RentRefused, ActionRefused) as exc:
+                error = exc.message
+            else:
+                if rental.status == RentalStatus.UNKNOWN:
+                    messages.warning(request, rental.error_message)
+                elif rental.status == RentalStatus.FAILED:
+                    messages.error(request, rental.error_message or _("The number was not rented."))
+                else:
+                    messages.success(
+                        request,
+                        _("Rented %(phone)s for %(service)s until %(end)s.")
+                        % {
+                            "phone": rental.phone,
+                            "service": rental.service,
+                            "end": timezone.localtime(rental.ends_at).strftime("%Y-%m-%d %H:%M"),
+                        },
+                    )
+                return _redirect(request, _board_url(membership))
+        else:
+            error = _("Choose a service from the list.") if "service" in form.errors else ""
+        choice = RentChoiceForm(request.POST, membership=membership)
+    else:
+        choice = _choice(membership, request.GET if "api_key" in request.GET else None)
+    catalog = _catalog_for(choice)
+    context = _context(membership, form=choice, catalog=catalog, error=error, request_token=uuid.uuid4())
+    template = "rentals/rent.html#offers" if request.htmx and request.method == "GET" else "rentals/rent.html"
+    return render(request, template, context)
+
+
+# --- one rental: extend and auto-renew --------------------------------------------------------------
+
+
+@team_view("can_buy", methods=("GET", "POST"))
+@vary_on_headers("HX-Request")
+def extend(request: HttpRequest, membership: Membership, rental_id: uuid.UUID) -> HttpResponse:
+    """Extend by a chosen number of hours (4..1344), price shown first; a finished rental is re-ordered."""
+    rental = selectors.rental_for_member(membership, rental_id, write=True)
+    error = ""
+    if request.method == "POST":
+        form = ExtendForm(request.POST)
+        if form.is_valid():
+            hours = form.cleaned_data["hours"]
+            try:
+                renewal = rental_extend(membership=membership, rental=rental, hours=hours)
+            except (ActionRefused, SpendDenied) as exc:
+                error = exc.message
+            else:
+                if renewal.status == "unknown":
+                    messages.warning(
+                        request, _("The provider's answer was lost; checking whether it was extended.")
+                    )
+                elif renewal.new_rental_id:
+                    messages.success(
+                        request,
+                        _("%(phone)s re-ordered for %(hours)s h under a new id.")
+                        % {"phone": rental.phone, "hours": hours},
+                    )
+                else:
+                    messages.success(
+                        request,
+                        _("%(phone)s extended by %(hours)s h, until %(end)s.")
+                        % {
+                            "phone": rental.phone,
+                            "hours": hours,
+                            "end": timezone.localtime(renewal.new_ends_at).strftime("%Y-%m-%d %H:%M"),
+                        },
+                    )
+                return _redirect(request, _board_url(membership))
+    else:
+        form = ExtendForm(request.GET if "hours" in request.GET else None)
+    hours = form.cleaned_data["hours"] if form.is_bound and form.is_valid() else 24
+    quote = selectors.extend_quote(rental, hours)
+    context = _context(membership, rental=rental, form=form, quote=quote, hours=hours, error=error)
+    template = (
+        "rentals/extend.html#quote" if request.htmx and request.method == "GET" else "rentals/extend.html"
+    )
+    return render(request, template, context)
+
+
+@team_view("can_buy", methods=("GET", "POST"))
+def auto_renew(request: HttpRequest, membership: Membership, rental_id: uuid.UUID) -> HttpResponse:
+    """Set a rental's auto-renew policy: how long before the end, by how much, budget and end date."""
+    rental = selectors.rental_for_member(membership, rental_id, write=True)
+    if request.method == "POST":
+        form = AutoRenewForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                auto_renew_configure(
+                    membership=membership,
+                    rental=rental,
+                    enabled=data["enabled"],
+                    before_hours=data["before_hours"],
+                    hours=data["hours"],
+                    budget=data["budget"],
+                    until=data["until"],
+                )
+            except ActionRefused as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(
+                    request,
+                    (
+                        _("Auto-renew is on for %(phone)s.")
+                        if data["enabled"]
+                        else _("Auto-renew is off for %(phone)s.")
+                    )
+                    % {"phone": rental.phone},
+                )
+                return _redirect(request, _board_url(membership))
+    else:
+        form = AutoRenewForm(
+            initial={
+                "enabled": rental.auto_renew or not rental.renew_by_id,
+                "before_hours": rental.renew_before_hours,
+                "hours": rental.renew_hours,
+                "budget": rental.renew_budget,
+                "until": timezone.localtime(rental.renew_until) if rental.renew_until else None,
+            }
+        )
+    return render(request, "rentals/auto_renew.html", _context(membership, rental=rental, form=form))
+
+
+# --- history and exports -------------------------------------------------------------------------
+
+
+@team_view()
+def history(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """Every rental of the team the member may see, filtered, newest first, keyset-paginated."""
+    form = HistoryFilterForm(request.GET or None, membership=membership)
+    filters = form.filters() if form.is_bound else selectors.HistoryFilters()
+    page = selectors.history(membership, filters, after=request.GET.get("after"))
+    query = filters.as_query()
+    context = _context(membership, form=form, page=page, query_string=urlencode(query))
+    return render(request, "rentals/history.html", context)
+
+
+class _Echo:
+    """A file-like object whose write returns the line, for csv.writer into a streamed response."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _stream_csv(rows: Iterable[list[Any]], filename: str) -> StreamingHttpResponse:
+    writer = csv.writer(_Echo())
+
+    def lines() -> Iterator[str]:
+        for row in rows:
+            yield writer.writerow(row)
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _export_filters(request: HttpRequest, membership: Membership) -> selectors.HistoryFilters:
+    form = HistoryFilterForm(request.GET or None, membership=membership)
+    return form.filters() if form.is_bound else selectors.HistoryFilters()
+
+
+@team_view()
+def export_rentals(request: HttpRequest, membership: Membership) -> StreamingHttpResponse:
+    """The filtered rentals as CSV, streamed (ISO 8601 UTC times, plain decimals, never a secret)."""
+    filters = _export_filters(request, membership)
+    stamp = timezone.now().strftime("%Y%m%d-%H%M")
+    return _stream_csv(
+        selectors.rental_csv_rows(membership, filters), f"rentals-{membership.team.slug}-{stamp}.csv"
+    )
+
+
+@team_view()
+def export_messages(request: HttpRequest, membership: Membership) -> StreamingHttpResponse:
+    """Every SMS of the filtered rentals as CSV, streamed."""
+    filters = _export_filters(request, membership)
+    stamp = timezone.now().strftime("%Y%m%d-%H%M")
+    return _stream_csv(
+        selectors.message_csv_rows(membership, filters), f"rental-messages-{membership.team.slug}-{stamp}.csv"
+    )
