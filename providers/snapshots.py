@@ -377,9 +377,9 @@ def snapshot_team(*, team: Team) -> list[Snapshot]:
             api_key_mark_health(api_key=api_key, exc=exc)
             problems.append(f"{provider.name}: {exc.code}")
             logger.info("snapshot of %s for team %s failed: %s", provider, team.pk, exc.code)
-    now = timezone.now()
-    TeamPriceSettings.objects.filter(team=team).update(
-        last_snapshot_at=now, last_error="; ".join(problems)[:300]
+    settings_row = team_price_settings(team)
+    TeamPriceSettings.objects.filter(pk=settings_row.pk).update(
+        last_snapshot_at=timezone.now(), last_error="; ".join(problems)[:300]
     )
     alerts_evaluate(team=team)
     return snapshots

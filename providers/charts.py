@@ -1,0 +1,655 @@
+"""Team-scoped reads behind the price, catalog, balance and spend pages, their charts and CSV files.
+
+Every chart selector returns a `ChartData`: the datasets Chart.js draws and the table (columns and
+rows) the page shows under the chart and the CSV download repeats. Nothing here writes, and nothing
+here calls a provider: pages read what the snapshot and catalog tasks stored.
+
+Success rates and times to the first code read the team's own activations through the app registry
+(providers must not import activations: arrows point one way).
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.apps import apps
+from django.db.models import Count, Min, Q, Sum
+from django.db.models.functions import TruncDate
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+
+from accounts.models import ApiKey, KeyStatus, LedgerEntry, Team
+from providers.models import (
+    BalanceSample,
+    CatalogCountry,
+    CatalogOperator,
+    CatalogService,
+    LatestPrice,
+    PriceAlert,
+    PriceKind,
+    PricePoint,
+    Provider,
+    Snapshot,
+    TeamPriceSettings,
+)
+from providers.snapshots import provider_endpoint
+
+# Dataset colours, in order; the same key/country keeps its colour within one chart.
+PALETTE = ("#2f6fed", "#e8590c", "#2b8a3e", "#ae3ec9", "#f59f00", "#0c8599", "#c2255c", "#5c940d", "#495057")
+
+
+@dataclass
+class ChartData:
+    """What one chart draws (`datasets`) and the table behind it (`columns`, `rows`).
+
+    `x` is "time" (points are `{"x": epoch ms, "y": value}`) or "category" (`labels` and plain values).
+    Datasets name their axis: "price" (left) or "stock" (right).
+    """
+
+    type: str
+    x: str
+    columns: list[str]
+    rows: list[list[Any]] = field(default_factory=list)
+    datasets: list[dict[str, Any]] = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)
+    currency: str = ""
+    title: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        """The JSON the chart endpoint answers (the table included, as plain strings and numbers)."""
+        return {
+            "type": self.type,
+            "x": self.x,
+            "title": self.title,
+            "currency": self.currency,
+            "labels": self.labels,
+            "datasets": self.datasets,
+            "columns": self.columns,
+            "rows": [[_plain(value) for value in row] for row in self.rows],
+        }
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def _num(value: Decimal | None) -> float | None:
+    # Chart.js wants numbers; the table and CSV keep the exact Decimal.
+    return None if value is None else float(value)
+
+
+# --- keys, providers and names --------------------------------------------------------------
+
+
+def team_keys(team: Team) -> list[ApiKey]:
+    """The team's keys that are not archived, by label."""
+    return list(ApiKey.objects.filter(team=team).exclude(status=KeyStatus.ARCHIVED).order_by("label", "pk"))
+
+
+def provider_of(api_key: ApiKey) -> Provider | None:
+    """The stored provider row of the key's endpoint (None until a snapshot or sync created it)."""
+    profile, base_url = provider_endpoint(api_key)
+    return Provider.objects.filter(profile=profile, base_url=base_url).first()
+
+
+def team_providers(team: Team) -> list[Provider]:
+    """The distinct providers of the team's keys that have stored data."""
+    seen: dict[int, Provider] = {}
+    for api_key in team_keys(team):
+        provider = provider_of(api_key)
+        if provider is not None:
+            seen.setdefault(provider.pk, provider)
+    return list(seen.values())
+
+
+class Names:
+    """Country and service names of one provider's catalog in the active language, with code fallbacks."""
+
+    def __init__(self, provider: Provider | None, language: str | None = None):
+        self.language = language or get_language()
+        self.countries: dict[int, str] = {}
+        self.services: dict[str, str] = {}
+        if provider is not None:
+            self.countries = {
+                c.code: c.name_in(self.language) for c in CatalogCountry.objects.filter(provider=provider)
+            }
+            self.services = {
+                s.code: s.name_in(self.language) for s in CatalogService.objects.filter(provider=provider)
+            }
+
+    def country(self, code: int) -> str:
+        return self.countries.get(code) or _("Country %(code)s") % {"code": code}
+
+    def service(self, code: str) -> str:
+        name = self.services.get(code)
+        return f"{name} ({code})" if name and name != code else code
+
+
+def service_choices(team: Team, api_key: ApiKey | None = None) -> list[tuple[str, str]]:
+    """(code, name) of services with stored prices or catalog entries at the key's (or team's) providers."""
+    providers = [p for p in ([provider_of(api_key)] if api_key else team_providers(team)) if p is not None]
+    names: dict[str, str] = {}
+    for provider in providers:
+        catalog = Names(provider)
+        codes = set(catalog.services) | set(
+            LatestPrice.objects.filter(provider=provider, kind=PriceKind.ACTIVATION)
+            .values_list("service", flat=True)
+            .distinct()
+        )
+        for code in codes:
+            names.setdefault(code, catalog.service(code))
+    return sorted(names.items(), key=lambda item: item[1].lower())
+
+
+def country_choices(team: Team, api_key: ApiKey | None = None) -> list[tuple[int, str]]:
+    """(code, name) of countries of the key's (or team's) providers, by name."""
+    providers = [p for p in ([provider_of(api_key)] if api_key else team_providers(team)) if p is not None]
+    names: dict[int, str] = {}
+    for provider in providers:
+        catalog = Names(provider)
+        codes = set(catalog.countries) | set(
+            LatestPrice.objects.filter(provider=provider, kind=PriceKind.ACTIVATION)
+            .values_list("country", flat=True)
+            .distinct()
+        )
+        for code in codes:
+            names.setdefault(code, catalog.country(code))
+    return sorted(names.items(), key=lambda item: item[1].lower())
+
+
+def favourite_services(team: Team) -> list[str]:
+    """Service codes of the team's favourites (activations.Preset), most used first."""
+    preset_model = apps.get_model("activations", "Preset")
+    rows = (
+        preset_model.objects.filter(team=team)
+        .values("service")
+        .annotate(n=Count("id"))
+        .order_by("-n", "service")
+    )
+    return [row["service"] for row in rows]
+
+
+# --- catalog --------------------------------------------------------------------------------
+
+
+@dataclass
+class CatalogView:
+    """One provider's catalog for the catalog page."""
+
+    provider: Provider | None
+    countries: list[dict[str, Any]]
+    services: list[dict[str, Any]]
+    synced_at: datetime | None
+
+
+def catalog_for(api_key: ApiKey, *, language: str | None = None) -> CatalogView:
+    """Countries (with operators and the number of services on sale) and services of the key's provider."""
+    provider = provider_of(api_key)
+    if provider is None:
+        return CatalogView(provider=None, countries=[], services=[], synced_at=None)
+    language = language or get_language()
+    operators: dict[int, list[str]] = defaultdict(list)
+    for country, name in CatalogOperator.objects.filter(provider=provider).values_list("country", "name"):
+        operators[country].append(name)
+    on_sale = dict(
+        LatestPrice.objects.filter(provider=provider, kind=PriceKind.ACTIVATION, cost__isnull=False)
+        .values_list("country")
+        .annotate(n=Count("id"))
+        .values_list("country", "n")
+    )
+    countries = [
+        {
+            "code": c.code,
+            "name": c.name_in(language),
+            "visible": c.visible,
+            "rent": c.rent,
+            "operators": operators.get(c.code, []),
+            "services_on_sale": on_sale.get(c.code, 0),
+        }
+        for c in CatalogCountry.objects.filter(provider=provider)
+    ]
+    countries.sort(key=lambda row: row["name"].lower())
+    services = [
+        {"code": s.code, "name": s.name_in(language)}
+        for s in CatalogService.objects.filter(provider=provider)
+    ]
+    services.sort(key=lambda row: row["name"].lower())
+    return CatalogView(
+        provider=provider, countries=countries, services=services, synced_at=provider.catalog_synced_at
+    )
+
+
+# --- snapshots status -----------------------------------------------------------------------
+
+
+def snapshot_status(team: Team) -> dict[str, Any]:
+    """The team's snapshot settings and the latest snapshot of each of its providers."""
+    settings_row = TeamPriceSettings.objects.filter(team=team).first()
+    latest = []
+    for provider in team_providers(team):
+        snapshot = Snapshot.objects.filter(provider=provider, kind=PriceKind.ACTIVATION).first()
+        stored = Snapshot.objects.filter(provider=provider).aggregate(n=Count("id"), changes=Sum("changes"))
+        latest.append(
+            {
+                "provider": provider,
+                "snapshot": snapshot,
+                "count": stored["n"],
+                "changes": stored["changes"] or 0,
+            }
+        )
+    return {"settings": settings_row, "providers": latest}
+
+
+# --- price and stock over time --------------------------------------------------------------
+
+
+def price_history(
+    *,
+    team: Team,
+    keys: Sequence[ApiKey],
+    service: str,
+    countries: Sequence[int],
+    since: datetime,
+    kind: str = PriceKind.ACTIVATION,
+    until: datetime | None = None,
+) -> ChartData:
+    """Price (left axis) and stock (right axis) of `service` in each country at each key's provider.
+
+    Stored points are changes, so each series starts with the value in force at `since` and is drawn
+    as steps; the last value is carried to `until` (now) so a flat price still shows as a line.
+    """
+    until = until or timezone.now()
+    chart = ChartData(
+        type="line",
+        x="time",
+        columns=[
+            _("Time (UTC)"),
+            _("Key"),
+            _("Country"),
+            _("Service"),
+            _("Price"),
+            _("Currency"),
+            _("Stock"),
+        ],
+    )
+    currencies = set()
+    colour = 0
+    seen_providers: set[int] = set()
+    for api_key in keys:
+        if api_key.team_id != team.pk:
+            continue
+        provider = provider_of(api_key)
+        if provider is None or provider.pk in seen_providers:
+            continue
+        seen_providers.add(provider.pk)
+        names = Names(provider)
+        currencies.add(api_key.currency)
+        for country in countries:
+            series = PricePoint.objects.filter(provider=provider, kind=kind, service=service, country=country)
+            before = series.filter(at__lt=since).order_by("-at", "-id").first()
+            points = list(series.filter(at__gte=since, at__lte=until).order_by("at", "id"))
+            if before is not None:
+                points.insert(0, before)
+            if not points:
+                continue
+            label = f"{api_key.label} · {names.country(country)}"
+            price_data, stock_data = [], []
+            for point in points:
+                at = max(point.at, since)
+                price_data.append({"x": _ms(at), "y": _num(point.cost)})
+                stock_data.append({"x": _ms(at), "y": point.count})
+                chart.rows.append(
+                    [
+                        at,
+                        api_key.label,
+                        names.country(country),
+                        service,
+                        point.cost,
+                        api_key.currency,
+                        point.count,
+                    ]
+                )
+            price_data.append({"x": _ms(until), "y": price_data[-1]["y"]})
+            stock_data.append({"x": _ms(until), "y": stock_data[-1]["y"]})
+            tint = PALETTE[colour % len(PALETTE)]
+            colour += 1
+            chart.datasets.append(
+                {
+                    "label": _("%(series)s: price") % {"series": label},
+                    "data": price_data,
+                    "axis": "price",
+                    "color": tint,
+                }
+            )
+            chart.datasets.append(
+                {
+                    "label": _("%(series)s: stock") % {"series": label},
+                    "data": stock_data,
+                    "axis": "stock",
+                    "color": tint,
+                    "dashed": True,
+                }
+            )
+    chart.rows.sort(key=lambda row: (row[0], row[1], row[2]))
+    chart.currency = ", ".join(sorted(currencies))
+    chart.title = _("Price and stock of %(service)s") % {"service": service}
+    return chart
+
+
+# --- cheapest now, with the team's own results ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The team's own record for one (service, country): numbers bought, codes received, time to code."""
+
+    bought: int
+    with_code: int
+    median_seconds: float | None
+
+    @property
+    def success_rate(self) -> float | None:
+        return None if not self.bought else self.with_code / self.bought
+
+
+def team_outcomes(
+    team: Team, *, service: str, keys: Iterable[ApiKey] | None = None, since: datetime | None = None
+) -> dict[int, Outcome]:
+    """Per country: activations bought (`bought_at` set), those with a code (`sms_count > 0`), median time
+    from `bought_at` to the first SMS. Limited to `keys` when given, to `since` when given.
+    """
+    activation_model = apps.get_model("activations", "Activation")
+    rows = activation_model.objects.filter(team=team, service=service, bought_at__isnull=False)
+    if keys is not None:
+        rows = rows.filter(api_key__in=list(keys))
+    if since is not None:
+        rows = rows.filter(bought_at__gte=since)
+    counts = rows.values("country").annotate(
+        bought=Count("id"), with_code=Count("id", filter=Q(sms_count__gt=0))
+    )
+    delays: dict[int, list[float]] = defaultdict(list)
+    for country, bought_at, first in (
+        rows.filter(sms_count__gt=0)
+        .annotate(first=Min("messages__received_at"))
+        .filter(first__isnull=False)
+        .values_list("country", "bought_at", "first")
+    ):
+        delays[country].append(max((first - bought_at).total_seconds(), 0.0))
+    return {
+        row["country"]: Outcome(
+            bought=row["bought"],
+            with_code=row["with_code"],
+            median_seconds=statistics.median(delays[row["country"]]) if delays.get(row["country"]) else None,
+        )
+        for row in counts
+        if row["country"] is not None
+    }
+
+
+def _same_provider_keys(team: Team, api_key: ApiKey) -> list[ApiKey]:
+    endpoint = provider_endpoint(api_key)
+    return [k for k in ApiKey.objects.filter(team=team) if provider_endpoint(k) == endpoint]
+
+
+def cheapest_now(*, team: Team, api_key: ApiKey, service: str, limit: int = 20) -> ChartData:
+    """The cheapest countries for `service` at the key's provider now (in stock only), with stock, the
+    team's success rate and median time to the first code there."""
+    chart = ChartData(
+        type="bar",
+        x="category",
+        columns=[
+            _("Country"),
+            _("Country code"),
+            _("Price"),
+            _("Currency"),
+            _("Stock"),
+            _("Bought by the team"),
+            _("Success rate"),
+            _("Median time to first code (s)"),
+            _("Price since (UTC)"),
+        ],
+        currency=api_key.currency,
+        title=_("Cheapest countries for %(service)s now") % {"service": service},
+    )
+    if api_key.team_id != team.pk:
+        return chart
+    provider = provider_of(api_key)
+    if provider is None:
+        return chart
+    names = Names(provider)
+    latest = list(
+        LatestPrice.objects.filter(
+            provider=provider, kind=PriceKind.ACTIVATION, service=service, cost__isnull=False, count__gt=0
+        ).order_by("cost", "-count", "country")[:limit]
+    )
+    outcomes = team_outcomes(team, service=service, keys=_same_provider_keys(team, api_key))
+    prices, stock = [], []
+    for row in latest:
+        outcome = outcomes.get(row.country)
+        rate = outcome.success_rate if outcome else None
+        chart.labels.append(names.country(row.country))
+        prices.append(_num(row.cost))
+        stock.append(row.count)
+        chart.rows.append(
+            [
+                names.country(row.country),
+                row.country,
+                row.cost,
+                api_key.currency,
+                row.count,
+                outcome.bought if outcome else 0,
+                None if rate is None else round(rate * 100, 1),
+                None if not outcome or outcome.median_seconds is None else round(outcome.median_seconds),
+                row.changed_at,
+            ]
+        )
+    chart.datasets = [
+        {
+            "label": _("Price (%(currency)s)") % {"currency": api_key.currency},
+            "data": prices,
+            "axis": "price",
+            "color": PALETTE[0],
+        },
+        {"label": _("Stock"), "data": stock, "axis": "stock", "color": PALETTE[1]},
+    ]
+    return chart
+
+
+# --- compare across keys --------------------------------------------------------------------
+
+
+def buy_url(team: Team, api_key: ApiKey, service: str, country: int) -> str:
+    """The buy form, pre-filled with the key, service and country."""
+    query = urlencode({"key": str(api_key.public_id), "service": service, "country": country})
+    return reverse("activations:buy", args=[team.slug]) + "?" + query
+
+
+def compare_keys(*, team: Team, service: str, country: int | None = None, limit: int = 200) -> ChartData:
+    """Price and stock of `service` per (key, country) over all the team's usable keys, best first.
+
+    Amounts are never converted: rows sort by currency, then price, then stock (higher first).
+    Each row carries the buy-form link for that key, service and country.
+    """
+    chart = ChartData(
+        type="bar",
+        x="category",
+        columns=[
+            _("Key"),
+            _("Provider"),
+            _("Country"),
+            _("Country code"),
+            _("Price"),
+            _("Currency"),
+            _("Stock"),
+            _("Buy"),
+        ],
+        title=_("Where to buy %(service)s") % {"service": service},
+    )
+    rows: list[tuple[Any, ...]] = []
+    for api_key in ApiKey.objects.filter(team=team, status=KeyStatus.ACTIVE).order_by("label"):
+        provider = provider_of(api_key)
+        if provider is None:
+            continue
+        names = Names(provider)
+        latest = LatestPrice.objects.filter(
+            provider=provider, kind=PriceKind.ACTIVATION, service=service, cost__isnull=False, count__gt=0
+        )
+        if country is not None:
+            latest = latest.filter(country=country)
+        for row in latest.order_by("cost")[:limit]:
+            rows.append(
+                (api_key.currency, row.cost, -row.count, api_key, provider, names.country(row.country), row)
+            )
+    rows.sort(key=lambda item: (item[0], item[1], item[2], item[3].label))
+    currencies: list[str] = []
+    for currency, cost, _neg, api_key, provider, country_name, row in rows[:limit]:
+        if currency not in currencies:
+            currencies.append(currency)
+        chart.rows.append(
+            [
+                api_key.label,
+                provider.name,
+                country_name,
+                row.country,
+                cost,
+                currency,
+                row.count,
+                buy_url(team, api_key, service, row.country),
+            ]
+        )
+    chart.currency = ", ".join(currencies)
+    # The chart shows the best offers of the first currency only: bars of two currencies are not comparable.
+    first = [r for r in chart.rows if currencies and r[5] == currencies[0]][:15]
+    chart.labels = [f"{r[0]} · {r[2]}" for r in first]
+    chart.datasets = [
+        {
+            "label": _("Price (%(currency)s)") % {"currency": currencies[0] if currencies else ""},
+            "data": [_num(r[4]) for r in first],
+            "axis": "price",
+            "color": PALETTE[0],
+        },
+        {"label": _("Stock"), "data": [r[6] for r in first], "axis": "stock", "color": PALETTE[1]},
+    ]
+    return chart
+
+
+# --- balances and spend ---------------------------------------------------------------------
+
+
+def team_currencies(team: Team) -> list[str]:
+    """Currencies of the team's keys and ledger, most common first."""
+    counts: dict[str, int] = defaultdict(int)
+    for currency in ApiKey.objects.filter(team=team).values_list("currency", flat=True):
+        counts[currency] += 1
+    for currency in LedgerEntry.objects.filter(team=team).values_list("currency", flat=True).distinct():
+        counts[currency] += 0
+    return sorted(counts, key=lambda c: (-counts[c], c))
+
+
+def balance_history(
+    *, team: Team, currency: str, since: datetime, until: datetime | None = None
+) -> ChartData:
+    """Balance of each key in `currency` over time, from the recorded samples (steps, carried to now)."""
+    until = until or timezone.now()
+    chart = ChartData(
+        type="line",
+        x="time",
+        columns=[_("Time (UTC)"), _("Key"), _("Balance"), _("Cashback"), _("Currency")],
+        currency=currency,
+        title=_("Balance per key (%(currency)s)") % {"currency": currency},
+    )
+    for index, api_key in enumerate(k for k in team_keys(team) if k.currency == currency):
+        samples = BalanceSample.objects.filter(api_key=api_key, currency=currency)
+        before = samples.filter(at__lt=since).order_by("-at", "-id").first()
+        points = list(samples.filter(at__gte=since, at__lte=until).order_by("at", "id"))
+        if before is not None:
+            points.insert(0, before)
+        if not points:
+            continue
+        data = []
+        for sample in points:
+            at = max(sample.at, since)
+            data.append({"x": _ms(at), "y": _num(sample.balance)})
+            chart.rows.append([at, api_key.label, sample.balance, sample.cashback, currency])
+        data.append({"x": _ms(until), "y": data[-1]["y"]})
+        chart.datasets.append(
+            {"label": api_key.label, "data": data, "axis": "price", "color": PALETTE[index % len(PALETTE)]}
+        )
+    chart.rows.sort(key=lambda row: (row[0], row[1]))
+    return chart
+
+
+def spend_history(*, team: Team, currency: str, since: datetime, by: str = "key") -> ChartData:
+    """Net spend per day (purchases and renewals minus refunds) in `currency`, per key or per member."""
+    by_member = by == "member"
+    chart = ChartData(
+        type="bar",
+        x="category",
+        columns=[_("Day"), _("Member") if by_member else _("Key"), _("Spent"), _("Currency"), _("Entries")],
+        currency=currency,
+        title=(
+            _("Spend per member per day (%(currency)s)")
+            if by_member
+            else _("Spend per key per day (%(currency)s)")
+        )
+        % {"currency": currency},
+    )
+    group = "member__username" if by_member else "api_key__label"
+    rows = (
+        LedgerEntry.objects.filter(team=team, currency=currency, created_at__gte=since)
+        .annotate(day=TruncDate("created_at"))
+        .values("day", group)
+        .annotate(total=Sum("amount"), n=Count("id"))
+        .order_by("day", group)
+    )
+    days: list[str] = []
+    totals: dict[str, dict[str, Decimal]] = defaultdict(dict)
+    for row in rows:
+        day = row["day"].isoformat()
+        who = row[group] or _("(nobody)")
+        if day not in days:
+            days.append(day)
+        totals[who][day] = row["total"]
+        chart.rows.append([day, who, row["total"], currency, row["n"]])
+    chart.labels = days
+    chart.datasets = [
+        {
+            "label": who,
+            "data": [_num(per_day.get(day, Decimal("0"))) for day in days],
+            "axis": "price",
+            "color": PALETTE[index % len(PALETTE)],
+            "stack": "spend",
+        }
+        for index, (who, per_day) in enumerate(sorted(totals.items()))
+    ]
+    return chart
+
+
+# --- alerts ---------------------------------------------------------------------------------
+
+
+def team_alerts(team: Team) -> list[PriceAlert]:
+    """Every alert of the team, with its key."""
+    return list(PriceAlert.objects.filter(team=team).select_related("api_key").order_by("service", "country"))
+
+
+def default_since(days: int) -> datetime:
+    """`days` ago from now (at least one day, at most a year)."""
+    return timezone.now() - timedelta(days=min(max(days, 1), 366))

@@ -1,0 +1,435 @@
+"""Prices, catalog, balance and spend pages under /t/<team_slug>/prices/, with JSON and CSV data.
+
+Thin views: each reads its GET filters, calls one selector of `providers.charts` (reads) or one
+service of `providers.snapshots` / `providers.catalog` (writes), and renders. Every chart's JSON
+endpoint and CSV download share the selector the page's table comes from.
+"""
+
+from __future__ import annotations
+
+import csv
+import uuid
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from accounts.models import ApiKey, KeyStatus, Membership
+from accounts.permissions import team_view
+from providers import charts, errors
+from providers.catalog import catalog_sync
+from providers.charts import ChartData
+from providers.models import PriceAlert, PriceKind
+from providers.snapshots import (
+    alert_create,
+    alert_delete,
+    price_settings_update,
+    snapshot_team,
+    team_price_settings,
+)
+
+PERIODS = (1, 7, 30, 90)
+
+
+def _context(membership: Membership, **extra: Any) -> dict[str, Any]:
+    return {"membership": membership, "team": membership.team, **extra}
+
+
+# --- filters --------------------------------------------------------------------------------
+
+
+def _key(membership: Membership, value: str | None, *, default: bool = True) -> ApiKey | None:
+    """The team key named by a `key` parameter (a public id): 404 when it is not the team's."""
+    if value:
+        try:
+            public_id = uuid.UUID(value)
+        except ValueError:
+            raise Http404 from None
+        return get_object_or_404(ApiKey, public_id=public_id, team=membership.team)
+    if not default:
+        return None
+    keys = charts.team_keys(membership.team)
+    active = [k for k in keys if k.status == KeyStatus.ACTIVE]
+    return (active or keys or [None])[0]
+
+
+def _keys(membership: Membership, values: list[str]) -> list[ApiKey]:
+    chosen = [k for k in (_key(membership, v, default=False) for v in values if v) if k is not None]
+    return chosen or [k for k in [_key(membership, None)] if k is not None]
+
+
+def _int(value: str | None, default: int | None = None) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else default
+    except (TypeError, ValueError):
+        return default
+
+
+def _service(membership: Membership, query: QueryDict, api_key: ApiKey | None) -> str:
+    """The `service` parameter, else the team's most used favourite, else the first service with prices."""
+    service = (query.get("service") or "").strip()[:32]
+    if service:
+        return service
+    favourites = charts.favourite_services(membership.team)
+    if favourites:
+        return favourites[0]
+    choices = charts.service_choices(membership.team, api_key)
+    return choices[0][0] if choices else ""
+
+
+def _days(query: QueryDict) -> int:
+    days = _int(query.get("days"), 7) or 7
+    return days if days in PERIODS else 7
+
+
+def _currency(membership: Membership, query: QueryDict) -> str:
+    currencies = charts.team_currencies(membership.team)
+    wanted = (query.get("currency") or "").upper()[:3]
+    if wanted in currencies:
+        return wanted
+    return currencies[0] if currencies else "RUB"
+
+
+# --- the charts, one builder per chart (pages, JSON and CSV share them) ----------------------
+
+
+def _history_chart(membership: Membership, query: QueryDict) -> tuple[ChartData, dict[str, Any]]:
+    keys = _keys(membership, query.getlist("key"))
+    first = keys[0] if keys else None
+    service = _service(membership, query, first)
+    kind = query.get("kind") if query.get("kind") in PriceKind.values else PriceKind.ACTIVATION
+    countries = [c for c in (_int(v) for v in query.getlist("country")) if c is not None][:8]
+    if not countries and first is not None and service:
+        cheapest = charts.cheapest_now(team=membership.team, api_key=first, service=service, limit=3)
+        countries = [row[1] for row in cheapest.rows]
+    days = _days(query)
+    chart = charts.price_history(
+        team=membership.team,
+        keys=keys,
+        service=service,
+        countries=countries,
+        since=charts.default_since(days),
+        kind=kind,
+    )
+    return chart, {"keys": keys, "service": service, "countries": countries, "days": days, "kind": kind}
+
+
+def _cheapest_chart(membership: Membership, query: QueryDict) -> tuple[ChartData, dict[str, Any]]:
+    api_key = _key(membership, query.get("key"))
+    service = _service(membership, query, api_key)
+    if api_key is None or not service:
+        empty = ChartData(type="bar", x="category", columns=[])
+        return empty, {"key": api_key, "service": service}
+    chart = charts.cheapest_now(team=membership.team, api_key=api_key, service=service)
+    return chart, {"key": api_key, "service": service}
+
+
+def _compare_chart(membership: Membership, query: QueryDict) -> tuple[ChartData, dict[str, Any]]:
+    service = _service(membership, query, None)
+    country = _int(query.get("country"))
+    chart = charts.compare_keys(team=membership.team, service=service, country=country)
+    return chart, {"service": service, "country": country}
+
+
+def _balance_chart(membership: Membership, query: QueryDict) -> tuple[ChartData, dict[str, Any]]:
+    currency, days = _currency(membership, query), _days(query)
+    chart = charts.balance_history(team=membership.team, currency=currency, since=charts.default_since(days))
+    return chart, {"currency": currency, "days": days}
+
+
+def _spend_chart(membership: Membership, query: QueryDict) -> tuple[ChartData, dict[str, Any]]:
+    currency, days = _currency(membership, query), _days(query)
+    by = "member" if query.get("by") == "member" else "key"
+    chart = charts.spend_history(
+        team=membership.team, currency=currency, since=charts.default_since(days), by=by
+    )
+    return chart, {"currency": currency, "days": days, "by": by}
+
+
+ChartBuilder = Callable[[Membership, QueryDict], tuple[ChartData, dict[str, Any]]]
+
+
+def _json(builder: ChartBuilder) -> Callable[..., HttpResponse]:
+    def view(request: HttpRequest, membership: Membership) -> HttpResponse:
+        chart, _filters = builder(membership, request.GET)
+        return JsonResponse(chart.as_json())
+
+    view.__doc__ = f"The chart data of {builder.__name__.strip('_')} as JSON (datasets and the table)."
+    view.__name__ = f"{builder.__name__.strip('_')}_json"
+    return team_view()(view)
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _csv(builder: ChartBuilder, filename: str) -> Callable[..., HttpResponse]:
+    def view(request: HttpRequest, membership: Membership) -> HttpResponse:
+        chart, _filters = builder(membership, request.GET)
+        writer = csv.writer(_Echo())
+
+        def lines() -> Iterator[str]:
+            yield writer.writerow(chart.columns)
+            for row in chart.rows:
+                yield writer.writerow(["" if v is None else charts._plain(v) for v in row])
+
+        response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{membership.team.slug}-{filename}.csv"'
+        return response
+
+    view.__doc__ = f"The table behind the {filename} chart as CSV."
+    view.__name__ = f"{filename.replace('-', '_')}_csv"
+    return team_view()(view)
+
+
+history_json = _json(_history_chart)
+history_csv = _csv(_history_chart, "price-history")
+cheapest_json = _json(_cheapest_chart)
+cheapest_csv = _csv(_cheapest_chart, "cheapest")
+compare_json = _json(_compare_chart)
+compare_csv = _csv(_compare_chart, "compare")
+balance_json = _json(_balance_chart)
+balance_csv = _csv(_balance_chart, "balance")
+spend_json = _json(_spend_chart)
+spend_csv = _csv(_spend_chart, "spend")
+
+
+# --- pages ----------------------------------------------------------------------------------
+
+
+class AlertForm(forms.Form):
+    """A price/stock alert on one of the team's keys."""
+
+    key = forms.ChoiceField(label=gettext_lazy("Key"))
+    service = forms.CharField(label=gettext_lazy("Service code"), max_length=32)
+    country = forms.IntegerField(label=gettext_lazy("Country code"), min_value=0)
+    price_below = forms.DecimalField(
+        label=gettext_lazy("Price below"),
+        required=False,
+        min_value=Decimal("0"),
+        max_digits=14,
+        decimal_places=4,
+    )
+    stock_above = forms.IntegerField(label=gettext_lazy("Stock above"), required=False, min_value=0)
+
+    def __init__(self, *args: Any, keys: list[ApiKey], **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fields["key"].choices = [(str(k.public_id), k.label) for k in keys]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("price_below") is None and data.get("stock_above") is None:
+            raise forms.ValidationError(_("Set a price, a stock level, or both."))
+        return data
+
+
+class SettingsForm(forms.Form):
+    """How often the team's prices are snapshotted."""
+
+    enabled = forms.BooleanField(label=gettext_lazy("Take price snapshots"), required=False)
+    interval_minutes = forms.IntegerField(
+        label=gettext_lazy("Minutes between snapshots"), min_value=5, max_value=7 * 24 * 60
+    )
+
+
+@team_view()
+def overview(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """The cheapest countries for a service now (chart and table), snapshot status, alerts."""
+    chart, filters = _cheapest_chart(membership, request.GET)
+    team = membership.team
+    keys = charts.team_keys(team)
+    settings_row = team_price_settings(team) if membership.can_manage_keys else None
+    context = _context(
+        membership,
+        chart=chart,
+        filters=filters,
+        keys=keys,
+        services=charts.service_choices(team, filters["key"]),
+        status=charts.snapshot_status(team),
+        alerts=charts.team_alerts(team),
+        alert_form=AlertForm(keys=[k for k in keys if k.status == KeyStatus.ACTIVE]),
+        settings_form=SettingsForm(
+            initial={"enabled": settings_row.enabled, "interval_minutes": settings_row.interval_minutes}
+        )
+        if settings_row
+        else None,
+        query=request.GET.urlencode(),
+    )
+    return render(request, "prices/overview.html", context)
+
+
+@team_view()
+def history(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """Price and stock of a service over time: several countries and several keys on one chart."""
+    chart, filters = _history_chart(membership, request.GET)
+    first = filters["keys"][0] if filters["keys"] else None
+    context = _context(
+        membership,
+        chart=chart,
+        filters=filters,
+        keys=charts.team_keys(membership.team),
+        services=charts.service_choices(membership.team, first),
+        countries=charts.country_choices(membership.team, first),
+        periods=PERIODS,
+        kinds=PriceKind.choices,
+        query=request.GET.urlencode(),
+    )
+    return render(request, "prices/history.html", context)
+
+
+@team_view()
+def compare(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """One table of price and stock per (key, country) for a service, best first, with buy links."""
+    chart, filters = _compare_chart(membership, request.GET)
+    context = _context(
+        membership,
+        chart=chart,
+        filters=filters,
+        services=charts.service_choices(membership.team),
+        countries=charts.country_choices(membership.team),
+        query=request.GET.urlencode(),
+    )
+    return render(request, "prices/compare.html", context)
+
+
+@team_view()
+def money(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """Balance per key and spend per key or member over time, one currency at a time."""
+    balance, filters = _balance_chart(membership, request.GET)
+    spend, spend_filters = _spend_chart(membership, request.GET)
+    context = _context(
+        membership,
+        balance=balance,
+        spend=spend,
+        filters={**filters, **spend_filters},
+        currencies=charts.team_currencies(membership.team),
+        periods=PERIODS,
+        query=request.GET.urlencode(),
+    )
+    return render(request, "prices/money.html", context)
+
+
+@team_view()
+def catalog(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """Countries (names in the user's language, operators) and services of a key's provider."""
+    api_key = _key(membership, request.GET.get("key"))
+    view = charts.catalog_for(api_key) if api_key else None
+    search = (request.GET.get("q") or "").strip().lower()
+    if view and search:
+        view.countries = [
+            c for c in view.countries if search in c["name"].lower() or search == str(c["code"])
+        ]
+        view.services = [
+            s for s in view.services if search in s["name"].lower() or search in s["code"].lower()
+        ]
+    context = _context(
+        membership, key=api_key, keys=charts.team_keys(membership.team), catalog=view, search=search
+    )
+    return render(request, "prices/catalog.html", context)
+
+
+@team_view("can_buy", methods=("POST",))
+def catalog_refresh(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """Sync the catalog of the chosen key's provider now (getCountries, getServicesList, getOperators)."""
+    api_key = _key(membership, request.POST.get("key"))
+    if api_key is None:
+        messages.error(request, _("Add an API key first."))
+        return redirect("prices:catalog", membership.team.slug)
+    try:
+        catalog_sync(api_key=api_key)
+    except errors.ProviderError as exc:
+        messages.error(
+            request, _("The provider did not answer the catalog request (%(code)s).") % {"code": exc.code}
+        )
+    else:
+        messages.success(request, _("Catalog of “%(label)s” refreshed.") % {"label": api_key.label})
+    return redirect(reverse("prices:catalog", args=[membership.team.slug]) + f"?key={api_key.public_id}")
+
+
+@team_view("can_manage_keys", methods=("POST",))
+def snapshot_now(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """Take a price snapshot of the team's providers now and evaluate the alerts."""
+    snapshots = snapshot_team(team=membership.team)
+    settings_row = team_price_settings(membership.team)
+    if settings_row.last_error:
+        messages.warning(
+            request, _("Snapshot finished with problems: %(error)s") % {"error": settings_row.last_error}
+        )
+    else:
+        changes = sum(s.changes for s in snapshots)
+        messages.success(
+            request,
+            _("Snapshot stored: %(n)s price reads, %(changes)s changed prices.")
+            % {"n": len(snapshots), "changes": changes},
+        )
+    return redirect("prices:overview", membership.team.slug)
+
+
+@team_view("can_manage_keys", methods=("POST",))
+def settings_update(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """Turn snapshots on or off and set their interval."""
+    form = SettingsForm(request.POST)
+    if form.is_valid():
+        price_settings_update(
+            team=membership.team,
+            enabled=form.cleaned_data["enabled"],
+            interval_minutes=form.cleaned_data["interval_minutes"],
+            actor=request.user,
+        )
+        messages.success(request, _("Snapshot settings saved."))
+    else:
+        messages.error(request, _("Snapshot settings not saved: give an interval of at least 5 minutes."))
+    return redirect("prices:overview", membership.team.slug)
+
+
+@team_view("can_buy", methods=("POST",))
+def alert_add(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """Add a price/stock alert; an invalid form says why and changes nothing."""
+    keys = [k for k in charts.team_keys(membership.team) if k.status == KeyStatus.ACTIVE]
+    form = AlertForm(request.POST, keys=keys)
+    if form.is_valid():
+        data = form.cleaned_data
+        api_key = _key(membership, data["key"])
+        assert api_key is not None
+        alert = alert_create(
+            team=membership.team,
+            actor=request.user,
+            api_key=api_key,
+            service=data["service"],
+            country=data["country"],
+            price_below=data["price_below"],
+            stock_above=data["stock_above"],
+        )
+        if alert.firing:
+            messages.info(request, _("Alert added; its condition already holds."))
+        else:
+            messages.success(request, _("Alert added."))
+    else:
+        problems = "; ".join(str(e) for errors_ in form.errors.values() for e in errors_)
+        messages.error(request, _("Alert not added: %(problems)s") % {"problems": problems})
+    return redirect("prices:overview", membership.team.slug)
+
+
+@team_view("can_buy", methods=("POST",))
+def alert_remove(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """Remove one of the team's alerts (its public id in the form; a foreign one is a 404)."""
+    value = request.POST.get("alert") or ""
+    if not value:
+        messages.error(request, _("No alert chosen."))
+        return redirect("prices:overview", membership.team.slug)
+    try:
+        public_id = uuid.UUID(value)
+    except ValueError:
+        raise Http404 from None
+    alert = get_object_or_404(PriceAlert, public_id=public_id, team=membership.team)
+    alert_delete(team=membership.team, actor=request.user, alert=alert)
+    messages.success(request, _("Alert removed."))
+    return redirect("prices:overview", membership.team.slug)
