@@ -1,0 +1,93 @@
+"""In a real browser: rent a sandbox number, watch its SMS arrive on the board, extend it, cancel
+another one within 20 minutes and see the refund, and export the rentals as CSV."""
+
+import re
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from playwright.sync_api import expect
+
+from accounts.models import LedgerEntry, LedgerKind, Membership, Role, Team, User
+from rentals import polling
+from rentals.models import Rental
+from tests.activations.conftest import register_key
+from tests.conftest import PASSWORD, sandbox_account
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def desk(sandbox_url, settings):
+    settings.SANDBOX_PRICE_DRIFT = False
+    user = User.objects.create_user(username="rita", password=PASSWORD)
+    team = Team.objects.create(name="Rent desk", slug="rent-desk")
+    Membership.objects.create(team=team, user=user, role=Role.OWNER)
+    api_key = register_key(team, sandbox_account("--balance", "1000", "--sms-delay", "3600"))
+    return team, api_key
+
+
+def _log_in(page) -> None:
+    page.goto("/accounts/login/")
+    page.fill("input[name=username]", "rita")
+    page.fill("input[name=password]", PASSWORD)
+    page.locator("main button[type=submit]").click()
+
+
+def _rent(page, service: str) -> None:
+    page.goto("/t/rent-desk/rentals/")
+    page.get_by_role("link", name="Rent a number").first.click()
+    expect(page.locator(f'tr[data-service="{service}"]')).to_be_visible()
+    page.locator(f'button[data-rent="{service}"]').click()
+    expect(page).to_have_url(re.compile(r"/t/rent-desk/rentals/$"))
+
+
+def test_rent_receive_extend_cancel_and_export(new_page, desk):
+    team, api_key = desk
+    page = new_page()
+    _log_in(page)
+    page.goto("/t/rent-desk/")
+    page.get_by_role("link", name="Rentals").click()
+    expect(page.locator("h1")).to_have_text("Rentals")
+
+    # Rent a number: it appears on the board with its countdown.
+    _rent(page, "tg")
+    first = Rental.objects.get()
+    card = page.locator(f"#rental-{first.public_id}")
+    expect(card.locator(".rent-phone")).to_have_text(f"+{first.phone}")
+    expect(card.locator(".rent-countdown")).to_contain_text(":")
+
+    # Two SMS arrive upstream; the poll cycle stores them and the board shows them without a reload.
+    call_command("sandbox_account", "sms", first.upstream_id, "Telegram code 246810")
+    call_command("sandbox_account", "sms", first.upstream_id, "Your login code 135790")
+    polling.poll_key(api_key.pk)
+    expect(card.locator(".rent-sms")).to_have_count(2, timeout=10_000)
+    expect(card.locator("mark.code").first).to_have_text(re.compile(r"246810|135790"))
+    expect(page.locator("#toasts")).to_contain_text(f"+{first.phone}")
+
+    # Extend it by 12 hours: the price is shown first.
+    card.get_by_role("link", name="Extend").click()
+    page.fill("input[name=hours]", "12")
+    expect(page.locator(".rent-price")).to_be_visible()
+    page.get_by_role("button", name="Extend").click()
+    expect(page).to_have_url(re.compile(r"/t/rent-desk/rentals/$"))
+    expect(page.locator(".flash")).to_contain_text("extended by 12 h")
+    assert LedgerEntry.objects.filter(kind=LedgerKind.RENEWAL).count() == 1
+
+    # Rent another and cancel it within 20 minutes: refunded.
+    _rent(page, "full")
+    second = Rental.objects.exclude(pk=first.pk).get()
+    other = page.locator(f"#rental-{second.public_id}")
+    page.once("dialog", lambda dialog: dialog.accept())
+    other.locator('button[data-action="cancel"]').click()
+    expect(page.locator("#toasts")).to_contain_text("comes back")
+    second.refresh_from_db()
+    assert second.status == "cancelled"
+    assert LedgerEntry.objects.get(kind=LedgerKind.REFUND).amount == -second.cost
+
+    # Export the rentals as CSV.
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Export CSV").click()
+    text = Path(download.value.path()).read_text(encoding="utf-8")
+    assert text.startswith("id,rent_id,previous_rent_id,phone")
+    assert first.phone in text and second.phone in text

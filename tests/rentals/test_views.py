@@ -1,0 +1,171 @@
+"""The rental pages over HTTP: the live board (204 when unchanged, an event when SMS arrive), renting,
+cancelling, extending, auto-renew, history and the streamed CSV exports; foreign rentals are 404."""
+
+import csv
+import io
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import LedgerEntry, LedgerKind
+from rentals import polling
+from rentals.models import Rental, RentalStatus
+from rentals.services import RentRequest, rental_rent
+
+TG = RentRequest(service="tg", country=0, hours=4)
+
+
+def login(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def rented(make_key, owner):
+    api_key, secret = make_key("--sms-delay", "3600")
+    return rental_rent(membership=owner, api_key=api_key, request=TG)
+
+
+def board_url(team) -> str:
+    return reverse("rentals:board", args=[team.slug])
+
+
+def test_the_board_shows_the_rental_and_its_inbox_live(rented, team, alice, vera):
+    client = login(vera)  # viewers watch
+    page = client.get(board_url(team))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert f"+{rented.phone}" in html and "Cancel with refund" not in html  # viewers get no buttons
+    poll = login(alice).get(board_url(team), HTTP_HX_REQUEST="true")
+    version = poll.content.decode().split("?v=")[1].split('"')[0]
+    unchanged = login(alice).get(board_url(team), {"v": version}, HTTP_HX_REQUEST="true")
+    assert unchanged.status_code == 204
+    call_command("sandbox_account", "sms", rented.upstream_id, "Your code is 908070")
+    polling.poll_key(rented.api_key_id)
+    changed = login(alice).get(board_url(team), {"v": version}, HTTP_HX_REQUEST="true")
+    assert changed.status_code == 200
+    assert "rentSmsArrived" in changed["HX-Trigger"] and "908070" in changed["HX-Trigger"]
+    assert '<mark class="code mono">908070</mark>' in changed.content.decode()
+
+
+def test_it_rents_from_the_form(make_key, team, alice):
+    make_key("--sms-delay", "3600")
+    client = login(alice)
+    page = client.get(reverse("rentals:rent", args=[team.slug]))
+    html = page.content.decode()
+    assert page.status_code == 200 and 'data-service="full"' in html and 'data-service="tg"' in html
+    api_key = Rental._meta.get_field("api_key").related_model.objects.get()
+    response = client.post(
+        reverse("rentals:rent", args=[team.slug]),
+        {
+            "api_key": str(api_key.public_id),
+            "country": 0,
+            "operator": "",
+            "hours": 12,
+            "service": "full",
+            "request_token": "7d7c1b7e-2f7a-4a57-9a4e-0b1d2c3e4f50",
+        },
+    )
+    assert response.status_code == 302
+    rental = Rental.objects.get()
+    assert rental.status == RentalStatus.ACTIVE and rental.service == "full" and rental.hours == 12
+
+
+def test_cancel_within_20_minutes_refunds_and_after_explains(rented, team, alice, bob, vera):
+    url = reverse("rentals:action", args=[team.slug])
+    assert login(vera).post(url, {"action": "cancel", "rental": rented.public_id}).status_code == 403
+    response = login(alice).post(url, {"action": "cancel", "rental": rented.public_id}, follow=True)
+    assert "comes back" in response.content.decode()
+    assert LedgerEntry.objects.get(kind=LedgerKind.REFUND).amount == -rented.cost
+    other = rental_rent(
+        membership=rented.team.memberships.get(user=alice), api_key=rented.api_key, request=TG
+    )
+    Rental.objects.filter(pk=other.pk).update(started_at=timezone.now() - timedelta(minutes=21))
+    board = login(alice).get(board_url(team)).content.decode()
+    assert "Refund only in the first 20 minutes" in board
+    response = login(bob).post(url, {"action": "cancel", "rental": other.public_id}, follow=True)
+    assert "first 20 minutes" in response.content.decode()
+    assert Rental.objects.get(pk=other.pk).status == RentalStatus.ACTIVE
+
+
+def test_extend_shows_the_price_then_extends(rented, team, alice):
+    url = reverse("rentals:extend", args=[team.slug, rented.public_id])
+    client = login(alice)
+    quote = client.get(url, {"hours": 12}, HTTP_HX_REQUEST="true")
+    assert quote.status_code == 200 and 'class="rent-price"' in quote.content.decode()
+    assert client.post(url, {"hours": 12}).status_code == 302
+    assert LedgerEntry.objects.filter(kind=LedgerKind.RENEWAL).count() == 1
+    refused = client.post(url, {"hours": 2})
+    assert refused.status_code == 200 and "4" in refused.content.decode()
+
+
+def test_auto_renew_is_set_from_its_form(rented, team, alice):
+    url = reverse("rentals:auto_renew", args=[team.slug, rented.public_id])
+    response = login(alice).post(url, {"enabled": "on", "before_hours": 2, "hours": 24, "budget": "100"})
+    assert response.status_code == 302
+    rented.refresh_from_db()
+    assert rented.auto_renew and rented.renew_hours == 24 and rented.renew_by == alice
+
+
+def test_foreign_rentals_are_404(rented, team, charlie):
+    from accounts.models import Membership
+
+    other = Membership.objects.get(user=charlie).team
+    client = login(charlie)
+    assert client.get(reverse("rentals:extend", args=[other.slug, rented.public_id])).status_code == 404
+    assert (
+        client.post(
+            reverse("rentals:action", args=[other.slug]), {"action": "finish", "rental": rented.public_id}
+        ).status_code
+        == 404
+    )
+    assert f"+{rented.phone}" not in client.get(board_url(other)).content.decode()
+
+
+def _csv(response) -> list[list[str]]:
+    assert response.streaming and response["Content-Type"].startswith("text/csv")
+    return list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+
+
+def test_csv_exports_stream_rentals_and_messages_without_secrets(rented, team, vera):
+    call_command("sandbox_account", "sms", rented.upstream_id, "Code 123456")
+    call_command("sandbox_account", "sms", rented.upstream_id, "Code 654321")
+    polling.poll_key(rented.api_key_id)
+    rented.refresh_from_db()
+    client = login(vera)
+    rows = _csv(client.get(reverse("rentals:export", args=[team.slug])))
+    header, row = rows[0], rows[1]
+    record = dict(zip(header, row, strict=True))
+    assert record["rent_id"] == rented.upstream_id and record["phone"] == rented.phone
+    assert record["cost"] == format(rented.cost, "f") and "E" not in record["cost"]
+    assert record["created_at"].endswith("+00:00") and "T" in record["created_at"]
+    assert record["messages"] == "2"
+    messages = _csv(client.get(reverse("rentals:export_messages", args=[team.slug])))
+    assert sorted(r[7] for r in messages[1:]) == ["123456", "654321"]
+    everything = str(rows) + str(messages)
+    assert rented.api_key.secret_last4 not in everything or rented.api_key.secret_last4 in rented.phone
+    filtered = _csv(client.get(reverse("rentals:export", args=[team.slug]), {"status": "cancelled"}))
+    assert len(filtered) == 1
+
+
+def test_history_is_keyset_paginated(rented, team, alice):
+    base = Rental.objects.get(pk=rented.pk)
+    for i in range(60):
+        base.pk = None
+        base.public_id = __import__("uuid").uuid4()
+        base.upstream_id = str(2_000_000 + i)
+        base.request_token = None
+        base.created_at = timezone.now() - timedelta(minutes=i + 1)
+        base.save()
+    client = login(alice)
+    first = client.get(reverse("rentals:rent_history", args=[team.slug]))
+    html = first.content.decode()
+    assert first.status_code == 200 and "after=" in html
+    cursor = html.split("after=")[1].split('"')[0]
+    second = client.get(reverse("rentals:rent_history", args=[team.slug]), {"after": cursor})
+    assert second.status_code == 200 and second.content.decode().count("<tr>") == 61 - 50 + 1
