@@ -8,7 +8,7 @@ app_name = "prices"
 
 urlpatterns = [
     path("t/<slug:team_slug>/prices/", views.overview, name="overview"),
-    path("t/<slug:team_slug>/prices/history/", views.history, name="history"),
+    path("t/<slug:team_slug>/prices/history/", views.history, name="over_time"),
     path("t/<slug:team_slug>/prices/compare/", views.compare, name="compare"),
     path("t/<slug:team_slug>/prices/money/", views.money, name="money"),
     path("t/<slug:team_slug>/prices/catalog/", views.catalog, name="catalog"),

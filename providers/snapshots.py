@@ -346,6 +346,16 @@ def team_price_settings(team: Team) -> TeamPriceSettings:
     return settings_row
 
 
+def _ensure_catalog(api_key: ApiKey) -> None:
+    """Sync a provider's catalog the first time it is snapshotted, so charts show names at once."""
+    from providers.catalog import catalog_sync  # catalog builds on this module
+
+    try:
+        catalog_sync(api_key=api_key)
+    except errors.ProviderError as exc:
+        logger.info("first catalog sync failed: %s", exc.code)
+
+
 def snapshot_team(*, team: Team) -> list[Snapshot]:
     """Snapshot every provider the team's active keys use, then evaluate the team's alerts.
 
@@ -358,6 +368,8 @@ def snapshot_team(*, team: Team) -> list[Snapshot]:
     snapshots: list[Snapshot] = []
     problems: list[str] = []
     for provider, api_key in providers_of_team(team):
+        if provider.catalog_synced_at is None:
+            _ensure_catalog(api_key)
         key_ids = {
             k.pk
             for k in ApiKey.objects.filter(team=team)

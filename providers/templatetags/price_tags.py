@@ -1,5 +1,7 @@
 """The price alerts block of the team home page."""
 
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from django import template
@@ -18,3 +20,16 @@ def price_alerts(membership: Membership) -> dict[str, Any]:
         "alerts": alerts_firing(membership.team),
         "can_buy": membership.can_buy,
     }
+
+
+@register.filter
+def price_cell(value: Any) -> Any:
+    """A chart table cell: times as `YYYY-MM-DD HH:MM` UTC, amounts without trailing zeros, None as a dash."""
+    if value is None:
+        return "—"
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, Decimal):
+        text = f"{value:f}"
+        return text.rstrip("0").rstrip(".") if "." in text else text
+    return value

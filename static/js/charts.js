@@ -26,6 +26,7 @@
     if (data.x === "time") ds.stepped = true;
     if (spec.dashed) ds.borderDash = [5, 4];
     if (spec.stack) ds.stack = spec.stack;
+    if (data.type === "bar") ds.maxBarThickness = 48;
     // In bar charts stock is a line on the right axis, so bars stay prices.
     if (data.type === "bar" && isStock) {
       ds.type = "line";

@@ -240,7 +240,7 @@ CHART_ENDPOINTS = [
     "spend_json",
     "spend_csv",
 ]
-PAGES = ["overview", "history", "compare", "money", "catalog"]
+PAGES = ["overview", "over_time", "compare", "money", "catalog"]
 
 
 @pytest.mark.parametrize("name", CHART_ENDPOINTS + PAGES)
@@ -262,7 +262,7 @@ def test_the_pages_render_charts_and_tables(alice, team, key, priced):
     assert 'data-chart="/t/acme/prices/data/cheapest.json?' in page
     assert "Indonesia" in page and "Download CSV" in page
     assert "vendor/chart.js/chart.umd" in page
-    history = client.get(url("history", team, key=key.public_id, service="tg")).content.decode()
+    history = client.get(url("over_time", team, key=key.public_id, service="tg")).content.decode()
     assert 'data-chart="/t/acme/prices/data/history.json?' in history
 
 
