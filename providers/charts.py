@@ -74,11 +74,12 @@ class ChartData:
             "labels": self.labels,
             "datasets": self.datasets,
             "columns": self.columns,
-            "rows": [[_plain(value) for value in row] for row in self.rows],
+            "rows": [[plain(value) for value in row] for row in self.rows],
         }
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
+    """A table cell as JSON and CSV carry it: exact Decimal text, ISO 8601 times."""
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, datetime):
