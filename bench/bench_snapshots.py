@@ -130,7 +130,7 @@ def run(args: argparse.Namespace) -> None:
     third_s, third_rows = timed(changed)
 
     print()
-    print(f"{'snapshot':<28}{'seconds':>9}{'rows written':>14}{'rows/s':>12}{'vs raw ' + raw_label:>28}")
+    print(f"{'snapshot':<28}{'seconds':>9}{'rows written':>14}{'offers/s':>12}{'vs raw ' + raw_label:>28}")
     print(f"{'raw ' + raw_label + ' (floor)':<28}{raw_s:>9.2f}{size:>14,}{size / raw_s:>12,.0f}{'1.00x':>28}")
     for label, seconds, rows in (
         ("1st (all new)", first_s, first_rows),
