@@ -571,25 +571,26 @@ def history_csv(request: HttpRequest, membership: Membership) -> StreamingHttpRe
     ]  # fmt: skip
 
     def rows() -> Iterator[list[str]]:
-        for a in selectors.history_for_export(membership, filters).iterator(chunk_size=CSV_CHUNK):
+        for row in selectors.history_for_export(membership, filters):
+            a = row.values
             yield [
-                _moment(a.created_at),
-                _moment(a.bought_at),
-                _moment(a.closed_at),
-                a.status,
-                a.service,
-                "" if a.country is None else str(a.country),
-                a.operator,
-                a.phone,
-                _money(a.cost),
-                a.currency,
-                a.api_key.label,
-                a.member.username if a.member else "",
-                a.upstream_id or "",
-                " ".join(sms.code for sms in a.messages.all()),
-                "1" if a.forward else "0",
-                "1" if a.verification else "0",
-                a.error_message,
+                _moment(a["created_at"]),
+                _moment(a["bought_at"]),
+                _moment(a["closed_at"]),
+                a["status"],
+                a["service"],
+                "" if a["country"] is None else str(a["country"]),
+                a["operator"],
+                a["phone"],
+                _money(a["cost"]),
+                a["currency"],
+                row.key_label,
+                row.member,
+                a["upstream_id"] or "",
+                " ".join(row.codes),
+                "1" if a["forward"] else "0",
+                "1" if a["verification"] else "0",
+                a["error_message"],
             ]
 
     filename = f"activations-{membership.team.slug}-{timezone.now():%Y%m%d-%H%M%S}.csv"

@@ -17,6 +17,13 @@ def setup_django(*, keep_database_url: bool = False) -> None:
     if not keep_database_url:
         os.environ.pop("DATABASE_URL", None)
     os.environ["LOG_LEVEL"] = "WARNING"
+    # Production mode: no query log kept in memory, as on a real server.
+    os.environ["DEBUG"] = "0"
+    os.environ["SANDBOX_ENABLED"] = "1"
+    os.environ["ALLOWED_HOSTS"] = "*"
+    os.environ["SECURE_SSL_REDIRECT"] = "0"
+    os.environ.setdefault("SECRET_KEY", "bench-" + "x" * 60)
+    os.environ.setdefault("SIMDESK_ENCRYPTION_KEY", "Zm9yLWJlbmNobWFya3Mtb25seS0tLS0tLS0tLS0tLS0=")
     import django
 
     django.setup()

@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import ApiKey, Membership, Role, Team
+from activations.selectors import Cursor
 from providers import errors
 from providers.keys import client_for_key, profile_for_key
 from providers.results import RentCatalog
@@ -343,17 +344,6 @@ def filtered_rentals(membership: Membership, filters: HistoryFilters) -> QuerySe
     return rentals
 
 
-def _cursor(rental: Rental) -> str:
-    return f"{_micros(rental.created_at)}.{rental.pk}"
-
-
-def _parse_cursor(raw: str | None) -> tuple[datetime, int] | None:
-    parts = (raw or "").split(".")
-    if len(parts) != 2 or not all(part.isdigit() for part in parts):
-        return None
-    return datetime.fromtimestamp(int(parts[0]) / 1_000_000, tz=UTC), int(parts[1])
-
-
 @dataclass
 class HistoryPage:
     rentals: list[Rental]
@@ -363,14 +353,13 @@ class HistoryPage:
 def history(membership: Membership, filters: HistoryFilters, *, after: str | None = None) -> HistoryPage:
     """One page of rentals, newest first, keyset-paginated on (created_at, id): no OFFSET scans."""
     rentals = filtered_rentals(membership, filters).select_related("api_key", "member", "previous")
-    cursor = _parse_cursor(after)
+    cursor = Cursor.parse(after)
     if cursor is not None:
-        created, pk = cursor
-        rentals = rentals.filter(Q(created_at__lt=created) | Q(created_at=created, id__lt=pk))
+        rentals = rentals.filter(cursor.before())
     rows = list(rentals.order_by("-created_at", "-id")[: HISTORY_PAGE_SIZE + 1])
     more = len(rows) > HISTORY_PAGE_SIZE
     rows = rows[:HISTORY_PAGE_SIZE]
-    return HistoryPage(rentals=rows, next_cursor=_cursor(rows[-1]) if more and rows else None)
+    return HistoryPage(rentals=rows, next_cursor=str(Cursor.of(rows[-1])) if more and rows else None)
 
 
 def _iso(moment: datetime | None) -> str:

@@ -63,7 +63,9 @@ def _get_all(client, urls: list[str]) -> dict[str, bytes]:
             headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
             response = client.get(url, **headers)
             assert response.status_code < 500, f"{url}: {response.status_code}"
-            responses[f"{url} (htmx={htmx})"] = response.content
+            # CSV exports stream: read them whole, they are pages too.
+            body = b"".join(response.streaming_content) if response.streaming else response.content
+            responses[f"{url} (htmx={htmx})"] = body
     return responses
 
 

@@ -3,7 +3,9 @@ cancelling, extending, auto-renew, history and the streamed CSV exports; foreign
 
 import csv
 import io
+import uuid
 from datetime import timedelta
+from urllib.parse import unquote
 
 import pytest
 from django.core.management import call_command
@@ -157,7 +159,7 @@ def test_history_is_keyset_paginated(rented, team, alice):
     base = Rental.objects.get(pk=rented.pk)
     for i in range(60):
         base.pk = None
-        base.public_id = __import__("uuid").uuid4()
+        base.public_id = uuid.uuid4()
         base.upstream_id = str(2_000_000 + i)
         base.request_token = None
         base.created_at = timezone.now() - timedelta(minutes=i + 1)
@@ -166,6 +168,6 @@ def test_history_is_keyset_paginated(rented, team, alice):
     first = client.get(reverse("rentals:rent_history", args=[team.slug]))
     html = first.content.decode()
     assert first.status_code == 200 and "after=" in html
-    cursor = html.split("after=")[1].split('"')[0]
+    cursor = unquote(html.split("after=")[1].split('"')[0])
     second = client.get(reverse("rentals:rent_history", args=[team.slug]), {"after": cursor})
     assert second.status_code == 200 and second.content.decode().count("<tr>") == 61 - 50 + 1
