@@ -22,11 +22,11 @@ from activations.models import Activation, ActivationStatus
 from activations.services import (
     BuyRefused,
     BuyRequest,
-    _estimate_price,
-    _record_intent,
-    _record_purchase,
-    _record_refusal,
     describe_error,
+    estimate_price,
+    record_intent,
+    record_purchase,
+    record_refusal,
     touch_activation,
 )
 from providers import errors
@@ -49,8 +49,8 @@ def _intent(
     **fields,
 ) -> tuple[Activation, bool]:
     """The shared intent step; the estimate counts against the limits like a maximum price would."""
-    # Passed as max_price so `_record_intent` checks the limits with it; not a Free Price cap, so cleared after.
-    activation, created = _record_intent(
+    # Passed as max_price so `record_intent` checks the limits with it; not a Free Price cap, so cleared after.
+    activation, created = record_intent(
         membership=membership,
         api_key=api_key,
         request=dataclasses.replace(request, max_price=estimate),
@@ -99,7 +99,7 @@ def multi_buy(
                 membership=membership,
                 api_key=api_key,
                 request=BuyRequest(service=service, country=country, operator=operator, forward=forward),
-                estimate=_estimate_price(api_key, service=service, country=country, forward=forward),
+                estimate=estimate_price(api_key, service=service, country=country, forward=forward),
                 # The token marks the first row only: it is unique per team.
                 request_token=request_token if index == 0 else None,
                 multi_group=group,
@@ -121,8 +121,8 @@ def multi_buy(
         # Every row shares the outcome; the first one raises BuyRefused for the caller when it is definite.
         for row in rows[1:]:
             with contextlib.suppress(BuyRefused):
-                _record_refusal(row, exc, membership.user)
-        _record_refusal(rows[0], exc, membership.user)
+                record_refusal(row, exc, membership.user)
+        record_refusal(rows[0], exc, membership.user)
         return rows
     by_service = {number.service: number for number in numbers}
     for row in rows:
@@ -135,7 +135,7 @@ def multi_buy(
                 error_message=_("The provider's answer did not name this service; checking."),
             )
             continue
-        _record_purchase(
+        record_purchase(
             row,
             NumberOrder(activation_id=number.activation_id, phone=number.phone, country=country),
             actor=membership.user,
@@ -172,7 +172,7 @@ def additional_buy(
         membership=membership,
         api_key=api_key,
         request=BuyRequest(service=service, country=parent.country, operator=parent.operator),
-        estimate=_estimate_price(api_key, service=service, country=parent.country, forward=True),
+        estimate=estimate_price(api_key, service=service, country=parent.country, forward=True),
         request_token=request_token,
         parent=parent,
         phone=parent.phone,
@@ -182,8 +182,8 @@ def additional_buy(
     try:
         number = client_for_key(api_key).get_additional_service(service=service, id=parent.upstream_id)
     except errors.ProviderError as exc:
-        return _record_refusal(activation, exc, membership.user)
-    _record_purchase(
+        return record_refusal(activation, exc, membership.user)
+    record_purchase(
         activation,
         NumberOrder(
             activation_id=number.activation_id,
@@ -241,6 +241,6 @@ def extra_buy(
     try:
         order = client_for_key(api_key).get_extra_activation(activation_id=parent.upstream_id)
     except errors.ProviderError as exc:
-        return _record_refusal(activation, exc, membership.user)
-    _record_purchase(activation, order, actor=membership.user)
+        return record_refusal(activation, exc, membership.user)
+    record_purchase(activation, order, actor=membership.user)
     return activation

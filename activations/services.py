@@ -74,7 +74,7 @@ def describe_error(exc: errors.ProviderError) -> str:
 # --- buying -------------------------------------------------------------------------------------
 
 
-def _committed_unrecorded(api_key: ApiKey) -> Decimal:
+def committed_unrecorded(api_key: ApiKey) -> Decimal:
     """Money possibly spent by purchases still in flight or unknown, counted against the limits."""
     pending = Activation.objects.filter(
         api_key=api_key, status__in=(ActivationStatus.PENDING, ActivationStatus.UNKNOWN)
@@ -82,7 +82,7 @@ def _committed_unrecorded(api_key: ApiKey) -> Decimal:
     return pending or Decimal("0")
 
 
-def _estimate_price(api_key: ApiKey, *, service: str, country: int, forward: bool) -> Decimal | None:
+def estimate_price(api_key: ApiKey, *, service: str, country: int, forward: bool) -> Decimal | None:
     """The current price, so limits can be checked before buying; None if the provider will not say."""
     try:
         prices = client_for_key(api_key).get_prices(service=service, country=country)
@@ -105,7 +105,7 @@ class BuyRequest:
     phone_exception: str = ""
 
 
-def _record_intent(
+def record_intent(
     *, membership: Membership, api_key: ApiKey, request: BuyRequest, request_token: uuid.UUID | None
 ) -> tuple[Activation, bool]:
     """Check grants and limits and write the intent row, under a lock on the key. Returns (row, created)."""
@@ -118,7 +118,7 @@ def _record_intent(
     )
     estimate = request.max_price
     if estimate is None and has_limits:
-        estimate = _estimate_price(
+        estimate = estimate_price(
             api_key, service=request.service, country=request.country, forward=request.forward
         )
         if estimate is None:
@@ -133,7 +133,7 @@ def _record_intent(
                 membership=membership,
                 api_key=api_key,
                 amount=estimate,
-                pending=_committed_unrecorded(api_key),
+                pending=committed_unrecorded(api_key),
             )
             activation = Activation.objects.create(
                 team=membership.team,
@@ -169,7 +169,7 @@ def activation_buy(
     request_token: uuid.UUID | None = None,
 ) -> Activation:
     """Buy a number. Raises SpendDenied (our rules) or BuyRefused (the provider's); nothing is spent then."""
-    activation, created = _record_intent(
+    activation, created = record_intent(
         membership=membership, api_key=api_key, request=request, request_token=request_token
     )
     if not created:
@@ -186,12 +186,12 @@ def activation_buy(
             verification=request.verification or None,
         )
     except errors.ProviderError as exc:
-        return _record_refusal(activation, exc, membership.user)
-    _record_purchase(activation, order, actor=membership.user)
+        return record_refusal(activation, exc, membership.user)
+    record_purchase(activation, order, actor=membership.user)
     return activation
 
 
-def _record_refusal(activation: Activation, exc: errors.ProviderError, actor: User | None) -> Activation:
+def record_refusal(activation: Activation, exc: errors.ProviderError, actor: User | None) -> Activation:
     api_key = activation.api_key
     api_key_mark_health(api_key=api_key, exc=exc)
     if exc.definite:
@@ -228,7 +228,7 @@ def expiry_time(api_key: ApiKey, bought_at: datetime, upstream_end: datetime | N
     return bought_at + timedelta(seconds=profile_for_key(api_key).activation_lifetime_seconds)
 
 
-def _record_purchase(activation: Activation, order: NumberOrder, *, actor: User | None) -> None:
+def record_purchase(activation: Activation, order: NumberOrder, *, actor: User | None) -> None:
     """Fill the intent with what the provider sold and book the money."""
     api_key = activation.api_key
     profile = profile_for_key(api_key)

@@ -31,7 +31,7 @@ from django.utils.translation import gettext as _
 from accounts.models import ApiKey, LedgerEntry, LedgerKind, Membership, User
 from accounts.permissions import SpendDenied, check_spend_allowed
 from accounts.services import ActionRefused, audit_record
-from activations.services import _committed_unrecorded as activations_committed
+from activations.services import committed_unrecorded as activations_committed
 from activations.services import describe_error as describe_activation_error
 from providers import errors
 from providers.keys import client_for_key, profile_for_key
@@ -214,7 +214,7 @@ def _check_hours(hours: int) -> None:
         )
 
 
-def _record_intent(
+def record_intent(
     *, membership: Membership, api_key: ApiKey, request: RentRequest, request_token: uuid.UUID | None
 ) -> tuple[Rental, bool]:
     """Check grants and limits and write the intent row, under a lock on the key. Returns (row, created)."""
@@ -271,7 +271,7 @@ def rental_rent(
     The provider posts the number's SMS to our webhook URL as they arrive; the poll cycle is the fallback.
     """
     _check_hours(request.hours)
-    rental, created = _record_intent(
+    rental, created = record_intent(
         membership=membership, api_key=api_key, request=request, request_token=request_token
     )
     if not created:
