@@ -13,6 +13,7 @@ from accounts.services import ActionRefused, audit_record
 from providers import errors
 from providers.keys import client_for_key, client_for_secret
 from providers.profiles import get_profile
+from providers.snapshots import balance_sample_record
 
 
 @dataclass(frozen=True)
@@ -156,5 +157,6 @@ def api_key_refresh_balance(*, api_key: ApiKey) -> ApiKey:
     if balance.currency:
         api_key.currency = balance.currency
     api_key.save(update_fields=["balance", "cashback", "balance_updated_at", "currency"])
+    balance_sample_record(api_key=api_key)
     api_key_mark_health(api_key=api_key, exc=None)
     return api_key
