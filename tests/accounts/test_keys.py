@@ -261,3 +261,16 @@ def test_members_without_key_management_see_no_buttons(role, team, bob, vera, ap
     user = bob if role == Role.OPERATOR else vera
     content = client_for(user).get(f"/t/acme/keys/{api_key.public_id}/").content.decode()
     assert "/rotate/" not in content and "/edit/" not in content and "/status/" not in content
+
+
+def test_refreshing_a_balance_records_a_sample_for_the_charts(team, sandbox_url):
+    from providers.models import BalanceSample
+    from providers.services import api_key_refresh_balance
+    from tests.activations.conftest import register_key
+    from tests.conftest import sandbox_account
+
+    api_key = register_key(team, sandbox_account("--balance", "321.5"))
+    api_key_refresh_balance(api_key=api_key)
+    api_key_refresh_balance(api_key=api_key)  # unchanged: no second sample
+    sample = BalanceSample.objects.get(api_key=api_key)
+    assert sample.balance == Decimal("321.5")
