@@ -18,8 +18,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import ApiKey, LedgerEntry, LedgerKind, Membership, User
-from accounts.permissions import SpendDenied, check_spend_allowed
+from accounts.permissions import SpendDenied
 from accounts.services import ActionRefused, audit_record
+from accounts.spending import has_limits, record_spend_intent
 from activations.models import Activation, ActivationStatus, Sms, SmsVia
 from providers import errors
 from providers.keys import client_for_key, profile_for_key
@@ -109,15 +110,8 @@ def record_intent(
     *, membership: Membership, api_key: ApiKey, request: BuyRequest, request_token: uuid.UUID | None
 ) -> tuple[Activation, bool]:
     """Check grants and limits and write the intent row, under a lock on the key. Returns (row, created)."""
-    if request_token is not None:
-        existing = Activation.objects.filter(team=membership.team, request_token=request_token).first()
-        if existing is not None:
-            return existing, False
-    has_limits = any(
-        value is not None for value in (api_key.max_price, api_key.daily_budget, membership.daily_spend_limit)
-    )
     estimate = request.max_price
-    if estimate is None and has_limits:
+    if estimate is None and has_limits(membership, api_key):
         estimate = estimate_price(
             api_key, service=request.service, country=request.country, forward=request.forward
         )
@@ -125,34 +119,19 @@ def record_intent(
             raise SpendDenied(
                 _("The current price is unknown, so your limits cannot be checked: set a maximum price.")
             )
-    try:
-        with transaction.atomic():
-            # Serialise purchases per key so two members cannot both slip under a budget.
-            ApiKey.objects.select_for_update().filter(pk=api_key.pk).first()
-            check_spend_allowed(
-                membership=membership,
-                api_key=api_key,
-                amount=estimate,
-                pending=committed_unrecorded(api_key),
-            )
-            activation = Activation.objects.create(
-                team=membership.team,
-                api_key=api_key,
-                member=membership.user,
-                request_token=request_token,
-                service=request.service,
-                country=request.country,
-                operator=request.operator,
-                forward=request.forward,
-                verification=request.verification,
-                max_price=request.max_price,
-                cost=estimate,
-                currency=api_key.currency,
-            )
-    except IntegrityError:
-        # The same form was submitted twice at once: the first submission owns the purchase.
-        return Activation.objects.get(team=membership.team, request_token=request_token), False
-    return activation, True
+    return record_spend_intent(
+        Activation,
+        membership=membership,
+        api_key=api_key,
+        request_token=request_token,
+        estimate=estimate,
+        service=request.service,
+        country=request.country,
+        operator=request.operator,
+        forward=request.forward,
+        verification=request.verification,
+        max_price=request.max_price,
+    )
 
 
 def _effective_max_price(api_key: ApiKey, requested: Decimal | None) -> Decimal | None:

@@ -29,9 +29,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import ApiKey, LedgerEntry, LedgerKind, Membership, User
-from accounts.permissions import SpendDenied, check_spend_allowed
+from accounts.permissions import SpendDenied
 from accounts.services import ActionRefused, audit_record
-from activations.services import committed_unrecorded as activations_committed
+from accounts.spending import has_limits, lock_key_and_check, record_spend_intent
 from activations.services import describe_error as describe_activation_error
 from providers import errors
 from providers.keys import client_for_key, profile_for_key
@@ -138,14 +138,14 @@ def webhook_url(api_key: ApiKey) -> str:
 
 
 def committed_unrecorded(api_key: ApiKey) -> Decimal:
-    """Money possibly spent by purchases, rents and renewals in flight or unknown, counted against limits."""
+    """Money possibly spent by rents and renewals in flight or unknown (registered with accounts.spending)."""
     rents = Rental.objects.filter(
         api_key=api_key, status__in=(RentalStatus.PENDING, RentalStatus.UNKNOWN)
     ).aggregate(total=Sum("cost"))["total"]
     renewals = RentalRenewal.objects.filter(
         rental__api_key=api_key, status__in=(RenewalStatus.PENDING, RenewalStatus.UNKNOWN)
     ).aggregate(total=Sum("price"))["total"]
-    return activations_committed(api_key) + (rents or Decimal("0")) + (renewals or Decimal("0"))
+    return (rents or Decimal("0")) + (renewals or Decimal("0"))
 
 
 def book_ledger(
@@ -201,12 +201,6 @@ def offer_price(
     return None
 
 
-def _has_limits(membership: Membership, api_key: ApiKey) -> bool:
-    return any(
-        value is not None for value in (api_key.max_price, api_key.daily_budget, membership.daily_spend_limit)
-    )
-
-
 def _check_hours(hours: int) -> None:
     if not MIN_HOURS <= hours <= MAX_HOURS:
         raise ActionRefused(
@@ -218,10 +212,6 @@ def record_intent(
     *, membership: Membership, api_key: ApiKey, request: RentRequest, request_token: uuid.UUID | None
 ) -> tuple[Rental, bool]:
     """Check grants and limits and write the intent row, under a lock on the key. Returns (row, created)."""
-    if request_token is not None:
-        existing = Rental.objects.filter(team=membership.team, request_token=request_token).first()
-        if existing is not None:
-            return existing, False
     estimate = offer_price(
         api_key,
         service=request.service,
@@ -229,34 +219,19 @@ def record_intent(
         operator=request.operator,
         hours=request.hours,
     )
-    if estimate is None and _has_limits(membership, api_key):
+    if estimate is None and has_limits(membership, api_key):
         raise SpendDenied(_("The current rent price is unknown, so your limits cannot be checked."))
-    try:
-        with transaction.atomic():
-            # Serialise spending per key (activations take the same lock) so limits hold under races.
-            ApiKey.objects.select_for_update().filter(pk=api_key.pk).first()
-            check_spend_allowed(
-                membership=membership,
-                api_key=api_key,
-                amount=estimate,
-                pending=committed_unrecorded(api_key),
-            )
-            rental = Rental.objects.create(
-                team=membership.team,
-                api_key=api_key,
-                member=membership.user,
-                request_token=request_token,
-                service=request.service,
-                country=request.country,
-                operator=request.operator,
-                hours=request.hours,
-                cost=estimate,
-                currency=api_key.currency,
-            )
-    except IntegrityError:
-        # The same form was submitted twice at once: the first submission owns the rent.
-        return Rental.objects.get(team=membership.team, request_token=request_token), False
-    return rental, True
+    return record_spend_intent(
+        Rental,
+        membership=membership,
+        api_key=api_key,
+        request_token=request_token,
+        estimate=estimate,
+        service=request.service,
+        country=request.country,
+        operator=request.operator,
+        hours=request.hours,
+    )
 
 
 def rental_rent(
@@ -559,16 +534,13 @@ def _claim_renewal(
     """
     api_key = rental.api_key
     budget_limited = auto and rental.renew_budget is not None
-    if price is None and (_has_limits(membership, api_key) or budget_limited):
+    if price is None and (has_limits(membership, api_key) or budget_limited):
         raise SpendDenied(_("The renewal price is unknown, so the limits cannot be checked."))
     now = timezone.now()
     window = rental.ends_at
     try:
         with transaction.atomic():
-            ApiKey.objects.select_for_update().filter(pk=api_key.pk).first()
-            check_spend_allowed(
-                membership=membership, api_key=api_key, amount=price, pending=committed_unrecorded(api_key)
-            )
+            lock_key_and_check(membership=membership, api_key=api_key, amount=price)
             if budget_limited and price is not None:
                 left = rental.renew_budget - rental.renew_spent
                 if price > left:

@@ -218,3 +218,28 @@ def test_a_viewer_cannot_change_an_activation(make_key, owner, team, vera):
         activation_set_status(
             membership=Membership.objects.get(team=team, user=vera), activation=activation, action="cancel"
         )
+
+
+def test_money_in_flight_in_any_feature_counts_against_the_budget(make_key, owner):
+    from rentals.models import Rental, RentalStatus
+
+    api_key, _ = make_key("--sms-delay", "3600")
+    api_key.daily_budget = Decimal("100")
+    api_key.save()
+    # A rent whose answer was lost may have cost 90: a purchase over the remaining 10 must wait.
+    Rental.objects.create(
+        team=owner.team,
+        api_key=api_key,
+        service="tg",
+        currency="RUB",
+        cost=Decimal("90"),
+        status=RentalStatus.UNKNOWN,
+    )
+    with pytest.raises(SpendDenied) as denied:
+        activation_buy(
+            membership=owner,
+            api_key=api_key,
+            request=BuyRequest(service="tg", country=0, max_price=Decimal("20")),
+        )
+    assert "daily budget" in denied.value.message
+    assert not Activation.objects.exists()
