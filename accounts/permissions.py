@@ -185,3 +185,27 @@ def check_spend_allowed(
                 _("Your daily spend limit is reached (%(left)s left of %(limit)s).")
                 % {"left": max(left, Decimal("0")), "limit": membership.daily_spend_limit}
             )
+
+
+def sees_whole_team(membership: Membership) -> bool:
+    """Owners, admins and viewers see every key's numbers; operators only those of keys they may use."""
+    return membership.role in (Role.OWNER, Role.ADMIN, Role.VIEWER)
+
+
+def visible_keys(membership: Membership) -> QuerySet[ApiKey]:
+    """Keys whose numbers the member sees: all of the team's, or (operators) the ones granted to them."""
+    keys = ApiKey.objects.filter(team=membership.team)
+    if sees_whole_team(membership):
+        return keys
+    return keys.filter(Q(restrict_to_members=False) | Q(allowed_members=membership))
+
+
+def visible_to(membership: Membership, rows: QuerySet) -> QuerySet:
+    """The team's rows of a key-owned model (activations, rentals) that the member may see.
+
+    An IN subquery, not a join through the grants, so rows are never duplicated.
+    """
+    rows = rows.filter(team=membership.team)
+    if sees_whole_team(membership):
+        return rows
+    return rows.filter(Q(api_key__in=visible_keys(membership).values("pk")) | Q(member=membership.user))

@@ -13,8 +13,8 @@ from django.db.models import Count, IntegerField, Max, OuterRef, Prefetch, Q, Qu
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from accounts.models import ApiKey, KeyHealth, KeyStatus, LedgerEntry, Membership, Role, Team, User
-from accounts.permissions import keys_usable_by
+from accounts.models import ApiKey, KeyHealth, KeyStatus, LedgerEntry, Membership, Team, User
+from accounts.permissions import keys_usable_by, visible_to
 from activations import catalog
 from activations.models import BOARD_STATUSES, CLOSED_STATUSES, Activation, Preset, Sms
 
@@ -24,27 +24,9 @@ HISTORY_PAGE_SIZE = 50
 BAD_HEALTH = (KeyHealth.INVALID, KeyHealth.BANNED, KeyHealth.UNREACHABLE)
 
 
-def _sees_whole_team(membership: Membership) -> bool:
-    return membership.role in (Role.OWNER, Role.ADMIN, Role.VIEWER)
-
-
-def visible_keys(membership: Membership) -> QuerySet[ApiKey]:
-    """Keys whose activations the member sees: all of the team's, or (operators) the ones granted to them."""
-    keys = ApiKey.objects.filter(team=membership.team)
-    if _sees_whole_team(membership):
-        return keys
-    return keys.filter(Q(restrict_to_members=False) | Q(allowed_members=membership))
-
-
 def visible_activations(membership: Membership) -> QuerySet[Activation]:
     """The team's activations the member may see (and act on, if they may buy)."""
-    activations = Activation.objects.filter(team=membership.team)
-    if _sees_whole_team(membership):
-        return activations
-    # An IN subquery, not a join through the grants, so rows are never duplicated.
-    return activations.filter(
-        Q(api_key__in=visible_keys(membership).values("pk")) | Q(member=membership.user)
-    )
+    return visible_to(membership, Activation.objects.all())
 
 
 def _board_rows(membership: Membership, now: datetime) -> QuerySet[Activation]:
@@ -391,9 +373,7 @@ def history_for_export(
 
 def ledger_for_export(membership: Membership, filters: HistoryFilters) -> QuerySet[LedgerEntry]:
     """The team's ledger rows visible to the member, filtered by date, key and member, newest first."""
-    rows = LedgerEntry.objects.filter(team=membership.team)
-    if not _sees_whole_team(membership):
-        rows = rows.filter(Q(api_key__in=visible_keys(membership).values("pk")) | Q(member=membership.user))
+    rows = visible_to(membership, LedgerEntry.objects.all())
     if filters.date_from:
         rows = rows.filter(created_at__gte=_day_start(filters.date_from))
     if filters.date_to:

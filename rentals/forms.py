@@ -9,9 +9,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import ApiKey, Membership
-from accounts.permissions import keys_usable_by
+from accounts.permissions import keys_usable_by, visible_keys
 from rentals.models import MAX_HOURS, MIN_HOURS, RentalStatus
-from rentals.selectors import HistoryFilters, visible_keys
+from rentals.selectors import HistoryFilters
 from rentals.services import MAX_RENEW_BEFORE_HOURS
 
 # Lengths providers commonly sell (4 h, 12 h, then whole days); any 4..1344 is accepted.

@@ -21,7 +21,8 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import ApiKey, Membership, Role, Team
+from accounts.models import ApiKey, Membership, Team
+from accounts.permissions import visible_to
 from activations.selectors import Cursor
 from providers import errors
 from providers.keys import client_for_key, profile_for_key
@@ -40,25 +41,9 @@ CATALOG_TTL = 30
 NAMES_TTL = 3600
 
 
-def _sees_whole_team(membership: Membership) -> bool:
-    return membership.role in (Role.OWNER, Role.ADMIN, Role.VIEWER)
-
-
-def visible_keys(membership: Membership) -> QuerySet[ApiKey]:
-    """Keys whose rentals the member sees: all of the team's, or (operators) the ones granted to them."""
-    keys = ApiKey.objects.filter(team=membership.team)
-    if _sees_whole_team(membership):
-        return keys
-    return keys.filter(Q(restrict_to_members=False) | Q(allowed_members=membership))
-
-
 def visible_rentals(membership: Membership) -> QuerySet[Rental]:
     """The team's rentals the member may see (and act on, if they may buy)."""
-    rentals = Rental.objects.filter(team=membership.team)
-    if _sees_whole_team(membership):
-        return rentals
-    # An IN subquery, not a join through the grants, so rows are never duplicated.
-    return rentals.filter(Q(api_key__in=visible_keys(membership).values("pk")) | Q(member=membership.user))
+    return visible_to(membership, Rental.objects.all())
 
 
 def rental_for_member(membership: Membership, public_id: UUID | str | None, *, write: bool = False) -> Rental:

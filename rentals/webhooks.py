@@ -3,4 +3,6 @@
 from providers.webhooks import webhook_endpoint
 from rentals.services import rental_webhook_receive
 
-rental_webhook = webhook_endpoint(rental_webhook_receive, "An SMS received by one of the key's rented numbers.")
+rental_webhook = webhook_endpoint(
+    rental_webhook_receive, "An SMS received by one of the key's rented numbers."
+)
