@@ -51,7 +51,7 @@ class CatalogUnavailable(Exception):
     """The provider's catalogue could not be read (down, refused, or not supported)."""
 
 
-def _provider_id(api_key: ApiKey) -> str:
+def provider_id(api_key: ApiKey) -> str:
     """A cache namespace per provider endpoint: the profile plus the base URL (custom providers differ)."""
     base = api_key.base_url or profile_for_key(api_key).base_url
     return sha256(f"{api_key.profile}|{base}".encode()).hexdigest()[:16]
@@ -59,7 +59,7 @@ def _provider_id(api_key: ApiKey) -> str:
 
 def _cached(api_key: ApiKey, name: str, ttl: int, fetch: Callable[[], T], *, allow_fetch: bool = True) -> T:
     """Read `name` from the cache or the provider; raises CatalogUnavailable on a (cached) failure."""
-    key = f"catalog:{_provider_id(api_key)}:{name}"
+    key = f"catalog:{provider_id(api_key)}:{name}"
     # Stored wrapped in a tuple, so a legitimate None ("no price") is a hit, not a miss.
     hit: Any = cache.get(key)
     if hit == _FAILED:

@@ -5,7 +5,6 @@ Every query starts from the member's team. Operators see the rentals of the keys
 their own); owners, admins and viewers see the whole team.
 """
 
-import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -23,9 +22,10 @@ from django.utils.translation import gettext as _
 
 from accounts.models import ApiKey, Membership, Team
 from accounts.permissions import visible_to
+from activations import catalog
 from activations.selectors import Cursor
 from providers import errors
-from providers.keys import client_for_key, profile_for_key
+from providers.keys import client_for_key
 from providers.results import RentCatalog
 from rentals.models import BOARD_STATUSES, Rental, RentalRenewal, RentalSms, RentalStatus
 from rentals.services import continue_price, describe_error
@@ -38,7 +38,6 @@ HISTORY_PAGE_SIZE = 50
 # Messages shown per rental on the board (the history and the CSV have all of them).
 BOARD_MESSAGES = 30
 CATALOG_TTL = 30
-NAMES_TTL = 3600
 
 
 def visible_rentals(membership: Membership) -> QuerySet[Rental]:
@@ -208,23 +207,12 @@ def board(membership: Membership, *, version: str | None = None) -> Board:
 # --- the provider's catalogue --------------------------------------------------------------------
 
 
-def _provider_id(api_key: ApiKey) -> str:
-    """A cache namespace per provider endpoint; no secret ever reaches a cache key."""
-    base = api_key.base_url or profile_for_key(api_key).base_url
-    return hashlib.sha256(f"{api_key.profile}|{base}".encode()).hexdigest()[:16]
-
-
 def country_names(api_key: ApiKey) -> dict[int, str]:
-    """Country id -> English name from getCountries, cached an hour; {} when the provider cannot say."""
-    key = f"rentals:countries:{_provider_id(api_key)}"
-    names = cache.get(key)
-    if names is None:
-        try:
-            names = {country.id: country.eng for country in client_for_key(api_key).get_countries()}
-        except errors.ProviderError:
-            names = {}
-        cache.set(key, names, NAMES_TTL if names else 60)
-    return names
+    """Country id -> name from the provider's cached catalogue; {} when the provider cannot say."""
+    try:
+        return {int(option.code): option.name for option in catalog.countries(api_key)}
+    except catalog.CatalogUnavailable:
+        return {}
 
 
 def country_names_for(api_keys: set[ApiKey]) -> dict[int, str]:
@@ -245,19 +233,19 @@ class CatalogResult:
 
 def rent_catalog(api_key: ApiKey, *, country: int | None, operator: str, hours: int) -> CatalogResult:
     """getRentServicesAndCountries for the choice, cached 30 s per provider endpoint and choice."""
-    key = f"rentals:catalog:{_provider_id(api_key)}:{country}:{operator}:{hours}"
+    key = f"rentals:catalog:{catalog.provider_id(api_key)}:{country}:{operator}:{hours}"
     cached = cache.get(key)
     if cached is not None:
         return cached
     try:
-        catalog = client_for_key(api_key).get_rent_services_and_countries(
+        offers = client_for_key(api_key).get_rent_services_and_countries(
             rent_time=hours, operator=operator or None, country=country
         )
         result = CatalogResult(
             catalog=RentCatalog(
-                countries=catalog.countries,
-                operators=catalog.operators,
-                services=tuple(sorted(catalog.services, key=lambda o: (o.service != "full", o.service))),
+                countries=offers.countries,
+                operators=offers.operators,
+                services=tuple(sorted(offers.services, key=lambda o: (o.service != "full", o.service))),
             )
         )
     except errors.ProviderError as exc:
