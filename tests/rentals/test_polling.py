@@ -186,3 +186,17 @@ def test_only_keys_with_live_rentals_are_polled(make_key, owner):
     rental_rent(membership=owner, api_key=busy, request=TG)
     assert polling.keys_to_poll() == [busy.pk]
     assert idle.pk not in polling.keys_to_poll()
+
+
+def test_a_real_worker_polls_the_rentals_of_a_key(worker, make_key, owner):
+    from rentals.tasks import poll_rental_key
+    from tests.conftest import wait_for
+
+    api_key, _ = make_key("--sms-delay", "3600")
+    rental = rental_rent(membership=owner, api_key=api_key, request=TG)
+    sms(rental, "Your Telegram code 90210")
+    poll_rental_key.apply_async(args=[api_key.pk], queue=worker)
+    assert wait_for(lambda: RentalSms.objects.filter(rental=rental).exists()), (
+        "the worker did not read the SMS"
+    )
+    assert RentalSms.objects.get(rental=rental).code == "90210"
