@@ -214,9 +214,23 @@ if not DEBUG:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"redact_api_keys": {"()": "config.logging.RedactApiKeys"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_api_keys"]},
+        # The dev server's access log prints request lines, query strings (and so sandbox keys) included.
+        "access": {"class": "logging.StreamHandler", "filters": ["redact_api_keys"]},
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     # urllib3 logs full request URLs (with the query string that carries api_key) at DEBUG.
-    "loggers": {"urllib3": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
+    "loggers": {
+        "urllib3": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
+        "django.server": {
+            "handlers": ["access"],
+            "filters": ["redact_api_keys"],
+            "level": "INFO",
+            "propagate": False,
+        },
+    },
 }
