@@ -42,11 +42,12 @@ app.conf.beat_schedule = {
         "schedule": 300.0,
         "options": {"expires": 120},
     },
-    # Price snapshots: the sweeper claims teams whose own interval (default hourly) has passed.
+    # Price snapshots: the sweeper claims teams whose own interval (default hourly) has passed; a team
+    # never snapshotted is due at once, so a fresh install has prices within a minute.
     "snapshot-prices": {
         "task": "providers.price_tasks.snapshot_sweep",
-        "schedule": 300.0,
-        "options": {"expires": 240},
+        "schedule": 60.0,
+        "options": {"expires": 50},
     },
     "sync-catalogs": {
         "task": "providers.price_tasks.sync_catalogs",
