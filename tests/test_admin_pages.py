@@ -10,7 +10,9 @@ from django.urls import reverse
 )
 def test_the_admin_pages_of_every_model_open(admin_client, admin_user, rf, model):
     meta = model._meta
-    assert admin_client.get(reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist")).status_code == 200
+    assert (
+        admin_client.get(reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist")).status_code == 200
+    )
     request = rf.get("/")
     request.user = admin_user
     if admin.site._registry[model].has_add_permission(request):

@@ -18,7 +18,12 @@ def _load_settings(env: dict[str, str]) -> subprocess.CompletedProcess:
     )
     clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "DEBUG"}}
     return subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env={**clean, **env}, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -50,7 +55,9 @@ def test_it_uses_the_database_and_broker_urls(tmp_path):
 
 
 def test_production_refuses_to_start_without_secrets(tmp_path):
-    result = _load_settings({"SIMDESK_VAR_DIR": str(tmp_path), "DEBUG": "0", "SECRET_KEY": "", "SIMDESK_ENCRYPTION_KEY": ""})
+    result = _load_settings(
+        {"SIMDESK_VAR_DIR": str(tmp_path), "DEBUG": "0", "SECRET_KEY": "", "SIMDESK_ENCRYPTION_KEY": ""}
+    )
     assert result.returncode != 0
     assert "SECRET_KEY must be set" in result.stderr
 
