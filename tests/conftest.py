@@ -6,6 +6,8 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -117,48 +119,42 @@ def _database_url() -> str:
     )
 
 
-@pytest.fixture
-def worker(live_server, tmp_path):
-    """A Celery worker on its own queue, sharing the test database and broker, pointed at the live sandbox."""
+@contextmanager
+def celery_worker(live_server, tmp_path: Path, *, beat: bool) -> Iterator[str]:
+    """A real Celery worker process on its own queue, sharing the test database and broker and pointed at
+    the live sandbox; with `beat`, it also runs the whole schedule (every second) onto that queue."""
     queue = f"test-{uuid.uuid4().hex[:8]}"
     env = {
         **os.environ,
         "DATABASE_URL": _database_url(),
         "SITE_URL": live_server.url,
         "CELERY_BROKER_URL": django_settings.CELERY_BROKER_URL,
+        "CELERY_TASK_DEFAULT_QUEUE": queue,
+        "SIMDESK_POLL_INTERVAL": "1",
     }
-    log = (tmp_path / "worker.log").open("w")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--pool",
-            "solo",
-            "-Q",
-            queue,
-            "--without-heartbeat",
-            "--without-gossip",
-            "--without-mingle",
-            "--loglevel",
-            "INFO",
-        ],  # fmt: skip
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    yield queue
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
-    print((tmp_path / "worker.log").read_text()[-3000:])
+    command = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo", "-Q", queue,
+               "--without-heartbeat", "--without-gossip", "--without-mingle", "--loglevel", "INFO"]  # fmt: skip
+    if beat:
+        command += ["--beat", "--schedule", str(tmp_path / "beat-schedule")]
+    log_path = tmp_path / "worker.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            yield queue
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+    print(log_path.read_text()[-3000:])
+
+
+@pytest.fixture
+def worker(live_server, tmp_path) -> Iterator[str]:
+    """A real worker on its own queue; send it tasks with `apply_async(queue=worker)`."""
+    with celery_worker(live_server, tmp_path, beat=False) as queue:
+        yield queue
 
 
 def wait_for(predicate, timeout: float = 30.0) -> bool:

@@ -1,30 +1,27 @@
 """In a real browser against the sandbox: buy a number, watch its code arrive by itself, ask for another,
-finish; cancel once the provider allows it; export the day as CSV.
+finish; cancel once the provider allows it; let one expire and see the refund; export the day as CSV.
 
-The worker's poll cycle runs in a background thread (`activations.polling.poll_key` every second);
-the real Celery worker is exercised in tests/activations/test_worker.py.
+A real Celery worker with beat runs the product's schedule (the poll fan-out every second) meanwhile.
 """
 
 import csv
 import io
 import os
 import re
-import threading
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from accounts.models import ApiKey
-from activations import polling
 from activations.models import Activation, ActivationStatus, Sms
 from tests.activations.conftest import register_key
-from tests.conftest import PASSWORD, sandbox_account
+from tests.conftest import PASSWORD, celery_worker, sandbox_account
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -52,27 +49,13 @@ def sandbox_team_key(team, sandbox_url) -> Iterator[tuple[ApiKey, str]]:
 
 
 @pytest.fixture
-def poller(sandbox_team_key) -> Iterator[Callable[[], None]]:
-    """The worker's poll cycle for the key, every second, in a background thread; yields a function to stop it."""
-    api_key, _ = sandbox_team_key
-    stop = threading.Event()
-
-    def run() -> None:
-        try:
-            while not stop.is_set():
-                polling.poll_key(api_key.pk)
-                stop.wait(1.0)
-        finally:
-            connection.close()
-
-    def halt() -> None:
-        stop.set()
-        thread.join(timeout=10)
-
-    thread = threading.Thread(target=run, name="poller", daemon=True)
-    thread.start()
-    yield halt
-    halt()
+def poller(sandbox_team_key, live_server, tmp_path) -> Iterator[Callable[[], None]]:
+    """A real Celery worker running the whole beat schedule (poll fan-out every second, the sandbox's clock,
+    webhooks); yields a function that stops it."""
+    workers = ExitStack()
+    workers.enter_context(celery_worker(live_server, tmp_path, beat=True))
+    yield workers.close
+    workers.close()
 
 
 def log_in(page: Page, username: str = "alice") -> None:
@@ -175,3 +158,26 @@ def test_export_the_day_as_csv(new_page, team, sandbox_team_key, poller):
         assert codes and r["codes"] == codes
         assert r["key"] == "Sandbox" and r["member"] == "alice"
         assert r["created_at"].startswith(today) and r["created_at"].endswith("+00:00")
+
+
+def test_an_expired_number_is_refunded(new_page, team, sandbox_team_key, poller):
+    from accounts.models import LedgerEntry, LedgerKind
+    from sandbox.models import Activation as SandboxActivation
+
+    api_key, secret = sandbox_team_key
+    call_command("sandbox_account", "set", secret, "--sms-delay", "3600")
+    page = new_page()
+    log_in(page)
+    buy_from_form(page, service="vk")
+    activation = Activation.objects.get()
+    # Twenty minutes pass, for the provider (whose clock expires the number and refunds it) and for us.
+    past = timezone.now() - timedelta(minutes=21)
+    SandboxActivation.objects.filter(pk=int(activation.upstream_id)).update(created_at=past, expires_at=past)
+    Activation.objects.filter(pk=activation.pk).update(expires_at=past)
+    expect(page.locator(".act-recent")).to_contain_text("Expired", timeout=20_000)
+    activation.refresh_from_db()
+    assert activation.status == ActivationStatus.EXPIRED
+    refund = LedgerEntry.objects.get(kind=LedgerKind.REFUND)
+    assert refund.amount == -activation.cost
+    page.goto("/t/acme/")
+    expect(page.locator("main")).to_contain_text("0.00 RUB")
