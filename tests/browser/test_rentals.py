@@ -1,5 +1,6 @@
 """In a real browser: rent a sandbox number, watch its SMS arrive on the board, extend it, cancel
-another one within 20 minutes and see the refund, and export the rentals as CSV."""
+another one within 20 minutes and see the refund, and export the rentals as CSV. A real Celery worker
+with beat runs the product's schedule meanwhile (rent polls, the sandbox's clock and webhooks)."""
 
 import re
 from pathlib import Path
@@ -9,10 +10,9 @@ from django.core.management import call_command
 from playwright.sync_api import expect
 
 from accounts.models import LedgerEntry, LedgerKind, Membership, Role, Team, User
-from rentals import polling
 from rentals.models import Rental
 from tests.activations.conftest import register_key
-from tests.conftest import PASSWORD, sandbox_account
+from tests.conftest import PASSWORD, celery_worker, sandbox_account
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -42,7 +42,13 @@ def _rent(page, service: str) -> None:
     expect(page).to_have_url(re.compile(r"/t/rent-desk/rentals/$"))
 
 
-def test_rent_receive_extend_cancel_and_export(new_page, desk):
+@pytest.fixture
+def workers(live_server, tmp_path):
+    with celery_worker(live_server, tmp_path, beat=True) as queue:
+        yield queue
+
+
+def test_rent_receive_extend_cancel_and_export(new_page, desk, workers):
     team, api_key = desk
     page = new_page()
     _log_in(page)
@@ -57,11 +63,10 @@ def test_rent_receive_extend_cancel_and_export(new_page, desk):
     expect(card.locator(".rent-phone")).to_have_text(f"+{first.phone}")
     expect(card.locator(".rent-countdown")).to_contain_text(":")
 
-    # Two SMS arrive upstream; the poll cycle stores them and the board shows them without a reload.
+    # Two SMS arrive upstream; the worker stores them and the board shows them without a reload.
     call_command("sandbox_account", "sms", first.upstream_id, "Telegram code 246810")
     call_command("sandbox_account", "sms", first.upstream_id, "Your login code 135790")
-    polling.poll_key(api_key.pk)
-    expect(card.locator(".rent-sms")).to_have_count(2, timeout=10_000)
+    expect(card.locator(".rent-sms")).to_have_count(2, timeout=20_000)
     expect(card.locator("mark.code").first).to_have_text(re.compile(r"246810|135790"))
     expect(page.locator("#toasts")).to_contain_text(f"+{first.phone}")
 
