@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.utils import timezone
 
 from accounts.models import AuditEntry, LedgerEntry, LedgerKind
@@ -249,6 +250,10 @@ def test_a_renewal_refused_for_balance_is_shown_audited_and_warned(make_key, own
     assert rental.renew_retry_at > timezone.now() and rental.renewal_window_end is None
     assert AuditEntry.objects.filter(action="rental.renew_failed").count() == 1
     assert [(r.pk, "failing" in reason) for r, reason in at_risk(owner)] == [(rental.pk, True)]
+    client = Client()
+    client.force_login(owner.user)
+    home = client.get(f"/t/{owner.team.slug}/").content.decode()
+    assert 'id="rentals-at-risk"' in home and "1 rented number ends soon" in home
     sweep_renewals()  # waits for the retry time: no second attempt now
     assert len(continues) == 1
     # Money back: the next attempt (after the retry time) succeeds.
