@@ -1,11 +1,13 @@
-"""The broker of the serverless default: kombu's filesystem transport, with atomic message writes.
+"""The broker of the serverless default: kombu's filesystem transport, made safe for concurrent processes.
 
 Kombu's own `_put` creates the message file and then writes it, so a worker listing the folder in
 between takes an empty file and dies on the JSON. Writing under a temporary name and renaming it
-into place (atomic on one filesystem) means a reader only ever sees whole messages.
+into place (atomic on one filesystem) means a reader only ever sees whole messages. Exchange tables
+have the same gap when first created; reading one that is still empty waits for its writer.
 """
 
 import os
+import time
 import uuid
 from time import monotonic
 
@@ -23,6 +25,24 @@ class Channel(filesystem.Channel):
         with open(partial, "wb") as handle:
             handle.write(str_to_bytes(dumps(payload)))
         os.replace(partial, final)
+
+    def get_table(self, exchange):
+        return _while_being_written(lambda: super(Channel, self).get_table(exchange))
+
+    def _queue_bind(self, exchange, routing_key, pattern, queue):
+        return _while_being_written(
+            lambda: super(Channel, self)._queue_bind(exchange, routing_key, pattern, queue)
+        )
+
+
+def _while_being_written(read, attempts: int = 100):
+    """Retry a read that found a just-created, still empty file (invalid JSON) for up to about a second."""
+    for _ in range(attempts - 1):
+        try:
+            return read()
+        except ValueError:
+            time.sleep(0.01)
+    return read()
 
 
 class Transport(filesystem.Transport):

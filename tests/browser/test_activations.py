@@ -89,7 +89,7 @@ def test_buy_see_the_code_arrive_ask_for_another_and_finish(new_page, team, sand
     _shot(page, "board-waiting")
 
     # The code arrives by itself: no reload, a toast and a title badge.
-    expect(row.locator(".act-code .code")).to_have_count(1, timeout=20_000)
+    expect(row.locator(".act-code .code")).to_have_count(1, timeout=40_000)
     code = Sms.objects.get(activation=activation).code
     expect(row.locator(".act-code .code")).to_have_text(code)
     expect(page.locator(".toast-code")).to_contain_text(code)
@@ -99,7 +99,7 @@ def test_buy_see_the_code_arrive_ask_for_another_and_finish(new_page, team, sand
     row.locator("button[data-action=another]").click()
     expect(row).to_contain_text("Waiting for another code")
     call_command("sandbox_account", "sms", activation.upstream_id, "Telegram code 77777")
-    expect(row.locator(".act-code .code")).to_have_count(2, timeout=20_000)
+    expect(row.locator(".act-code .code")).to_have_count(2, timeout=40_000)
     expect(row).to_contain_text("77777")
     row.locator("button[data-action=finish]").click()
     expect(page.locator(".act-recent")).to_contain_text(f"+{activation.phone}")
@@ -138,7 +138,7 @@ def test_export_the_day_as_csv(new_page, team, sandbox_team_key, poller):
     buy_from_form(page, service="tg")
     buy_from_form(page, service="wa")
     for activation in Activation.objects.all():
-        expect(page.locator(f"#act-{activation.public_id} .act-code").first).to_be_visible(timeout=20_000)
+        expect(page.locator(f"#act-{activation.public_id} .act-code").first).to_be_visible(timeout=40_000)
 
     poller()  # no more codes from here on: the export must match the database exactly
     today = timezone.now().date().isoformat()
@@ -174,7 +174,7 @@ def test_an_expired_number_is_refunded(new_page, team, sandbox_team_key, poller)
     past = timezone.now() - timedelta(minutes=21)
     SandboxActivation.objects.filter(pk=int(activation.upstream_id)).update(created_at=past, expires_at=past)
     Activation.objects.filter(pk=activation.pk).update(expires_at=past)
-    expect(page.locator(".act-recent")).to_contain_text("Expired", timeout=20_000)
+    expect(page.locator(".act-recent")).to_contain_text("Expired", timeout=40_000)
     activation.refresh_from_db()
     assert activation.status == ActivationStatus.EXPIRED
     refund = LedgerEntry.objects.get(kind=LedgerKind.REFUND)

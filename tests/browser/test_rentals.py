@@ -66,7 +66,7 @@ def test_rent_receive_extend_cancel_and_export(new_page, desk, workers):
     # Two SMS arrive upstream; the worker stores them and the board shows them without a reload.
     call_command("sandbox_account", "sms", first.upstream_id, "Telegram code 246810")
     call_command("sandbox_account", "sms", first.upstream_id, "Your login code 135790")
-    expect(card.locator(".rent-sms")).to_have_count(2, timeout=20_000)
+    expect(card.locator(".rent-sms")).to_have_count(2, timeout=40_000)
     expect(card.locator("mark.code").first).to_have_text(re.compile(r"246810|135790"))
     expect(page.locator("#toasts")).to_contain_text(f"+{first.phone}")
 
