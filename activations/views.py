@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
+from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -24,7 +25,7 @@ from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 from accounts.models import ApiKey, Membership
 from accounts.permissions import SpendDenied, keys_usable_by, team_view
 from accounts.services import ActionRefused
-from activations import calls, catalog, extra, presets, selectors
+from activations import calls, catalog, export, extra, presets, selectors
 from activations.forms import (
     AdditionalServiceForm,
     BuyForm,
@@ -526,6 +527,9 @@ def history(request: HttpRequest, membership: Membership) -> HttpResponse:
     return render(request, template, context)
 
 
+CSV_TYPE = "text/csv; charset=utf-8"
+
+
 class _Echo:
     """A file-like object whose write returns the line, so csv.writer can feed a generator."""
 
@@ -546,14 +550,15 @@ def _moment(value: datetime | None) -> str:
 
 
 def _csv_response(filename: str, header: list[str], rows: Iterator[list[str]]) -> StreamingHttpResponse:
-    writer = csv.writer(_Echo())
+    # Plain newlines, as PostgreSQL's COPY writes them, so both export paths give the same file.
+    writer = csv.writer(_Echo(), lineterminator="\n")
 
     def lines() -> Iterator[str]:
         yield writer.writerow(header)
         for row in rows:
             yield writer.writerow(row)
 
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(lines(), content_type=CSV_TYPE)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
@@ -565,10 +570,13 @@ CSV_CHUNK = 2000
 def history_csv(request: HttpRequest, membership: Membership) -> StreamingHttpResponse:
     """Exactly the rows the history filters show, streamed (constant memory); the key's label, never its secret."""
     filters = HistoryFilterForm(request.GET or None, membership=membership).filters()
-    header = [
-        "created_at", "bought_at", "closed_at", "status", "service", "country", "operator", "phone",
-        "cost", "currency", "key", "member", "upstream_id", "codes", "forward", "verification", "error",
-    ]  # fmt: skip
+    filename = f"activations-{membership.team.slug}-{timezone.now():%Y%m%d-%H%M%S}.csv"
+    if connection.vendor == "postgresql":
+        # The database formats and streams the rows itself: close to the speed of a plain COPY.
+        response = StreamingHttpResponse(export.copy_history_csv(membership, filters), content_type=CSV_TYPE)
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+    header = list(export.HEADER)
 
     def rows() -> Iterator[list[str]]:
         for row in selectors.history_for_export(membership, filters):
@@ -593,7 +601,6 @@ def history_csv(request: HttpRequest, membership: Membership) -> StreamingHttpRe
                 a["error_message"],
             ]
 
-    filename = f"activations-{membership.team.slug}-{timezone.now():%Y%m%d-%H%M%S}.csv"
     return _csv_response(filename, header, rows())
 
 
