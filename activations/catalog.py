@@ -7,7 +7,7 @@ that is down is not asked again on every page view.
 """
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from hashlib import sha256
@@ -17,6 +17,7 @@ from django.core.cache import cache
 
 from accounts.models import ApiKey
 from providers import errors
+from providers.charts import Names, provider_of
 from providers.keys import client_for_key, profile_for_key
 
 logger = logging.getLogger(__name__)
@@ -78,8 +79,25 @@ def _cached(api_key: ApiKey, name: str, ttl: int, fetch: Callable[[], T], *, all
     return value
 
 
+def _stored_names(api_key: ApiKey) -> Names | None:
+    """The provider's catalogue as the sweeper stored it (names in the active language), once synced."""
+    provider = provider_of(api_key)
+    if provider is None or provider.catalog_synced_at is None:
+        return None
+    return Names(provider)
+
+
+def _sorted_options(pairs: Iterable[tuple[Any, str]]) -> list[Option]:
+    return sorted(
+        (Option(code=str(code), name=name or str(code)) for code, name in pairs), key=lambda o: o.name.lower()
+    )
+
+
 def countries(api_key: ApiKey, *, allow_fetch: bool = True) -> list[Option]:
-    """Every country of the provider (getCountries), by English name."""
+    """Every country of the provider: from the stored catalogue when synced, else getCountries (English)."""
+    stored = _stored_names(api_key)
+    if stored is not None and stored.countries:
+        return _sorted_options(stored.countries.items())
 
     def fetch() -> list[Option]:
         rows = client_for_key(api_key).get_countries()
@@ -96,7 +114,11 @@ def countries(api_key: ApiKey, *, allow_fetch: bool = True) -> list[Option]:
 
 
 def services(api_key: ApiKey, *, allow_fetch: bool = True) -> list[Option]:
-    """Every service of the provider (getServicesList); empty where the provider lacks the action."""
+    """Every service of the provider: from the stored catalogue when synced, else getServicesList (English);
+    empty where the provider lacks the action."""
+    stored = _stored_names(api_key)
+    if stored is not None and stored.services:
+        return _sorted_options(stored.services.items())
     if not profile_for_key(api_key).supports_action("getServicesList"):
         return []
 
