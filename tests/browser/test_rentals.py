@@ -1,18 +1,23 @@
-"""In a real browser: rent a sandbox number, watch its SMS arrive on the board, extend it, cancel
-another one within 20 minutes and see the refund, and export the rentals as CSV. A real Celery worker
+"""In a real browser: rent a sandbox number, watch its SMS arrive on the board, extend it, set auto-renew
+and watch a renewal happen, cancel another one within 20 minutes and see the refund, and export the
+rentals as CSV. A real Celery worker
 with beat runs the product's schedule meanwhile (rent polls, the sandbox's clock and webhooks)."""
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from accounts.models import LedgerEntry, LedgerKind, Membership, Role, Team, User
 from rentals.models import Rental
+from rentals.tasks import renew_rentals
 from tests.activations.conftest import register_key
 from tests.conftest import PASSWORD, celery_worker, sandbox_account
+from tests.rentals.conftest import shift_end
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -78,6 +83,25 @@ def test_rent_receive_extend_cancel_and_export(new_page, desk, workers):
     expect(page).to_have_url(re.compile(r"/t/rent-desk/rentals/$"))
     expect(page.locator(".flash")).to_contain_text("extended by 12 h")
     assert LedgerEntry.objects.filter(kind=LedgerKind.RENEWAL).count() == 1
+
+    # Set auto-renew; when the end comes near, the worker renews it and the board shows the new end.
+    card.get_by_role("link", name="Auto-renew").first.click()
+    page.check("input[name=enabled]")
+    page.fill("input[name=before_hours]", "1")
+    page.fill("input[name=hours]", "4")
+    page.fill("input[name=budget]", "500")
+    page.locator("#auto-renew-form button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/t/rent-desk/rentals/$"))
+    expect(card).to_contain_text("auto-renew on")
+    soon = timezone.now() + timedelta(minutes=30)
+    shift_end(first, to=soon)  # time travel, here and at the provider: 30 minutes left
+    renew_rentals.apply_async(queue=workers)
+    expect(card.locator(".rent-countdown")).to_contain_text(
+        re.compile(r"^4:2\d:|^4:[0-3]\d:"), timeout=40_000
+    )
+    first.refresh_from_db()
+    assert abs(first.ends_at - (soon + timedelta(hours=4))) < timedelta(seconds=5)
+    assert LedgerEntry.objects.filter(kind=LedgerKind.RENEWAL).count() == 2
 
     # Rent another and cancel it within 20 minutes: refunded.
     _rent(page, "full")
