@@ -47,3 +47,16 @@ def test_it_refuses_without_debug(db, settings):
     settings.DEBUG = False
     with pytest.raises(CommandError):
         _demo()
+
+
+def test_the_demo_team_snapshots_prices_as_often_as_the_sandbox_moves_them(db, settings):
+    from django.core.management import call_command
+
+    settings.DEBUG = True  # pytest-django runs with DEBUG off
+
+    from accounts.models import Team
+    from providers.models import TeamPriceSettings
+
+    call_command("demo", stdout=io.StringIO())
+    call_command("demo", stdout=io.StringIO())
+    assert TeamPriceSettings.objects.get(team=Team.objects.get(slug="demo")).interval_minutes == 10
