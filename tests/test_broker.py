@@ -29,29 +29,29 @@ def test_messages_written_while_a_worker_reads_are_always_whole(tmp_path, monkey
     }
     sent, received, errors = 100, [], []
 
-    def produce() -> None:
-        with Connection("filesystem://", transport_options=options) as conn:
-            queue = conn.SimpleQueue("race")
-            for n in range(sent):
-                queue.put({"n": n, "padding": "x" * 4000})
+    producer_conn = Connection("filesystem://", transport_options=options)
+    consumer_conn = Connection("filesystem://", transport_options=options)
+    # Both ends declare the queue first, as a worker does when it starts: the race here is the messages'.
+    outbox, inbox = producer_conn.SimpleQueue("race"), consumer_conn.SimpleQueue("race")
 
     def consume() -> None:
-        with Connection("filesystem://", transport_options=options) as conn:
-            queue = conn.SimpleQueue("race")
-            while len(received) < sent:
-                try:
-                    message = queue.get(timeout=5)
-                except queue.Empty:
-                    return
-                except Exception as exc:  # a torn message
-                    errors.append(exc)
-                    return
-                received.append(message.payload["n"])
-                message.ack()
+        while len(received) < sent:
+            try:
+                message = inbox.get(timeout=5)
+            except inbox.Empty:
+                return
+            except Exception as exc:  # a torn message
+                errors.append(exc)
+                return
+            received.append(message.payload["n"])
+            message.ack()
 
     consumer = threading.Thread(target=consume)
     consumer.start()
-    produce()
+    for n in range(sent):
+        outbox.put({"n": n, "padding": "x" * 4000})
     consumer.join(timeout=60)
+    producer_conn.release()
+    consumer_conn.release()
     assert errors == []
     assert sorted(received) == list(range(sent))
