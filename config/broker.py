@@ -3,7 +3,8 @@
 Kombu's own `_put` creates the message file and then writes it, so a worker listing the folder in
 between takes an empty file and dies on the JSON. Writing under a temporary name and renaming it
 into place (atomic on one filesystem) means a reader only ever sees whole messages. Exchange tables
-have the same gap when first created; reading one that is still empty waits for its writer.
+had the same gap when first created: they are created whole too, and a read that still finds one
+empty waits for its writer.
 """
 
 import os
