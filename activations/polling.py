@@ -7,6 +7,7 @@ backs off on upstream faults.
 """
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.db import models, transaction
@@ -82,21 +83,35 @@ def release(
     state.save()
 
 
-def poll_key(api_key_id: int) -> str:
-    """One poll cycle for one key; returns a short word for logs. Never raises on upstream faults."""
-    if not claim(api_key_id):
+def run_locked_cycle(
+    api_key_id: int,
+    cycle: Callable[[ApiKey], None],
+    *,
+    state_model: type[models.Model] = KeyPollState,
+    what: str = "poll",
+) -> str:
+    """Claim the key, run `cycle(api_key)`, then record its health and backoff and release the lock.
+
+    Returns a short word for logs; never raises on upstream faults (they mark the key and back off).
+    """
+    if not claim(api_key_id, state_model=state_model):
         return "locked"
     api_key = ApiKey.objects.select_related("team").get(pk=api_key_id)
     error: errors.ProviderError | None = None
     try:
-        _cycle(api_key)
+        cycle(api_key)
     except errors.ProviderError as exc:
         error = exc
         api_key_mark_health(api_key=api_key, exc=exc)
-        logger.warning("poll of key %s failed: %s", api_key_id, exc.code)
+        logger.warning("%s of key %s failed: %s", what, api_key_id, exc.code)
     finally:
-        release(api_key_id, error=error)
+        release(api_key_id, error=error, state_model=state_model)
     return "error" if error else "ok"
+
+
+def poll_key(api_key_id: int) -> str:
+    """One poll cycle for one key; returns a short word for logs. Never raises on upstream faults."""
+    return run_locked_cycle(api_key_id, _cycle)
 
 
 def _cycle(api_key: ApiKey) -> None:

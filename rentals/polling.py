@@ -17,7 +17,6 @@ from django.utils.translation import gettext as _
 from accounts.models import ApiKey, KeyStatus, LedgerKind
 from accounts.services import audit_record
 from activations import polling as activation_polling
-from providers import errors
 from providers.keys import client_for_key
 from providers.results import RentOrder
 from providers.services import api_key_mark_health
@@ -60,19 +59,9 @@ def claim(api_key_id: int) -> bool:
 
 def poll_key(api_key_id: int) -> str:
     """One rent poll cycle for one key; returns a short word for logs. Never raises on upstream faults."""
-    if not claim(api_key_id):
-        return "locked"
-    api_key = ApiKey.objects.select_related("team").get(pk=api_key_id)
-    error: errors.ProviderError | None = None
-    try:
-        _cycle(api_key)
-    except errors.ProviderError as exc:
-        error = exc
-        api_key_mark_health(api_key=api_key, exc=exc)
-        logger.warning("rent poll of key %s failed: %s", api_key_id, exc.code)
-    finally:
-        activation_polling.release(api_key_id, error=error, state_model=RentalPollState)
-    return "error" if error else "ok"
+    return activation_polling.run_locked_cycle(
+        api_key_id, _cycle, state_model=RentalPollState, what="rent poll"
+    )
 
 
 def _cycle(api_key: ApiKey) -> None:
