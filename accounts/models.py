@@ -203,6 +203,8 @@ class LedgerKind(models.TextChoices):
     REFUND = "refund", _("Refund")
     RENT = "rent", _("Rent")
     RENEWAL = "renewal", _("Renewal")
+    # The provider's own record showed a different price than the one booked: the difference.
+    CORRECTION = "correction", _("Correction")
 
 
 class LedgerEntry(models.Model):
@@ -216,6 +218,8 @@ class LedgerEntry(models.Model):
     currency = models.CharField(max_length=3)
     balance_after = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
     reference = models.CharField(max_length=64, blank=True, help_text=_("Upstream activation or rent id."))
+    # The purchase this money belongs to (`activation:12`, `rental:7`): its rows add up to what it cost.
+    purchase_ref = models.CharField(max_length=40, blank=True, db_index=True)
     # One ledger row per money event: a replayed webhook or poll cannot book it twice.
     event_key = models.CharField(max_length=120, unique=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)

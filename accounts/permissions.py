@@ -140,12 +140,18 @@ def spent_today(
 
 
 def check_spend_allowed(
-    *, membership: Membership, api_key: ApiKey, amount: Decimal | None, pending: Decimal = Decimal("0")
+    *,
+    membership: Membership,
+    api_key: ApiKey,
+    amount: Decimal | None,
+    pending_key: Decimal = Decimal("0"),
+    pending_member: Decimal = Decimal("0"),
 ) -> None:
     """Raise SpendDenied unless the member may spend `amount` (the price, or the max price) with the key now.
 
-    `pending` is money already committed by purchases whose outcome is not recorded yet, so two
-    quick purchases cannot both slip under a limit.
+    `pending_key` / `pending_member` are money already committed by purchases whose outcome is not
+    recorded yet (with this key; by this member with any key), so quick purchases cannot slip under a
+    limit together.
     """
     if api_key.team_id != membership.team_id:
         raise Http404
@@ -168,7 +174,7 @@ def check_spend_allowed(
             % {"amount": amount, "max": api_key.max_price}
         )
     if api_key.daily_budget is not None:
-        left = api_key.daily_budget - spent_today(api_key=api_key) - pending
+        left = api_key.daily_budget - spent_today(api_key=api_key) - pending_key
         if amount > left:
             raise SpendDenied(
                 _("This key's daily budget is used up (%(left)s left of %(budget)s).")
@@ -178,7 +184,7 @@ def check_spend_allowed(
         left = (
             membership.daily_spend_limit
             - spent_today(membership=membership, currency=api_key.currency)
-            - pending
+            - pending_member
         )
         if amount > left:
             raise SpendDenied(

@@ -5,7 +5,7 @@ class ActivationsConfig(AppConfig):
     name = "activations"
 
     def ready(self) -> None:
-        from accounts.spending import register_pending
-        from activations.services import committed_unrecorded
+        from activations.models import Activation
+        from purchases.services import InFlight, register_in_flight
 
-        register_pending(committed_unrecorded)
+        register_in_flight(InFlight(Activation))

@@ -13,10 +13,10 @@ from django.utils.translation import gettext_lazy
 from accounts.models import Membership
 from accounts.services import ActionRefused, audit_record
 from activations.models import Activation
-from activations.services import describe_error
 from providers import errors
 from providers.keys import client_for_key, profile_for_key
 from providers.results import IncomingCallStatus, OutgoingCall
+from purchases.messages import describe_error
 
 # getIncomingCallStatus statuses, as documented.
 INCOMING_STATES = {

@@ -8,9 +8,7 @@ marks it unknown for the poll cycle to reconcile, and a success books the ledger
 """
 
 import contextlib
-import dataclasses
 import uuid
-from decimal import Decimal
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -20,45 +18,22 @@ from accounts.permissions import SpendDenied
 from accounts.services import ActionRefused
 from activations.models import Activation, ActivationStatus
 from activations.services import (
-    BuyRefused,
     BuyRequest,
-    describe_error,
     estimate_price,
     record_intent,
     record_purchase,
-    record_refusal,
     touch_activation,
 )
 from providers import errors
 from providers.keys import client_for_key, profile_for_key
 from providers.results import ExtraActivationPrice, NumberOrder
+from purchases.messages import describe_error
+from purchases.services import PurchaseRefused, purchase_refused
 
 
 def _require_action(api_key: ApiKey, action: str) -> None:
     if not profile_for_key(api_key).supports_action(action):
-        raise BuyRefused(_("This provider does not offer this kind of purchase."))
-
-
-def _intent(
-    *,
-    membership: Membership,
-    api_key: ApiKey,
-    request: BuyRequest,
-    estimate: Decimal | None,
-    request_token: uuid.UUID | None,
-    **fields,
-) -> tuple[Activation, bool]:
-    """The shared intent step; the estimate counts against the limits like a maximum price would."""
-    # Passed as max_price so `record_intent` checks the limits with it; not a Free Price cap, so cleared after.
-    activation, created = record_intent(
-        membership=membership,
-        api_key=api_key,
-        request=dataclasses.replace(request, max_price=estimate),
-        request_token=request_token,
-    )
-    if created:
-        touch_activation(activation, max_price=request.max_price, **fields)
-    return activation, created
+        raise PurchaseRefused(_("This provider does not offer this kind of purchase."))
 
 
 def _fail_intents(rows: list[Activation], message: str) -> None:
@@ -83,7 +58,7 @@ def multi_buy(
     """Buy one number for several services; one activation row per service, sharing `multi_group`.
 
     Raises SpendDenied (our limits, checked service by service with the earlier ones pending) or
-    BuyRefused (the provider's definite refusal); nothing is spent then.
+    PurchaseRefused (the provider's definite refusal); nothing is spent then.
     """
     if request_token is not None:
         first = Activation.objects.filter(team=membership.team, request_token=request_token).first()
@@ -95,7 +70,7 @@ def multi_buy(
     try:
         for index, service in enumerate(services):
             forward = service == forward_service
-            row, created = _intent(
+            row, created = record_intent(
                 membership=membership,
                 api_key=api_key,
                 request=BuyRequest(service=service, country=country, operator=operator, forward=forward),
@@ -118,11 +93,11 @@ def multi_buy(
             country=country,
         )
     except errors.ProviderError as exc:
-        # Every row shares the outcome; the first one raises BuyRefused for the caller when it is definite.
+        # Every row shares the outcome; the first one raises PurchaseRefused for the caller when it is definite.
         for row in rows[1:]:
-            with contextlib.suppress(BuyRefused):
-                record_refusal(row, exc, membership.user)
-        record_refusal(rows[0], exc, membership.user)
+            with contextlib.suppress(PurchaseRefused):
+                purchase_refused(row, exc, actor=membership.user)
+        purchase_refused(rows[0], exc, actor=membership.user)
         return rows
     by_service = {number.service: number for number in numbers}
     for row in rows:
@@ -159,20 +134,23 @@ def additional_buy(
 ) -> Activation:
     """Add `service` to a forwarded number that has received its first code. Same money rules as buying."""
     if parent.team_id != membership.team_id:
-        raise BuyRefused(_("Unknown activation."))
+        raise PurchaseRefused(_("Unknown activation."))
     if not (parent.forward and parent.is_live and parent.sms_count and parent.upstream_id):
-        raise BuyRefused(
+        raise PurchaseRefused(
             _("Only an active forwarded number that has received a code can take another service.")
         )
     if service == parent.service:
-        raise BuyRefused(_("The number already serves this service."))
+        raise PurchaseRefused(_("The number already serves this service."))
     api_key = parent.api_key
     _require_action(api_key, "getAdditionalService")
-    activation, created = _intent(
+    # The provider's price list does not tell what an additional service costs (often a fixed fee):
+    # the price stays pending until its list of live numbers shows it.
+    activation, created = record_intent(
         membership=membership,
         api_key=api_key,
         request=BuyRequest(service=service, country=parent.country, operator=parent.operator),
-        estimate=estimate_price(api_key, service=service, country=parent.country, forward=True),
+        estimate=None,
+        listed_price=False,
         request_token=request_token,
         parent=parent,
         phone=parent.phone,
@@ -182,7 +160,7 @@ def additional_buy(
     try:
         number = client_for_key(api_key).get_additional_service(service=service, id=parent.upstream_id)
     except errors.ProviderError as exc:
-        return record_refusal(activation, exc, membership.user)
+        return purchase_refused(activation, exc, actor=membership.user)
     record_purchase(
         activation,
         NumberOrder(
@@ -216,7 +194,7 @@ def extra_buy(
 ) -> Activation:
     """Buy the same number again for the same service (a new activation id), at the checked price."""
     if parent.team_id != membership.team_id:
-        raise BuyRefused(_("Unknown activation."))
+        raise PurchaseRefused(_("Unknown activation."))
     if request_token is not None:
         existing = Activation.objects.filter(team=membership.team, request_token=request_token).first()
         if existing is not None:
@@ -225,9 +203,9 @@ def extra_buy(
     try:
         price = extra_price(activation=parent)
     except ActionRefused as exc:
-        raise BuyRefused(exc.message) from None
+        raise PurchaseRefused(exc.message) from None
     api_key = parent.api_key
-    activation, created = _intent(
+    activation, created = record_intent(
         membership=membership,
         api_key=api_key,
         request=BuyRequest(service=parent.service, country=parent.country, operator=parent.operator),
@@ -241,6 +219,6 @@ def extra_buy(
     try:
         order = client_for_key(api_key).get_extra_activation(activation_id=parent.upstream_id)
     except errors.ProviderError as exc:
-        return record_refusal(activation, exc, membership.user)
+        return purchase_refused(activation, exc, actor=membership.user)
     record_purchase(activation, order, actor=membership.user)
     return activation

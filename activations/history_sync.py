@@ -12,11 +12,12 @@ from django.utils import timezone
 
 from accounts.models import ApiKey, LedgerKind
 from activations.models import Activation, ActivationStatus
-from activations.services import book_ledger, record_code, settle_closed, touch_activation
+from activations.services import record_code, settle_closed, touch_activation
 from providers import errors
 from providers.keys import client_for_key, profile_for_key
 from providers.results import HistoryEntry
 from providers.services import api_key_mark_health
+from purchases.services import ledger_book, purchase_confirm_price
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +53,10 @@ def _apply(api_key: ApiKey, entry: HistoryEntry) -> int:
     if activation is None:
         return _record_unknown(api_key, entry)
     for code in entry.sms:
-        record_code(activation=activation, code=code)
+        record_code(activation=activation, code=code, closed_ok=True)
+    # getHistory names the price of a completed activation: the provider's own record of what it charged.
+    if entry.status in FINISHED_CODES and entry.cost and not activation.price_confirmed:
+        purchase_confirm_price(activation, cost=entry.cost, currency=entry.currency)
     if not activation.is_live:
         return 0
     if entry.status in FINISHED_CODES:
@@ -80,6 +84,7 @@ def _record_unknown(api_key: ApiKey, entry: HistoryEntry) -> int:
             phone=entry.phone,
             service=entry.service or "?",
             cost=entry.cost,
+            price_confirmed=status == ActivationStatus.FINISHED and bool(entry.cost),
             currency=entry.currency or api_key.currency,
             status=status,
             created_at=entry.date or timezone.now(),
@@ -87,8 +92,8 @@ def _record_unknown(api_key: ApiKey, entry: HistoryEntry) -> int:
             closed_at=entry.date or timezone.now(),
         )
         if status == ActivationStatus.FINISHED and entry.cost:
-            book_ledger(activation, LedgerKind.PURCHASE, entry.cost, actor=None)
+            ledger_book(activation, LedgerKind.PURCHASE, entry.cost, event="purchase")
         for code in entry.sms:
-            record_code(activation=activation, code=code)
+            record_code(activation=activation, code=code, closed_ok=True)
         touch_activation(activation)
     return 1

@@ -4,17 +4,17 @@ import uuid
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import ApiKey, Team
+from purchases.models import FAILED, PENDING, UNKNOWN, KeyPollStateBase, Purchase
 
 
 class ActivationStatus(models.TextChoices):
-    PENDING = "pending", _("Buying…")
-    UNKNOWN = "unknown", _("Outcome unknown, checking")
-    FAILED = "failed", _("Not bought")
+    PENDING = PENDING, _("Buying…")
+    UNKNOWN = UNKNOWN, _("Outcome unknown, checking")
+    FAILED = FAILED, _("Not bought")
     WAITING = "waiting", _("Waiting for code")
     CODE_RECEIVED = "code", _("Code received")
     WAIT_RETRY = "retry", _("Waiting for another code")
@@ -34,68 +34,30 @@ CLOSED_STATUSES = (
 )
 
 
-class Activation(models.Model):
+class Activation(Purchase):
     """One number bought for one service. Created as an intent before the upstream call."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="activations")
-    api_key = models.ForeignKey(ApiKey, on_delete=models.PROTECT, related_name="activations")
-    member = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
-    # Idempotency: the buy form carries a token, so a double click cannot buy twice.
-    request_token = models.UUIDField(null=True, blank=True)
-    # NULL until the provider answers; unique per key once known.
-    upstream_id = models.CharField(max_length=32, null=True, blank=True)  # noqa: DJ001
-    phone = models.CharField(max_length=32, blank=True)
-    service = models.CharField(max_length=16)
-    country = models.IntegerField(null=True, blank=True)
-    operator = models.CharField(max_length=60, blank=True)
     forward = models.BooleanField(default=False)
     verification = models.BooleanField(default=False)
     max_price = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
-    cost = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
-    currency = models.CharField(max_length=3)
     status = models.CharField(
         max_length=10, choices=ActivationStatus.choices, default=ActivationStatus.PENDING
     )
     ready_reported = models.BooleanField(default=False)
     can_get_another_sms = models.BooleanField(default=True)
-    created_at = models.DateTimeField(default=timezone.now)
     bought_at = models.DateTimeField(null=True, blank=True)
     cancel_allowed_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
-    closed_at = models.DateTimeField(null=True, blank=True)
-    error_code = models.CharField(max_length=60, blank=True)
-    error_message = models.CharField(max_length=300, blank=True)
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children"
     )
     multi_group = models.UUIDField(null=True, blank=True)
     last_code = models.CharField(max_length=200, blank=True)
-    sms_count = models.PositiveIntegerField(default=0)
-    # Bumped on every change: the live board's "anything new?" check reads only this.
-    updated_at = models.DateTimeField(default=timezone.now, db_index=True)
 
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["api_key", "upstream_id"],
-                condition=Q(upstream_id__isnull=False),
-                name="activation_unique_upstream_id",
-            ),
-            models.UniqueConstraint(
-                fields=["team", "request_token"],
-                condition=Q(request_token__isnull=False),
-                name="activation_unique_request_token",
-            ),
-        ]
+    class Meta(Purchase.Meta):
         indexes = [
-            models.Index(fields=["team", "-created_at", "-id"], name="activation_team_recent"),
-            models.Index(fields=["team", "status"], name="activation_team_status"),
-            models.Index(fields=["api_key", "status"], name="activation_key_status"),
-            models.Index(fields=["team", "updated_at"], name="activation_team_updated"),
+            *Purchase.Meta.indexes,
             models.Index(fields=["team", "service", "-created_at"], name="activation_team_service"),
-            models.Index(fields=["team", "phone"], name="activation_team_phone"),
         ]
 
     def __str__(self) -> str:
@@ -104,6 +66,10 @@ class Activation(models.Model):
     @property
     def is_live(self) -> bool:
         return self.status in LIVE_STATUSES
+
+    @property
+    def is_refunded(self) -> bool:
+        return self.status in (ActivationStatus.CANCELLED, ActivationStatus.EXPIRED)
 
     @property
     def can_cancel_now(self) -> bool:
@@ -168,15 +134,7 @@ class Preset(models.Model):
         return self.name
 
 
-class KeyPollState(models.Model):
-    """Per-key worker bookkeeping: the lock that keeps poll cycles from overlapping, and the backoff."""
+class KeyPollState(KeyPollStateBase):
+    """Per-key worker bookkeeping of the activations' poll cycle."""
 
     api_key = models.OneToOneField(ApiKey, on_delete=models.CASCADE, related_name="poll_state")
-    locked_until = models.DateTimeField(null=True, blank=True)
-    backoff_until = models.DateTimeField(null=True, blank=True)
-    failures = models.PositiveIntegerField(default=0)
-    last_polled_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.CharField(max_length=300, blank=True)
-
-    def __str__(self) -> str:
-        return f"poll state of {self.api_key_id}"

@@ -1,16 +1,15 @@
-"""The per-key poll cycle: one getActiveActivations call brings every live activation of the key up to date.
+"""The per-key poll cycle: one walk of getActiveActivations brings every live activation of the key up to date.
 
-A cycle claims the key with a conditional UPDATE (so two workers never poll one key at once), reads
-the provider, applies codes and closings, adopts numbers bought elsewhere with the key, reconciles
-purchases whose outcome was lost, cancels numbers that got no code when the team asks for it, and
-backs off on upstream faults.
+A cycle claims the key (the purchase core's claim), reads the provider first and the local rows after,
+applies codes and closings, confirms prices from the provider's list, reconciles purchases whose answer
+was lost (or whose process died mid-call) only where the match is unambiguous, adopts numbers bought
+elsewhere with the key once no purchase of ours could be them, cancels numbers that got no code when the
+team asks for it, and backs off on upstream faults.
 """
 
 import logging
-from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -21,138 +20,84 @@ from activations.models import LIVE_STATUSES, Activation, ActivationStatus, KeyP
 from activations.services import (
     UNKNOWN_GRACE,
     activation_refresh,
-    book_ledger,
-    expiry_time,
     record_code,
+    record_purchase,
     settle_closed,
     touch_activation,
 )
 from providers import errors
 from providers.keys import client_for_key, profile_for_key
-from providers.results import ActiveActivation
+from providers.results import ActiveActivation, NumberOrder
 from providers.services import api_key_mark_health
+from purchases.models import PENDING, UNSETTLED
+from purchases.polling import run_locked_cycle
+from purchases.reconcile import match_unambiguous
+from purchases.services import (
+    in_flight_timeout,
+    orphan_intents,
+    purchase_confirm_price,
+    purchase_fail_unmatched,
+)
 
 logger = logging.getLogger(__name__)
 
-LOCK_TTL = timedelta(seconds=60)
-BACKOFF_STEPS = (5, 15, 30, 60, 120, 300)  # seconds, by consecutive failures
+# Upstream clocks and ours may disagree a little when an upstream purchase time is compared with an intent.
+CLOCK_SLACK = timedelta(minutes=2)
 
 
 def keys_to_poll() -> list[int]:
     """Active keys with live or unsettled activations, not backing off."""
     now = timezone.now()
     busy = Activation.objects.filter(
-        status__in=(*LIVE_STATUSES, ActivationStatus.UNKNOWN), api_key__status=KeyStatus.ACTIVE
+        status__in=(*LIVE_STATUSES, *UNSETTLED), api_key__status=KeyStatus.ACTIVE
     ).values("api_key_id")
     backing_off = KeyPollState.objects.filter(backoff_until__gt=now).values("api_key_id")
     return list(ApiKey.objects.filter(pk__in=busy).exclude(pk__in=backing_off).values_list("pk", flat=True))
 
 
-def claim(api_key_id: int, *, state_model: type[models.Model] = KeyPollState) -> bool:
-    """Take the key's poll lock unless another worker holds it (an expired lock is free again).
-
-    `state_model` is the per-key state table (rentals keep their own lock beside this one).
-    """
-    now = timezone.now()
-    state_model.objects.get_or_create(api_key_id=api_key_id)
-    claimed = state_model.objects.filter(
-        Q(locked_until__isnull=True) | Q(locked_until__lt=now), api_key_id=api_key_id
-    ).update(locked_until=now + LOCK_TTL)
-    return claimed == 1
-
-
-def release(
-    api_key_id: int,
-    *,
-    error: errors.ProviderError | None,
-    state_model: type[models.Model] = KeyPollState,
-) -> None:
-    state = state_model.objects.get(api_key_id=api_key_id)
-    now = timezone.now()
-    if error is None:
-        state.failures, state.backoff_until, state.last_error = 0, None, ""
-    else:
-        state.failures += 1
-        delay = BACKOFF_STEPS[min(state.failures, len(BACKOFF_STEPS)) - 1]
-        if isinstance(error, errors.RateLimited) and error.retry_after:
-            delay = max(delay, int(error.retry_after))
-        state.backoff_until = now + timedelta(seconds=delay)
-        state.last_error = f"{error.code}: {error.message}"[:300]
-    state.locked_until = None
-    state.last_polled_at = now
-    state.save()
-
-
-def run_locked_cycle(
-    api_key_id: int,
-    cycle: Callable[[ApiKey], None],
-    *,
-    state_model: type[models.Model] = KeyPollState,
-    what: str = "poll",
-) -> str:
-    """Claim the key, run `cycle(api_key)`, then record its health and backoff and release the lock.
-
-    Returns a short word for logs; never raises on upstream faults (they mark the key and back off).
-    """
-    if not claim(api_key_id, state_model=state_model):
-        return "locked"
-    api_key = ApiKey.objects.select_related("team").get(pk=api_key_id)
-    error: errors.ProviderError | None = None
-    try:
-        cycle(api_key)
-    except errors.ProviderError as exc:
-        error = exc
-        api_key_mark_health(api_key=api_key, exc=exc)
-        logger.warning("%s of key %s failed: %s", what, api_key_id, exc.code)
-    finally:
-        release(api_key_id, error=error, state_model=state_model)
-    return "error" if error else "ok"
-
-
 def poll_key(api_key_id: int) -> str:
     """One poll cycle for one key; returns a short word for logs. Never raises on upstream faults."""
-    return run_locked_cycle(api_key_id, _cycle)
+    return run_locked_cycle(api_key_id, _cycle, state_model=KeyPollState)
 
 
 def _cycle(api_key: ApiKey) -> None:
-    local = {
-        a.upstream_id: a
-        for a in Activation.objects.filter(api_key=api_key, status__in=LIVE_STATUSES).exclude(
+    orphan_intents(Activation, api_key=api_key)
+    if not profile_for_key(api_key).supports_action("getActiveActivations"):
+        for activation in Activation.objects.filter(api_key=api_key, status__in=LIVE_STATUSES).exclude(
             upstream_id=None
-        )
-    }
-    unknown = list(
-        Activation.objects.filter(api_key=api_key, status=ActivationStatus.UNKNOWN).order_by("created_at")
-    )
-    profile = profile_for_key(api_key)
-    if profile.supports_action("getActiveActivations"):
-        rows = client_for_key(api_key).get_active_activations()
-        api_key_mark_health(api_key=api_key, exc=None)
-        upstream = {row.activation_id: row for row in rows}
-        for upstream_id, row in upstream.items():
-            activation = local.get(upstream_id)
-            if activation is None:
-                activation = _match_unknown(api_key, row, unknown) or _adopt(api_key, row)
-                if activation is None:
-                    continue
-            _apply_row(activation, row)
-        # Live here but gone upstream: the activation ended there; ask how.
-        for upstream_id, activation in local.items():
-            if upstream_id not in upstream:
-                activation_refresh(activation=activation)
-        _give_up_unknown(unknown)
-    else:
-        for activation in local.values():
+        ):
             activation_refresh(activation=activation)
+        _auto_cancel(api_key)
+        return
+    upstream = {row.activation_id: row for row in client_for_key(api_key).get_all_active_activations()}
+    api_key_mark_health(api_key=api_key, exc=None)
+    # Local rows are read only now: a purchase settled while the provider answered is seen as ours.
+    known = {
+        a.upstream_id: a for a in Activation.objects.filter(api_key=api_key, upstream_id__in=list(upstream))
+    }
+    for upstream_id, row in upstream.items():
+        activation = known.get(upstream_id)
+        if activation is not None and activation.is_live:
+            _apply_row(activation, row)
+    _reconcile(api_key, [row for upstream_id, row in upstream.items() if upstream_id not in known])
+    # Live here but gone upstream: the activation ended there; ask how.
+    for activation in (
+        Activation.objects.filter(api_key=api_key, status__in=LIVE_STATUSES)
+        .exclude(upstream_id__in=list(upstream))
+        .exclude(upstream_id=None)
+    ):
+        activation_refresh(activation=activation, gone_upstream=True)
     _auto_cancel(api_key)
 
 
 def _apply_row(activation: Activation, row: ActiveActivation) -> None:
+    if row.cost is not None and not (activation.price_confirmed and activation.cost == row.cost):
+        purchase_confirm_price(activation, cost=row.cost, currency=row.currency)
     if row.can_get_another_sms is not None and row.can_get_another_sms != activation.can_get_another_sms:
         touch_activation(activation, can_get_another_sms=row.can_get_another_sms)
     codes = [code for code in row.sms_codes if code]
     for code in codes:
-        record_code(activation=activation, code=code, text=row.sms_text or "")
+        record_code(activation=activation, code=code, text=row.sms_text or "", provider_last=codes[-1])
     # Status 3 upstream = waiting for the next code after "another code" was asked for.
     if (
         row.status == "3"
@@ -162,77 +107,85 @@ def _apply_row(activation: Activation, row: ActiveActivation) -> None:
         touch_activation(activation, status=ActivationStatus.WAIT_RETRY)
 
 
-def _fill_from_row(activation: Activation, api_key: ApiKey, row: ActiveActivation) -> None:
-    profile = profile_for_key(api_key)
-    bought_at = row.activation_time or activation.created_at
-    touch_activation(
-        activation,
-        upstream_id=row.activation_id,
+def _order_from_row(row: ActiveActivation) -> NumberOrder:
+    return NumberOrder(
+        activation_id=row.activation_id,
         phone=row.phone,
-        service=row.service or activation.service,
-        country=row.country if row.country is not None else activation.country,
-        cost=row.cost if row.cost is not None else activation.cost,
-        currency=row.currency or activation.currency,
-        status=ActivationStatus.WAITING,
-        bought_at=bought_at,
-        cancel_allowed_at=bought_at + timedelta(seconds=profile.cancel_lock_seconds),
-        expires_at=expiry_time(api_key, bought_at, row.activation_end_time),
-        error_code="",
-        error_message="",
+        cost=row.cost,
+        currency=row.currency,
+        country=row.country,
+        operator=row.operator,
+        activation_time=row.activation_time,
+        activation_end_time=row.activation_end_time,
+        can_get_another_sms=row.can_get_another_sms,
+        service=row.service,
     )
 
 
-def _match_unknown(api_key: ApiKey, row: ActiveActivation, unknown: list[Activation]) -> Activation | None:
-    """An upstream number we do not know may be the answer to a purchase whose answer was lost."""
-    for activation in unknown:
-        if activation.service == row.service and (row.country is None or activation.country == row.country):
-            unknown.remove(activation)
-            with transaction.atomic():
-                _fill_from_row(activation, api_key, row)
-                book_ledger(activation, "purchase", activation.cost, actor=activation.member)
-                audit_record(
-                    team=api_key.team,
-                    actor=None,
-                    action="activation.reconciled",
-                    api_key=api_key,
-                    amount=activation.cost,
-                    currency=activation.currency,
-                    summary=_("The lost purchase of %(service)s was found upstream: %(phone)s")
-                    % {"service": activation.service, "phone": row.phone},
-                )
-            return activation
-    return None
+def fits(intent: Activation, row: ActiveActivation) -> bool:
+    """Whether an upstream number could be the answer to this purchase, by what identifies a purchase."""
+    if row.service and row.service != intent.service:
+        return False
+    if row.country is not None and intent.country is not None and row.country != intent.country:
+        return False
+    if intent.operator and row.operator and row.operator != intent.operator:
+        return False
+    # Additional services and re-activations keep the number they were bought on.
+    if intent.phone and row.phone and row.phone != intent.phone:
+        return False
+    return _in_window(intent.created_at, row.activation_time)
 
 
-def _adopt(api_key: ApiKey, row: ActiveActivation) -> Activation | None:
+def _in_window(asked_at: datetime, bought_at: datetime | None) -> bool:
+    if bought_at is None:
+        return True
+    return asked_at - CLOCK_SLACK <= bought_at <= asked_at + in_flight_timeout() + CLOCK_SLACK
+
+
+def _reconcile(api_key: ApiKey, strangers: list[ActiveActivation]) -> None:
+    """Settle lost purchases from the numbers nobody recorded; adopt the rest only if no purchase of ours
+    could be them; give up on lost purchases the provider never sold."""
+    unsettled = list(Activation.objects.filter(api_key=api_key, status__in=UNSETTLED).order_by("created_at"))
+    # A fresh intent is still in its buyer's hands: its numbers are ours, but the buyer settles them.
+    in_flight = [a for a in unsettled if a.status == PENDING]
+    lost = [a for a in unsettled if a.status != PENDING]
+    matching = match_unambiguous(lost, strangers, fits)
+    for activation, row in matching.pairs:
+        if record_purchase(activation, _order_from_row(row), actor=None, reconciled=True):
+            _apply_row(activation, row)
+    for activation in matching.ambiguous:
+        if activation.error_code != "AMBIGUOUS":
+            touch_activation(
+                activation,
+                error_code="AMBIGUOUS",
+                error_message=_(
+                    "Several numbers at the provider could be this purchase; an admin must choose the right one."
+                ),
+            )
+    cutoff = timezone.now() - UNKNOWN_GRACE
+    for activation in matching.unmatched:
+        if activation.created_at < cutoff:
+            purchase_fail_unmatched(
+                activation,
+                message=_("The provider has no such number: the purchase did not happen, nothing was spent."),
+            )
+    for row in matching.free:
+        if not any(fits(intent, row) for intent in in_flight):
+            _adopt(api_key, row)
+
+
+def _adopt(api_key: ApiKey, row: ActiveActivation) -> Activation:
     """A number bought with this key outside simdesk: record it so the team sees and pays for it."""
-    activation = Activation(
+    activation = Activation.objects.create(
         team=api_key.team,
         api_key=api_key,
         service=row.service or "?",
         country=row.country,
         currency=row.currency or api_key.currency,
     )
-    with transaction.atomic():
-        activation.save()
-        _fill_from_row(activation, api_key, row)
-        book_ledger(activation, "purchase", activation.cost, actor=None)
+    record_purchase(activation, _order_from_row(row), actor=None, reconciled=True)
+    _apply_row(activation, row)
     return activation
-
-
-def _give_up_unknown(unknown: list[Activation]) -> None:
-    """Unknown purchases still absent from the provider's list after the grace period were not made."""
-    cutoff = timezone.now() - UNKNOWN_GRACE
-    for activation in unknown:
-        if activation.created_at < cutoff:
-            touch_activation(
-                activation,
-                status=ActivationStatus.FAILED,
-                closed_at=timezone.now(),
-                error_message=_(
-                    "The provider has no such number: the purchase did not happen, nothing was spent."
-                ),
-            )
 
 
 def _auto_cancel(api_key: ApiKey) -> None:

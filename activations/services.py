@@ -1,9 +1,8 @@
-"""Writes for activations: buying safely, status changes, codes from polls and webhooks, settlement.
+"""Writes for activations: buying, status changes, codes from polls and webhooks, settlement.
 
-Money rules: limits are checked and an intent row is written (under a lock on the key) before the
-upstream call; the call itself runs outside any transaction; a definite refusal marks the intent
-failed, an ambiguous outcome marks it unknown for the next poll cycle to reconcile. A purchase is
-never retried.
+Money goes through the one purchase core (`purchases.services`): limits and the intent under locks,
+the upstream call outside any transaction, one refusal recorder, one settle, one ledger. This module
+keeps only the activations' protocol calls and states.
 """
 
 import logging
@@ -13,78 +12,48 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Sum
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import ApiKey, LedgerEntry, LedgerKind, Membership, User
+from accounts.models import ApiKey, LedgerKind, Membership, User
 from accounts.permissions import SpendDenied
 from accounts.services import ActionRefused, audit_record
-from accounts.spending import has_limits, record_spend_intent
-from activations.models import Activation, ActivationStatus, Sms, SmsVia
+from activations.models import LIVE_STATUSES, Activation, ActivationStatus, Sms, SmsVia
 from providers import errors
 from providers.keys import client_for_key, profile_for_key
 from providers.results import ActivationState, NumberOrder
 from providers.services import api_key_mark_health
+from providers.webhooks import webhook_time
+from purchases.messages import describe_error
+from purchases.services import (
+    has_limits,
+    ledger_book,
+    purchase_intent,
+    purchase_refused,
+    purchase_settle,
+    touch,
+)
 
 logger = logging.getLogger(__name__)
 
 # How long an ambiguous purchase may stay unmatched in the upstream list before it counts as not bought.
 UNKNOWN_GRACE = timedelta(minutes=3)
 
-
-class BuyRefused(Exception):
-    """A purchase that did not happen; `message` says why in plain words. Nothing was spent."""
-
-    def __init__(self, message: str, *, activation: Activation | None = None):
-        super().__init__(message)
-        self.message = message
-        self.activation = activation
-
-
-def touch_activation(activation: Activation, **fields) -> None:
-    """Save the given fields and bump `updated_at`, which the live board watches."""
-    fields["updated_at"] = timezone.now()
-    for name, value in fields.items():
-        setattr(activation, name, value)
-    Activation.objects.filter(pk=activation.pk).update(**fields)
-
-
-def describe_error(exc: errors.ProviderError) -> str:
-    """The provider's refusal in plain words for the buy form and the board."""
-    if isinstance(exc, errors.WrongMaxPrice):
-        return _("The price is above your maximum; the lowest price now is %(min)s.") % {"min": exc.minimum}
-    if isinstance(exc, errors.Banned):
-        until = exc.until.strftime("%Y-%m-%d %H:%M UTC") if exc.until else _("further notice")
-        return _("The provider has banned this account until %(until)s.") % {"until": until}
-    if isinstance(exc, errors.NoNumbers):
-        return _("The provider has no free numbers for this service and country right now.")
-    if isinstance(exc, errors.NoBalance):
-        return _("The provider account has not enough balance for this number.")
-    if isinstance(exc, errors.BadService):
-        return _("The provider does not know this service.")
-    if isinstance(exc, errors.BadCountry):
-        return _("The provider does not know this country.")
-    if isinstance(exc, errors.BadKey):
-        return _("The provider rejected the API key; an admin must re-enter it.")
-    if isinstance(exc, errors.EarlyCancelDenied):
-        return _("The provider does not allow cancelling in the first minutes; try again shortly.")
-    return exc.message
+touch_activation = touch
 
 
 # --- buying -------------------------------------------------------------------------------------
 
 
-def committed_unrecorded(api_key: ApiKey) -> Decimal:
-    """Money possibly spent by purchases still in flight or unknown, counted against the limits."""
-    pending = Activation.objects.filter(
-        api_key=api_key, status__in=(ActivationStatus.PENDING, ActivationStatus.UNKNOWN)
-    ).aggregate(total=Sum("cost"))["total"]
-    return pending or Decimal("0")
+def estimate_price(api_key: ApiKey, *, service: str, country: int, forward: bool = False) -> Decimal | None:
+    """The current price, so limits can be checked before buying; None if the provider will not say.
 
-
-def estimate_price(api_key: ApiKey, *, service: str, country: int, forward: bool) -> Decimal | None:
-    """The current price, so limits can be checked before buying; None if the provider will not say."""
+    The price list (getPrices) tells the plain price only: a number with forwarding costs more and its
+    price is unknown until the provider's own list shows it.
+    """
+    if forward:
+        return None
     try:
         prices = client_for_key(api_key).get_prices(service=service, country=country)
     except errors.ProviderError:
@@ -107,30 +76,44 @@ class BuyRequest:
 
 
 def record_intent(
-    *, membership: Membership, api_key: ApiKey, request: BuyRequest, request_token: uuid.UUID | None
+    *,
+    membership: Membership,
+    api_key: ApiKey,
+    request: BuyRequest,
+    request_token: uuid.UUID | None,
+    estimate: Decimal | None = None,
+    listed_price: bool = True,
+    **fields,
 ) -> tuple[Activation, bool]:
-    """Check grants and limits and write the intent row, under a lock on the key. Returns (row, created)."""
-    estimate = request.max_price
-    if estimate is None and has_limits(membership, api_key):
-        estimate = estimate_price(
-            api_key, service=request.service, country=request.country, forward=request.forward
-        )
-        if estimate is None:
+    """Check grants and limits and write the intent row (the purchase core's locks). Returns (row, created).
+
+    The money at stake is the member's maximum price, else `estimate`, else the price list's price; when
+    none is known and a limit applies, the purchase is refused rather than checked against a guess.
+    `listed_price=False`: the price list does not price this purchase (an additional service).
+    """
+    at_stake = request.max_price if request.max_price is not None else estimate
+    if at_stake is None and has_limits(membership, api_key):
+        if listed_price:
+            at_stake = estimate_price(
+                api_key, service=request.service, country=request.country, forward=request.forward
+            )
+        if at_stake is None:
             raise SpendDenied(
                 _("The current price is unknown, so your limits cannot be checked: set a maximum price.")
             )
-    return record_spend_intent(
+    return purchase_intent(
         Activation,
         membership=membership,
         api_key=api_key,
         request_token=request_token,
-        estimate=estimate,
+        estimate=at_stake,
         service=request.service,
         country=request.country,
         operator=request.operator,
         forward=request.forward,
         verification=request.verification,
         max_price=request.max_price,
+        **fields,
     )
 
 
@@ -147,7 +130,7 @@ def activation_buy(
     request: BuyRequest,
     request_token: uuid.UUID | None = None,
 ) -> Activation:
-    """Buy a number. Raises SpendDenied (our rules) or BuyRefused (the provider's); nothing is spent then."""
+    """Buy a number. Raises SpendDenied (our rules) or PurchaseRefused (the provider's); nothing is spent then."""
     activation, created = record_intent(
         membership=membership, api_key=api_key, request=request, request_token=request_token
     )
@@ -165,39 +148,8 @@ def activation_buy(
             verification=request.verification or None,
         )
     except errors.ProviderError as exc:
-        return record_refusal(activation, exc, membership.user)
+        return purchase_refused(activation, exc, actor=membership.user)
     record_purchase(activation, order, actor=membership.user)
-    return activation
-
-
-def record_refusal(activation: Activation, exc: errors.ProviderError, actor: User | None) -> Activation:
-    api_key = activation.api_key
-    api_key_mark_health(api_key=api_key, exc=exc)
-    if exc.definite:
-        touch_activation(
-            activation,
-            status=ActivationStatus.FAILED,
-            error_code=exc.code[:60],
-            error_message=describe_error(exc)[:300],
-            closed_at=timezone.now(),
-        )
-        raise BuyRefused(describe_error(exc), activation=activation)
-    # The provider may or may not have sold the number: never retry, let the poll cycle find out.
-    touch_activation(
-        activation,
-        status=ActivationStatus.UNKNOWN,
-        error_code=exc.code[:60],
-        error_message=_("The provider's answer was lost (%(code)s); checking whether the number was bought.")
-        % {"code": exc.code},
-    )
-    audit_record(
-        team=activation.team,
-        actor=actor,
-        action="activation.unknown",
-        api_key=api_key,
-        summary=_("Purchase of %(service)s: outcome unknown, reconciling") % {"service": activation.service},
-        details={"error": exc.code},
-    )
     return activation
 
 
@@ -207,60 +159,46 @@ def expiry_time(api_key: ApiKey, bought_at: datetime, upstream_end: datetime | N
     return bought_at + timedelta(seconds=profile_for_key(api_key).activation_lifetime_seconds)
 
 
-def record_purchase(activation: Activation, order: NumberOrder, *, actor: User | None) -> None:
-    """Fill the intent with what the provider sold and book the money."""
+def record_purchase(
+    activation: Activation,
+    order: NumberOrder,
+    *,
+    actor: User | None,
+    reconciled: bool = False,
+) -> bool:
+    """Settle the intent with what the provider sold (from its answer, or found in its list) and book it.
+
+    The answer's cost is the truth when it carries one; otherwise the estimate stands until the
+    provider's own list confirms the price. Returns False if it was settled already.
+    """
     api_key = activation.api_key
     profile = profile_for_key(api_key)
-    bought_at = order.activation_time or timezone.now()
-    cost = order.cost if order.cost is not None else activation.cost
-    with transaction.atomic():
-        touch_activation(
-            activation,
-            upstream_id=order.activation_id,
-            phone=order.phone,
-            cost=cost,
-            currency=order.currency or activation.currency,
-            operator=order.operator or activation.operator,
-            status=ActivationStatus.WAITING,
-            bought_at=bought_at,
-            cancel_allowed_at=bought_at + timedelta(seconds=profile.cancel_lock_seconds),
-            expires_at=expiry_time(api_key, bought_at, order.activation_end_time),
-            can_get_another_sms=order.can_get_another_sms if order.can_get_another_sms is not None else True,
-            error_code="",
-            error_message="",
-        )
-        book_ledger(activation, LedgerKind.PURCHASE, cost, actor=actor)
-        audit_record(
-            team=activation.team,
-            actor=actor,
-            action="activation.buy",
-            api_key=api_key,
-            amount=cost,
-            currency=activation.currency,
-            summary=_("Bought %(service)s number %(phone)s")
-            % {"service": activation.service, "phone": order.phone},
-        )
-
-
-def book_ledger(activation: Activation, kind: str, amount: Decimal | None, *, actor: User | None) -> None:
-    """One ledger row per money event (purchase or refund of this activation), whatever replays it."""
-    if amount is None:
-        return
-    signed = -amount if kind == LedgerKind.REFUND else amount
-    try:
-        with transaction.atomic():
-            LedgerEntry.objects.create(
-                team=activation.team,
-                api_key=activation.api_key,
-                member=actor if kind == LedgerKind.PURCHASE else activation.member,
-                kind=kind,
-                amount=signed,
-                currency=activation.currency,
-                reference=activation.upstream_id or "",
-                event_key=f"activation:{activation.pk}:{kind}",
-            )
-    except IntegrityError:
-        logger.info("ledger event for activation %s already booked", activation.pk)
+    bought_at = order.activation_time or (activation.created_at if reconciled else timezone.now())
+    confirmed = order.cost is not None
+    cost = order.cost if confirmed else activation.cost
+    if reconciled:
+        action = "activation.reconciled"
+        summary = _("The lost purchase of %(service)s was found upstream: %(phone)s")
+    else:
+        action = "activation.buy"
+        summary = _("Bought %(service)s number %(phone)s")
+    return purchase_settle(
+        activation,
+        status=ActivationStatus.WAITING,
+        upstream_id=order.activation_id,
+        cost=cost,
+        confirmed=confirmed,
+        audit_action=action,
+        audit_summary=summary % {"service": activation.service, "phone": order.phone},
+        actor=actor,
+        phone=order.phone,
+        currency=order.currency or activation.currency,
+        operator=order.operator or activation.operator,
+        bought_at=bought_at,
+        cancel_allowed_at=bought_at + timedelta(seconds=profile.cancel_lock_seconds),
+        expires_at=expiry_time(api_key, bought_at, order.activation_end_time),
+        can_get_another_sms=order.can_get_another_sms if order.can_get_another_sms is not None else True,
+    )
 
 
 # --- status changes from the board --------------------------------------------------------------
@@ -314,9 +252,7 @@ def activation_set_status(*, membership: Membership, activation: Activation, act
     elif action == "finish":
         touch_activation(activation, status=ActivationStatus.FINISHED, closed_at=now)
     else:
-        with transaction.atomic():
-            touch_activation(activation, status=ActivationStatus.CANCELLED, closed_at=now)
-            book_ledger(activation, LedgerKind.REFUND, activation.cost, actor=membership.user)
+        settle_closed(activation, status=ActivationStatus.CANCELLED, refund=True)
     audit_record(
         team=activation.team,
         actor=membership.user,
@@ -340,42 +276,67 @@ def record_code(
     text: str = "",
     received_at: datetime | None = None,
     via: str = SmsVia.POLL,
+    provider_last: str | None = None,
+    closed_ok: bool = False,
 ) -> bool:
-    """Store a code once (polls and webhook retries repeat it); returns True if it is new."""
-    code = (code or "").strip()
-    if not code:
+    """Store a code once (polls and webhook retries repeat it); returns True if it is new.
+
+    Codes reach closed numbers only from the provider's history (`closed_ok`): a late webhook never
+    reopens a finished number. The last code is the provider's own last one when the caller knows it
+    (`provider_last`, from a poll), else the newest by time, so a webhook that arrives out of order
+    never moves it back to an older code.
+    """
+    code = (code or "").strip()[:200]
+    if not code or not (closed_ok or activation.status in LIVE_STATUSES):
         return False
     try:
         with transaction.atomic():
             Sms.objects.create(
                 team_id=activation.team_id,
                 activation=activation,
-                code=code[:200],
+                code=code,
                 text=text or "",
                 received_at=received_at or timezone.now(),
                 via=via,
             )
     except IntegrityError:
         if text:
-            Sms.objects.filter(activation=activation, code=code[:200], text="").update(text=text)
+            Sms.objects.filter(activation=activation, code=code, text="").update(text=text)
         return False
-    fields = {"last_code": code[:200], "sms_count": F("sms_count") + 1}
-    if activation.status in (ActivationStatus.WAITING, ActivationStatus.WAIT_RETRY):
+    if provider_last:
+        last = provider_last.strip()[:200]
+    else:
+        last = (
+            Sms.objects.filter(activation=activation)
+            .order_by("-received_at", "-id")
+            .values_list("code", flat=True)[0]
+        )
+    fields = {"last_code": last, "sms_count": F("sms_count") + 1}
+    if activation.status in (ActivationStatus.WAITING, ActivationStatus.WAIT_RETRY) and last == code:
         fields["status"] = ActivationStatus.CODE_RECEIVED
     touch_activation(activation, **fields)
-    activation.refresh_from_db(fields=["sms_count"])
     return True
 
 
-def settle_closed(activation: Activation, *, status: str, refund: bool) -> None:
+def settle_closed(activation: Activation, *, status: str, refund: bool) -> bool:
+    """Close a live activation (here or upstream), once: re-read under a lock; a refund is booked once."""
     with transaction.atomic():
+        locked = Activation.objects.select_for_update().get(pk=activation.pk)
+        if locked.status not in LIVE_STATUSES:
+            activation.refresh_from_db()
+            return False
         touch_activation(activation, status=status, closed_at=timezone.now())
         if refund:
-            book_ledger(activation, LedgerKind.REFUND, activation.cost, actor=None)
+            ledger_book(activation, LedgerKind.REFUND, locked.cost, event="refund")
+    return True
 
 
-def activation_refresh(*, activation: Activation) -> Activation:
-    """Ask the provider for one activation's state (getStatus) and apply it."""
+def activation_refresh(*, activation: Activation, gone_upstream: bool = False) -> Activation:
+    """Ask the provider for one activation's state (getStatus) and apply it.
+
+    `gone_upstream`: the provider's list of live numbers no longer shows it, so a code it still
+    reports means the number was finished (a finish whose answer was lost), not that it is live.
+    """
     if not activation.upstream_id:
         return activation
     try:
@@ -390,18 +351,25 @@ def activation_refresh(*, activation: Activation) -> Activation:
             )
         return activation
     _apply_state(activation, state.status, state.code)
+    if (
+        gone_upstream
+        and state.status in (ActivationState.OK, ActivationState.WAIT_RETRY)
+        and activation.is_live
+    ):
+        settle_closed(activation, status=ActivationStatus.FINISHED, refund=False)
     return activation
 
 
 def _apply_state(activation: Activation, state: ActivationState, code: str | None) -> None:
     if state == ActivationState.OK and code:
-        record_code(activation=activation, code=code)
+        record_code(activation=activation, code=code, provider_last=code)
         if activation.status == ActivationStatus.WAIT_RETRY and code != activation.last_code:
             touch_activation(activation, status=ActivationStatus.CODE_RECEIVED)
     elif state == ActivationState.WAIT_RETRY and activation.status != ActivationStatus.WAIT_RETRY:
         if code:
-            record_code(activation=activation, code=code)
-        touch_activation(activation, status=ActivationStatus.WAIT_RETRY)
+            record_code(activation=activation, code=code, provider_last=code)
+        if activation.is_live:
+            touch_activation(activation, status=ActivationStatus.WAIT_RETRY)
     elif state == ActivationState.CANCEL and activation.is_live:
         expired = activation.expires_at is not None and activation.expires_at <= timezone.now()
         if activation.sms_count:
@@ -427,5 +395,11 @@ def webhook_receive(*, webhook_token: str, payload: dict) -> bool:
     if activation is None:
         return True
     code = str(payload.get("code") or "").strip() or str(payload.get("text") or "").strip()
-    record_code(activation=activation, code=code, text=str(payload.get("text") or ""), via=SmsVia.WEBHOOK)
+    record_code(
+        activation=activation,
+        code=code,
+        text=str(payload.get("text") or ""),
+        received_at=webhook_time(api_key, payload.get("receivedAt")),
+        via=SmsVia.WEBHOOK,
+    )
     return True

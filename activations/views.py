@@ -36,7 +36,8 @@ from activations.forms import (
 )
 from activations.models import Activation, ActivationStatus, Preset
 from activations.selectors import BoardVersion
-from activations.services import ACTIONS, BuyRefused, BuyRequest, activation_buy, activation_set_status
+from activations.services import ACTIONS, BuyRequest, activation_buy, activation_set_status
+from purchases.services import PurchaseRefused
 
 
 def _context(membership: Membership, **extra: Any) -> dict[str, Any]:
@@ -229,7 +230,7 @@ def buy(request: HttpRequest, membership: Membership) -> HttpResponse:
                     ),
                     request_token=data["request_token"],
                 )
-            except (SpendDenied, BuyRefused) as exc:
+            except (SpendDenied, PurchaseRefused) as exc:
                 form.add_error(None, exc.message)
             else:
                 level, text = _outcome_message(activation)
@@ -343,7 +344,7 @@ def preset_buy(request: HttpRequest, membership: Membership) -> HttpResponse:
         activation = presets.preset_buy(
             membership=membership, preset=preset, request_token=_parse_uuid(request.POST.get("request_token"))
         )
-    except (SpendDenied, BuyRefused) as exc:
+    except (SpendDenied, PurchaseRefused) as exc:
         return _after_board_post(request, membership, "error", f"{preset.name}: {exc.message}")
     level, text = _outcome_message(activation)
     return _after_board_post(request, membership, level, text)
@@ -386,7 +387,7 @@ def buy_multi(request: HttpRequest, membership: Membership) -> HttpResponse:
                 forward_service=data["forward_service"],
                 request_token=data["request_token"],
             )
-        except (SpendDenied, BuyRefused) as exc:
+        except (SpendDenied, PurchaseRefused) as exc:
             form.add_error(None, exc.message)
         else:
             level, text = _outcome_message(rows[0])
@@ -476,7 +477,7 @@ def extra_buy(request: HttpRequest, membership: Membership) -> HttpResponse:
         activation = extra.extra_buy(
             membership=membership, parent=parent, request_token=_parse_uuid(request.POST.get("request_token"))
         )
-    except (SpendDenied, BuyRefused) as exc:
+    except (SpendDenied, PurchaseRefused) as exc:
         return _after_board_post(request, membership, "error", exc.message)
     return _after_board_post(request, membership, *_outcome_message(activation))
 
@@ -497,7 +498,7 @@ def additional_buy(request: HttpRequest, membership: Membership) -> HttpResponse
             service=form.cleaned_data["service"],
             request_token=form.cleaned_data["request_token"],
         )
-    except (SpendDenied, BuyRefused) as exc:
+    except (SpendDenied, PurchaseRefused) as exc:
         return _after_board_post(request, membership, "error", exc.message)
     return _after_board_post(request, membership, *_outcome_message(activation))
 

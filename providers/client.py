@@ -489,6 +489,23 @@ class ProviderClient:
             "getActiveActivations", answer, parsing.parse_active_activations, self.provider_tz, self.currency
         )
 
+    def get_all_active_activations(self, *, page_size: int = 100) -> list[ActiveActivation]:
+        """Every page of ``getActiveActivations``: HeroSMS and Tiger answer at most ``limit`` rows (100) per call.
+
+        Providers that do not page ignore ``start`` and answer the whole list again: a page that adds
+        no new id ends the walk, so they cost one extra call only when they hold a full page.
+        """
+        rows: dict[str, ActiveActivation] = {}
+        start = 0
+        while True:
+            page = self.get_active_activations(start=start, limit=page_size)
+            before = len(rows)
+            for row in page:
+                rows.setdefault(row.activation_id, row)
+            if len(page) < page_size or len(rows) == before:
+                return list(rows.values())
+            start += len(page)
+
     def get_history(
         self,
         *,

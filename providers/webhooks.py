@@ -2,10 +2,16 @@
 
 import json
 from collections.abc import Callable
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
+
+from accounts.models import ApiKey
+from providers.keys import profile_for_key
+from providers.parsing import ShapeError, parse_time
 
 Receiver = Callable[..., bool]
 
@@ -29,3 +35,11 @@ def webhook_endpoint(receive: Receiver, doc: str) -> Callable[[HttpRequest, str]
 
     endpoint.__doc__ = doc
     return endpoint
+
+
+def webhook_time(api_key: ApiKey, raw: object) -> datetime | None:
+    """The time a webhook says its SMS arrived (naive times are the provider's zone), or None if unreadable."""
+    try:
+        return parse_time(raw, ZoneInfo(profile_for_key(api_key).timezone))
+    except (ShapeError, KeyError, TypeError, ValueError, OverflowError):
+        return None

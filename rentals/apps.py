@@ -5,7 +5,8 @@ class RentalsConfig(AppConfig):
     name = "rentals"
 
     def ready(self) -> None:
-        from accounts.spending import register_pending
-        from rentals.services import committed_unrecorded
+        from purchases.services import InFlight, register_in_flight
+        from rentals.models import Rental, RentalRenewal
 
-        register_pending(committed_unrecorded)
+        register_in_flight(InFlight(Rental))
+        register_in_flight(InFlight(RentalRenewal, amount="price", key_path="rental__api_key"))

@@ -1,15 +1,16 @@
 """Rentals (a number rented for hours or days), the SMS they receive, their renewals and per-key poll state."""
 
-import uuid
 from datetime import timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import ApiKey, Team
+from purchases.models import FAILED, PENDING, UNKNOWN, KeyPollStateBase, Purchase
 
 # Providers refund a rent cancelled within its first 20 minutes (CANT_CANCEL after that).
 CANCEL_WINDOW = timedelta(minutes=20)
@@ -18,9 +19,9 @@ MAX_HOURS = 1344
 
 
 class RentalStatus(models.TextChoices):
-    PENDING = "pending", _("Renting…")
-    UNKNOWN = "unknown", _("Outcome unknown, checking")
-    FAILED = "failed", _("Not rented")
+    PENDING = PENDING, _("Renting…")
+    UNKNOWN = UNKNOWN, _("Outcome unknown, checking")
+    FAILED = FAILED, _("Not rented")
     ACTIVE = "active", _("Active")
     FINISHED = "finished", _("Finished")
     CANCELLED = "cancelled", _("Cancelled")
@@ -31,38 +32,21 @@ BOARD_STATUSES = (RentalStatus.ACTIVE, RentalStatus.PENDING, RentalStatus.UNKNOW
 CLOSED_STATUSES = (RentalStatus.FAILED, RentalStatus.FINISHED, RentalStatus.CANCELLED)
 
 
-class Rental(models.Model):
-    """One number rented for a while. Created as an intent before the upstream call."""
+class Rental(Purchase):
+    """One number rented for a while. Created as an intent before the upstream call.
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="rentals")
-    api_key = models.ForeignKey(ApiKey, on_delete=models.PROTECT, related_name="rentals")
-    member = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
-    # Idempotency: the rent form carries a token, so a double click cannot rent twice.
-    request_token = models.UUIDField(null=True, blank=True)
-    # NULL until the provider answers; unique per key once known.
-    upstream_id = models.CharField(max_length=32, null=True, blank=True)  # noqa: DJ001
-    phone = models.CharField(max_length=32, blank=True)
-    service = models.CharField(max_length=16)
-    country = models.IntegerField(null=True, blank=True)
-    operator = models.CharField(max_length=60, blank=True)
+    `cost` is the price of the first rent; `total_cost` everything booked on it since (renewals, refund).
+    """
+
     hours = models.PositiveIntegerField(default=MIN_HOURS)
-    currency = models.CharField(max_length=3)
-    # The price of the first rent (an estimate until the provider answers) and everything spent on it since.
-    cost = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
     total_cost = models.DecimalField(max_digits=14, decimal_places=4, default=0)
     status = models.CharField(max_length=10, choices=RentalStatus.choices, default=RentalStatus.PENDING)
-    created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     ends_at = models.DateTimeField(null=True, blank=True)
-    closed_at = models.DateTimeField(null=True, blank=True)
-    error_code = models.CharField(max_length=60, blank=True)
-    error_message = models.CharField(max_length=300, blank=True)
     # A finished rent re-ordered upstream comes back with a new id: the new row points to the old one.
     previous = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reorders"
     )
-    sms_count = models.PositiveIntegerField(default=0)
     last_sms_at = models.DateTimeField(null=True, blank=True)
     # Rentals fed by webhooks are asked for their status less often.
     last_webhook_at = models.DateTimeField(null=True, blank=True)
@@ -91,30 +75,15 @@ class Rental(models.Model):
     renew_error_code = models.CharField(max_length=60, blank=True)
     renew_error_message = models.CharField(max_length=300, blank=True)
     renew_failed_at = models.DateTimeField(null=True, blank=True)
-    # Bumped on every change: the live board's "anything new?" check reads only this.
-    updated_at = models.DateTimeField(default=timezone.now, db_index=True)
 
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["api_key", "upstream_id"],
-                condition=Q(upstream_id__isnull=False),
-                name="rental_unique_upstream_id",
-            ),
-            models.UniqueConstraint(
-                fields=["team", "request_token"],
-                condition=Q(request_token__isnull=False),
-                name="rental_unique_request_token",
-            ),
-        ]
+    tracks_total = True
+    ledger_kind = "rent"
+    ledger_event = "rent"
+
+    class Meta(Purchase.Meta):
         indexes = [
-            models.Index(fields=["team", "-created_at", "-id"], name="rental_team_recent"),
-            models.Index(fields=["team", "status"], name="rental_team_status"),
-            models.Index(fields=["api_key", "status"], name="rental_key_status"),
-            models.Index(fields=["team", "updated_at"], name="rental_team_updated"),
+            *Purchase.Meta.indexes,
             models.Index(fields=["status", "auto_renew", "ends_at"], name="rental_renew_due"),
-            models.Index(fields=["team", "phone"], name="rental_team_phone"),
         ]
 
     def __str__(self) -> str:
@@ -123,6 +92,21 @@ class Rental(models.Model):
     @property
     def is_live(self) -> bool:
         return self.status == RentalStatus.ACTIVE
+
+    @property
+    def is_refunded(self) -> bool:
+        return self.status == RentalStatus.CANCELLED
+
+    def expected_net(self) -> Decimal:
+        """The first rent plus every renewal made on this row; nothing once cancelled with a refund."""
+        if self.is_refunded:
+            return Decimal("0")
+        renewals = (
+            RentalRenewal.objects.filter(status=RenewalStatus.DONE)
+            .filter(Q(rental=self, new_rental__isnull=True) | Q(new_rental=self))
+            .aggregate(total=Sum("cost"))["total"]
+        )
+        return (self.cost or Decimal("0")) + (renewals or Decimal("0"))
 
     @property
     def cancel_deadline(self):
@@ -227,15 +211,7 @@ class RentalRenewal(models.Model):
         return f"renewal of {self.rental_id} by {self.hours} h ({self.status})"
 
 
-class RentalPollState(models.Model):
-    """Per-key worker bookkeeping for the rent poll: its own lock and backoff beside the activations' one."""
+class RentalPollState(KeyPollStateBase):
+    """Per-key worker bookkeeping of the rent poll: its own claim and backoff beside the activations' one."""
 
     api_key = models.OneToOneField(ApiKey, on_delete=models.CASCADE, related_name="rental_poll_state")
-    locked_until = models.DateTimeField(null=True, blank=True)
-    backoff_until = models.DateTimeField(null=True, blank=True)
-    failures = models.PositiveIntegerField(default=0)
-    last_polled_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.CharField(max_length=300, blank=True)
-
-    def __str__(self) -> str:
-        return f"rent poll state of {self.api_key_id}"

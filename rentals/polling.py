@@ -9,31 +9,33 @@ fed by webhooks only now and then) and settles rentals that ended upstream from 
 import logging
 from datetime import timedelta
 
-from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import ApiKey, KeyStatus, LedgerKind
-from accounts.services import audit_record
-from activations import polling as activation_polling
+from accounts.models import ApiKey, KeyStatus
 from providers.keys import client_for_key
-from providers.results import RentOrder
+from providers.results import RentListEntry, RentOrder
 from providers.services import api_key_mark_health
+from purchases.polling import run_locked_cycle
+from purchases.reconcile import match_unambiguous
+from purchases.services import in_flight_timeout, orphan_intents, purchase_fail_unmatched
 from rentals.models import RenewalStatus, Rental, RentalPollState, RentalRenewal, RentalStatus
 from rentals.services import (
-    PENDING_STALE,
     RENEWAL_GRACE,
     UNKNOWN_GRACE,
-    book_ledger,
+    record_rent,
     renewal_done,
     renewal_not_made,
+    rental_price_pending,
     rental_refresh,
     touch_rental,
 )
 
 logger = logging.getLogger(__name__)
 
+# Rents that were made, so must carry a price.
+PRICED_STATUSES = (RentalStatus.ACTIVE, RentalStatus.FINISHED, RentalStatus.CANCELLED)
 # A rental that receives webhooks is still asked for its status this often (a webhook can be lost).
 WEBHOOK_CHECK_INTERVAL = timedelta(seconds=60)
 
@@ -43,7 +45,10 @@ def keys_to_poll() -> list[int]:
     now = timezone.now()
     busy_rentals = Rental.objects.filter(
         Q(status__in=(RentalStatus.ACTIVE, RentalStatus.UNKNOWN))
-        | Q(status=RentalStatus.PENDING, created_at__lt=now - PENDING_STALE),
+        | Q(status=RentalStatus.PENDING, created_at__lt=now - in_flight_timeout())
+        | Q(
+            cost__isnull=True, status__in=(RentalStatus.ACTIVE, RentalStatus.FINISHED, RentalStatus.CANCELLED)
+        ),
         api_key__status=KeyStatus.ACTIVE,
     ).values("api_key_id")
     busy_renewals = RentalRenewal.objects.filter(status=RenewalStatus.UNKNOWN).values("rental__api_key_id")
@@ -52,34 +57,28 @@ def keys_to_poll() -> list[int]:
     return list(keys.exclude(pk__in=backing_off).values_list("pk", flat=True))
 
 
-def claim(api_key_id: int) -> bool:
-    """Take the key's rent-poll lock unless another worker holds it."""
-    return activation_polling.claim(api_key_id, state_model=RentalPollState)
-
-
 def poll_key(api_key_id: int) -> str:
     """One rent poll cycle for one key; returns a short word for logs. Never raises on upstream faults."""
-    return activation_polling.run_locked_cycle(
-        api_key_id, _cycle, state_model=RentalPollState, what="rent poll"
-    )
+    return run_locked_cycle(api_key_id, _cycle, state_model=RentalPollState, what="rent poll")
 
 
 def _cycle(api_key: ApiKey) -> None:
     now = timezone.now()
-    # Rent intents left pending by a request that died: whether the provider rented is unknown.
-    Rental.objects.filter(
-        api_key=api_key, status=RentalStatus.PENDING, created_at__lt=now - PENDING_STALE
-    ).update(status=RentalStatus.UNKNOWN, updated_at=now)
-    listed = {entry.rent_id: entry.phone for entry in client_for_key(api_key).get_rent_list()}
+    orphan_intents(Rental, api_key=api_key)
+    entries = client_for_key(api_key).get_rent_list()
     api_key_mark_health(api_key=api_key, exc=None)
+    listed = {entry.rent_id: entry.phone for entry in entries}
+    # Local rows are read only now: a rent settled while the provider answered is seen as ours.
     known = set(
         Rental.objects.filter(api_key=api_key, upstream_id__in=list(listed)).values_list(
             "upstream_id", flat=True
         )
     )
-    strangers = [rent_id for rent_id in listed if rent_id not in known]
+    strangers = [entry for entry in entries if entry.rent_id not in known]
     _reconcile_renewals(api_key, listed, strangers)
-    _reconcile_rents(api_key, listed, strangers)
+    _reconcile_rents(api_key, strangers)
+    for rental in Rental.objects.filter(api_key=api_key, cost__isnull=True, status__in=PRICED_STATUSES):
+        rental_price_pending(rental)
     live = Rental.objects.filter(api_key=api_key, status=RentalStatus.ACTIVE).exclude(upstream_id=None)
     for rental in live:
         if rental.upstream_id in listed and _webhook_fed(rental, now):
@@ -97,7 +96,7 @@ def _webhook_fed(rental: Rental, now) -> bool:
     )
 
 
-def _reconcile_renewals(api_key: ApiKey, listed: dict[str, str], strangers: list[str]) -> None:
+def _reconcile_renewals(api_key: ApiKey, listed: dict[str, str], strangers: list[RentListEntry]) -> None:
     """Decide renewals whose answer was lost, from what getRentList shows, never by calling again."""
     now = timezone.now()
     unknown = RentalRenewal.objects.filter(
@@ -107,12 +106,13 @@ def _reconcile_renewals(api_key: ApiKey, listed: dict[str, str], strangers: list
         rental = renewal.rental
         if renewal.reorder:
             # A re-ordered finished rent comes back under a new id with the same phone number.
-            match = next((rid for rid in strangers if listed[rid] == rental.phone), None)
-            if match is not None:
+            same_phone = [entry for entry in strangers if entry.phone == rental.phone]
+            if len(same_phone) == 1:
+                match = same_phone[0]
                 strangers.remove(match)
                 renewal_done(
                     renewal,
-                    RentOrder(rent_id=match, phone=listed[match], end_date=None),
+                    RentOrder(rent_id=match.rent_id, phone=match.phone, end_date=None),
                     actor=None,
                     reconciled=True,
                 )
@@ -136,47 +136,37 @@ def _reconcile_renewals(api_key: ApiKey, listed: dict[str, str], strangers: list
             )
 
 
-def _reconcile_rents(api_key: ApiKey, listed: dict[str, str], strangers: list[str]) -> None:
-    """Match rents whose answer was lost to unknown ids in the list; give up on them after the grace period."""
+def _fits(intent: Rental, entry: RentListEntry) -> bool:
+    """getRentList tells only the id and the phone: a lost rent is matched by its phone where it has one
+    (a re-order), else only when nothing else could be it."""
+    return not intent.phone or intent.phone == entry.phone
+
+
+def _reconcile_rents(api_key: ApiKey, strangers: list[RentListEntry]) -> None:
+    """Settle rents whose answer was lost from the unknown ids in the list, only where the match is
+    unambiguous; give up on them after the grace period when nothing in the list could be them."""
     now = timezone.now()
-    unknown = list(Rental.objects.filter(api_key=api_key, status=RentalStatus.UNKNOWN).order_by("created_at"))
-    for rental in unknown:
-        if strangers:
-            rent_id = strangers.pop(0)
-            start = rental.created_at
-            with transaction.atomic():
-                touch_rental(
-                    rental,
-                    upstream_id=rent_id,
-                    phone=listed[rent_id],
-                    status=RentalStatus.ACTIVE,
-                    started_at=start,
-                    ends_at=start + timedelta(hours=rental.hours),
-                    error_code="",
-                    error_message="",
-                )
-                book_ledger(
-                    rental,
-                    LedgerKind.RENT,
-                    rental.cost,
-                    event_key=f"rental:{rental.pk}:rent",
-                    actor=rental.member,
-                )
-                audit_record(
-                    team=api_key.team,
-                    actor=None,
-                    action="rental.reconciled",
-                    api_key=api_key,
-                    amount=rental.cost,
-                    currency=rental.currency,
-                    summary=_("The lost rent of %(service)s was found upstream: %(phone)s")
-                    % {"service": rental.service, "phone": listed[rent_id]},
-                )
+    lost = list(Rental.objects.filter(api_key=api_key, status=RentalStatus.UNKNOWN).order_by("created_at"))
+    matching = match_unambiguous(lost, strangers, _fits)
+    for rental, entry in matching.pairs:
+        if record_rent(
+            rental,
+            RentOrder(rent_id=entry.rent_id, phone=entry.phone, end_date=None),
+            actor=None,
+            reconciled=True,
+        ):
             rental_refresh(rental=rental)
-        elif rental.created_at < now - UNKNOWN_GRACE:
+    for rental in matching.ambiguous:
+        if rental.error_code != "AMBIGUOUS":
             touch_rental(
                 rental,
-                status=RentalStatus.FAILED,
-                closed_at=now,
-                error_message=_("The provider has no such rent: it did not happen, nothing was spent."),
+                error_code="AMBIGUOUS",
+                error_message=_(
+                    "Several rented numbers at the provider could be this rent; an admin must choose the right one."
+                ),
+            )
+    for rental in matching.unmatched:
+        if rental.created_at < now - UNKNOWN_GRACE:
+            purchase_fail_unmatched(
+                rental, message=_("The provider has no such rent: it did not happen, nothing was spent.")
             )

@@ -23,21 +23,31 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, Sum
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import ApiKey, LedgerEntry, LedgerKind, Membership, User
+from accounts.models import ApiKey, LedgerKind, Membership, User
 from accounts.permissions import SpendDenied
 from accounts.services import ActionRefused, audit_record
-from accounts.spending import has_limits, lock_key_and_check, record_spend_intent
-from activations.services import describe_error as describe_activation_error
 from providers import errors
-from providers.keys import client_for_key, profile_for_key
-from providers.parsing import ShapeError, parse_time
+from providers.keys import client_for_key
 from providers.results import RentOrder, RentState
 from providers.services import api_key_mark_health
+from providers.webhooks import webhook_time
+from purchases.messages import describe_error
+from purchases.services import (
+    has_limits,
+    ledger_book,
+    lock_and_check,
+    purchase_confirm_price,
+    purchase_intent,
+    purchase_refused,
+    purchase_settle,
+    retry_on_deadlock,
+    touch,
+)
 from rentals.models import (
     MAX_HOURS,
     MIN_HOURS,
@@ -59,8 +69,6 @@ RENEWAL_LEASE = timedelta(minutes=2)
 RENEWAL_GRACE = timedelta(minutes=2)
 # After the provider refused an automatic renewal (no balance, a limit), the sweeper tries again later.
 RETRY_AFTER_REFUSAL = timedelta(minutes=10)
-# A rent intent still pending after this was left by a request that died.
-PENDING_STALE = timedelta(minutes=2)
 
 # Auto-renew may start at most this many hours before the end (the form enforces it).
 MAX_RENEW_BEFORE_HOURS = 72
@@ -69,58 +77,7 @@ MAX_RENEW_BEFORE_HOURS = 72
 CODE_RE = re.compile(r"(?<![\d-])(\d{3}[- ]\d{3}|\d{4,8})(?![\d-])")
 
 
-class RentRefused(Exception):
-    """A rent or renewal that did not happen; `message` says why in plain words. Nothing was spent."""
-
-    def __init__(self, message: str, *, rental: Rental | None = None):
-        super().__init__(message)
-        self.message = message
-        self.rental = rental
-
-
-def touch_rental(rental: Rental, **fields) -> None:
-    """Save the given fields and bump `updated_at`, which the live board watches."""
-    fields["updated_at"] = timezone.now()
-    Rental.objects.filter(pk=rental.pk).update(**fields)
-    names = [name for name, value in fields.items() if hasattr(value, "resolve_expression")]
-    for name, value in fields.items():
-        if name not in names:
-            setattr(rental, name, value)
-    if names:
-        rental.refresh_from_db(fields=names)
-
-
-def describe_error(exc: errors.ProviderError) -> str:
-    """The provider's refusal of a rent action in plain words."""
-    if isinstance(exc, errors.CantCancel):
-        return _(
-            "A rent can be cancelled for a refund only in its first 20 minutes; this one is older. "
-            "Finish it instead (no refund)."
-        )
-    if isinstance(exc, errors.AlreadyFinish):
-        return _("The provider says this rent is already finished.")
-    if isinstance(exc, errors.AlreadyCancel):
-        return _("The provider says this rent is already cancelled.")
-    if isinstance(exc, errors.RentDie):
-        return _("The number's life at the provider is over: it cannot be extended or re-ordered any more.")
-    if isinstance(exc, errors.MaxHoursExceed):
-        if exc.maximum is not None:
-            return _("The provider allows at most %(max)s more hours on this number.") % {"max": exc.maximum}
-        return _("That would exceed the longest time the provider allows on this number.")
-    if isinstance(exc, errors.InvalidTime):
-        return _("The provider accepts rent lengths from %(min)s to %(max)s hours.") % {
-            "min": MIN_HOURS,
-            "max": MAX_HOURS,
-        }
-    if isinstance(exc, errors.NoBalance):
-        return _("The provider account has not enough balance for this.")
-    if isinstance(exc, errors.InvalidPhone | errors.NoIdRent):
-        return _("The provider no longer knows this rent (it is not rented by this account).")
-    if isinstance(exc, errors.IncorrectStatus):
-        return _("The provider rejected this status change.")
-    if isinstance(exc, errors.AccountInactive):
-        return _("The provider has no number to rent right now (or the account is inactive).")
-    return describe_activation_error(exc)
+touch_rental = touch
 
 
 def extract_code(text: str) -> str:
@@ -132,46 +89,6 @@ def extract_code(text: str) -> str:
 def webhook_url(api_key: ApiKey) -> str:
     """The URL the provider posts this key's rent SMS to (its secret token identifies the key)."""
     return settings.SITE_URL.rstrip("/") + reverse("rentals:webhook", args=[api_key.webhook_token])
-
-
-# --- money bookkeeping --------------------------------------------------------------------------
-
-
-def committed_unrecorded(api_key: ApiKey) -> Decimal:
-    """Money possibly spent by rents and renewals in flight or unknown (registered with accounts.spending)."""
-    rents = Rental.objects.filter(
-        api_key=api_key, status__in=(RentalStatus.PENDING, RentalStatus.UNKNOWN)
-    ).aggregate(total=Sum("cost"))["total"]
-    renewals = RentalRenewal.objects.filter(
-        rental__api_key=api_key, status__in=(RenewalStatus.PENDING, RenewalStatus.UNKNOWN)
-    ).aggregate(total=Sum("price"))["total"]
-    return (rents or Decimal("0")) + (renewals or Decimal("0"))
-
-
-def book_ledger(
-    rental: Rental, kind: str, amount: Decimal | None, *, event_key: str, actor: User | None
-) -> bool:
-    """One ledger row per money event (rent, renewal, refund), whatever replays it; keeps `total_cost`."""
-    if amount is None:
-        return False
-    signed = -amount if kind == LedgerKind.REFUND else amount
-    try:
-        with transaction.atomic():
-            LedgerEntry.objects.create(
-                team=rental.team,
-                api_key=rental.api_key,
-                member=actor,
-                kind=kind,
-                amount=signed,
-                currency=rental.currency,
-                reference=rental.upstream_id or "",
-                event_key=event_key,
-            )
-            touch_rental(rental, total_cost=F("total_cost") + signed)
-    except IntegrityError:
-        logger.info("ledger event %s already booked", event_key)
-        return False
-    return True
 
 
 # --- renting ------------------------------------------------------------------------------------
@@ -211,7 +128,7 @@ def _check_hours(hours: int) -> None:
 def record_intent(
     *, membership: Membership, api_key: ApiKey, request: RentRequest, request_token: uuid.UUID | None
 ) -> tuple[Rental, bool]:
-    """Check grants and limits and write the intent row, under a lock on the key. Returns (row, created)."""
+    """Check grants and limits and write the intent row (the purchase core's locks). Returns (row, created)."""
     estimate = offer_price(
         api_key,
         service=request.service,
@@ -221,7 +138,7 @@ def record_intent(
     )
     if estimate is None and has_limits(membership, api_key):
         raise SpendDenied(_("The current rent price is unknown, so your limits cannot be checked."))
-    return record_spend_intent(
+    return purchase_intent(
         Rental,
         membership=membership,
         api_key=api_key,
@@ -241,7 +158,7 @@ def rental_rent(
     request: RentRequest,
     request_token: uuid.UUID | None = None,
 ) -> Rental:
-    """Rent a number. Raises SpendDenied (our rules) or RentRefused (the provider's); nothing is spent then.
+    """Rent a number. Raises SpendDenied (our rules) or PurchaseRefused (the provider's); nothing is spent then.
 
     The provider posts the number's SMS to our webhook URL as they arrive; the poll cycle is the fallback.
     """
@@ -260,69 +177,64 @@ def rental_rent(
             url=webhook_url(api_key),
         )
     except errors.ProviderError as exc:
-        return _record_rent_refusal(rental, exc, membership.user)
-    _record_rent(rental, order, actor=membership.user)
+        return purchase_refused(rental, exc, actor=membership.user)
+    record_rent(rental, order, actor=membership.user)
     return rental
 
 
-def _record_rent_refusal(rental: Rental, exc: errors.ProviderError, actor: User | None) -> Rental:
-    api_key_mark_health(api_key=rental.api_key, exc=exc)
-    if exc.definite:
-        touch_rental(
-            rental,
-            status=RentalStatus.FAILED,
-            error_code=exc.code[:60],
-            error_message=describe_error(exc)[:300],
-            closed_at=timezone.now(),
-        )
-        raise RentRefused(describe_error(exc), rental=rental)
-    # The provider may or may not have rented the number: never retry, let the poll cycle find out.
-    touch_rental(
-        rental,
-        status=RentalStatus.UNKNOWN,
-        error_code=exc.code[:60],
-        error_message=_("The provider's answer was lost (%(code)s); checking whether the number was rented.")
-        % {"code": exc.code},
+def rent_price(rental: Rental) -> Decimal | None:
+    """The price of this rent as the provider quotes it now (the classic answer to a rent carries none)."""
+    return offer_price(
+        rental.api_key,
+        service=rental.service,
+        country=rental.country,
+        operator=rental.operator,
+        hours=rental.hours,
     )
-    audit_record(
-        team=rental.team,
-        actor=actor,
-        action="rental.unknown",
-        api_key=rental.api_key,
-        summary=_("Rent of %(service)s: outcome unknown, reconciling") % {"service": rental.service},
-        details={"error": exc.code},
-    )
-    return rental
 
 
-def _record_rent(rental: Rental, order: RentOrder, *, actor: User | None) -> None:
-    """Fill the intent with what the provider rented and book the money."""
+def record_rent(rental: Rental, order: RentOrder, *, actor: User | None, reconciled: bool = False) -> bool:
+    """Settle the intent with what the provider rented and book the money, once.
+
+    The price is the answer's own cost where it carries one; otherwise the quote read before the rent,
+    or, when that read failed, a quote read now. With no price at all the rent shows "price pending"
+    and the poll cycle prices it, rather than booking it at nothing.
+    """
     now = timezone.now()
-    cost = order.cost if order.cost is not None else rental.cost
-    with transaction.atomic():
-        touch_rental(
-            rental,
-            upstream_id=order.rent_id,
-            phone=order.phone,
-            cost=cost,
-            currency=order.currency or rental.currency,
-            status=RentalStatus.ACTIVE,
-            started_at=now,
-            ends_at=order.end_date or now + timedelta(hours=rental.hours),
-            error_code="",
-            error_message="",
-        )
-        book_ledger(rental, LedgerKind.RENT, cost, event_key=f"rental:{rental.pk}:rent", actor=actor)
-        audit_record(
-            team=rental.team,
-            actor=actor,
-            action="rental.rent",
-            api_key=rental.api_key,
-            amount=cost,
-            currency=rental.currency,
-            summary=_("Rented %(phone)s for %(service)s, %(hours)s h")
-            % {"phone": order.phone, "service": rental.service, "hours": rental.hours},
-        )
+    confirmed = order.cost is not None
+    cost = order.cost if confirmed else rental.cost
+    if cost is None:
+        cost = rent_price(rental)
+    start = rental.created_at if reconciled else now
+    if reconciled:
+        action = "rental.reconciled"
+        summary = _("The lost rent of %(service)s was found upstream: %(phone)s")
+    else:
+        action = "rental.rent"
+        summary = _("Rented %(phone)s for %(service)s, %(hours)s h")
+    return purchase_settle(
+        rental,
+        status=RentalStatus.ACTIVE,
+        upstream_id=order.rent_id,
+        cost=cost,
+        confirmed=confirmed,
+        audit_action=action,
+        audit_summary=summary % {"phone": order.phone, "service": rental.service, "hours": rental.hours},
+        actor=actor,
+        phone=order.phone,
+        currency=order.currency or rental.currency,
+        started_at=start,
+        ends_at=order.end_date or start + timedelta(hours=rental.hours),
+    )
+
+
+def rental_price_pending(rental: Rental) -> bool:
+    """Price a rent booked without one (every price read failed), from a quote read now. True once priced."""
+    price = rent_price(rental)
+    if price is None:
+        return False
+    purchase_confirm_price(rental, cost=price, confirmed=False)
+    return True
 
 
 # --- finish and cancel --------------------------------------------------------------------------
@@ -338,13 +250,7 @@ def settle_closed(rental: Rental, *, status: str, refund: bool) -> None:
             return
         touch_rental(rental, status=status, closed_at=timezone.now(), renewing_until=None)
         if refund and locked.total_cost:
-            book_ledger(
-                rental,
-                LedgerKind.REFUND,
-                locked.total_cost,
-                event_key=f"rental:{rental.pk}:refund",
-                actor=rental.member,
-            )
+            ledger_book(rental, LedgerKind.REFUND, locked.total_cost, event="refund")
 
 
 def rental_set_status(*, membership: Membership, rental: Rental, action: str) -> Rental:
@@ -477,10 +383,7 @@ def rental_webhook_receive(*, webhook_token: str, payload: dict) -> bool:
     rental = Rental.objects.filter(api_key=api_key, upstream_id=rent_id).first() if rent_id else None
     if rental is None:
         return True
-    try:
-        received_at = parse_time(payload.get("date"), ZoneInfo(profile_for_key(api_key).timezone))
-    except (ShapeError, KeyError):
-        received_at = None
+    received_at = webhook_time(api_key, payload.get("date"))
     record_message(
         rental=rental,
         text=str(payload.get("text") or ""),
@@ -538,9 +441,10 @@ def _claim_renewal(
         raise SpendDenied(_("The renewal price is unknown, so the limits cannot be checked."))
     now = timezone.now()
     window = rental.ends_at
-    try:
+
+    def claim() -> RentalRenewal | None:
         with transaction.atomic():
-            lock_key_and_check(membership=membership, api_key=api_key, amount=price)
+            lock_and_check(membership=membership, api_key=api_key, amount=price)
             if budget_limited and price is not None:
                 left = rental.renew_budget - rental.renew_spent
                 if price > left:
@@ -555,7 +459,7 @@ def _claim_renewal(
             )
             if claimed != 1:
                 return None
-            renewal = RentalRenewal.objects.create(
+            return RentalRenewal.objects.create(
                 team_id=rental.team_id,
                 rental=rental,
                 member=membership.user,
@@ -566,8 +470,13 @@ def _claim_renewal(
                 price=price,
                 currency=rental.currency,
             )
+
+    try:
+        renewal = retry_on_deadlock(claim)
     except IntegrityError:
         # The unique intent per window caught a claim that slipped past: the window is taken.
+        return None
+    if renewal is None:
         return None
     rental.renewal_window_end, rental.renewing_until = window, now + RENEWAL_LEASE
     return renewal
@@ -651,9 +560,7 @@ def renewal_done(
             error_code="",
             error_message="",
         )
-        book_ledger(
-            target, LedgerKind.RENEWAL, cost, event_key=f"rental-renewal:{renewal.pk}", actor=renewal.member
-        )
+        ledger_book(target, LedgerKind.RENEWAL, cost, event=f"renewal:{renewal.pk}", member=renewal.member)
         if target.pk != rental.pk:
             summary = _("Re-ordered %(phone)s for %(hours)s h (new id %(id)s)")
         elif renewal.auto:

@@ -22,12 +22,12 @@ from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 from accounts.models import Membership
 from accounts.permissions import SpendDenied, team_view
 from accounts.services import ActionRefused
+from purchases.services import PurchaseRefused
 from rentals import selectors
 from rentals.forms import HOUR_CHOICES, AutoRenewForm, ExtendForm, HistoryFilterForm, RentChoiceForm, RentForm
 from rentals.models import RentalStatus
 from rentals.services import (
     ACTIONS,
-    RentRefused,
     RentRequest,
     auto_renew_configure,
     rental_extend,
@@ -177,7 +177,7 @@ def rent(request: HttpRequest, membership: Membership) -> HttpResponse:
                     ),
                     request_token=data["request_token"],
                 )
-            except (SpendDenied, RentRefused, ActionRefused) as exc:
+            except (SpendDenied, PurchaseRefused, ActionRefused) as exc:
                 error = exc.message
             else:
                 if rental.status == RentalStatus.UNKNOWN:

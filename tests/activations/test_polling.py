@@ -16,6 +16,7 @@ from activations.models import Activation, ActivationStatus, KeyPollState, Sms
 from activations.services import BuyRequest, activation_buy
 from providers.client import ProviderClient
 from providers.keys import client_for_key
+from purchases.polling import claim
 from sandbox import services as sandbox_services
 from sandbox.models import Activation as SandboxActivation
 
@@ -211,7 +212,7 @@ def test_bad_key_and_ban_mark_the_key_and_tell_the_team(make_key, owner):
 def test_two_cycles_never_run_at_once_for_one_key(make_key, owner, spy):
     api_key, _ = make_key("--sms-delay", "3600")
     activation_buy(membership=owner, api_key=api_key, request=TG_RU)
-    assert polling.claim(api_key.pk) is True
+    assert claim(api_key.pk, state_model=KeyPollState) is True
     spy.clear()
     assert polling.poll_key(api_key.pk) == "locked"
     assert spy == {}

@@ -12,8 +12,9 @@ from accounts.models import AuditEntry, LedgerEntry, LedgerKind
 from accounts.permissions import SpendDenied
 from accounts.services import ActionRefused
 from activations.models import Activation, ActivationStatus
-from activations.services import BuyRefused, BuyRequest, activation_buy, activation_set_status
+from activations.services import BuyRequest, activation_buy, activation_set_status
 from providers.keys import client_for_key
+from purchases.services import PurchaseRefused
 
 from .conftest import set_sandbox
 
@@ -64,7 +65,7 @@ def test_it_buys_once_when_the_form_is_sent_twice(make_key, owner):
 )
 def test_it_refuses_clearly_and_spends_nothing(make_key, owner, request_, message):
     api_key, _ = make_key()
-    with pytest.raises(BuyRefused) as refused:
+    with pytest.raises(PurchaseRefused) as refused:
         activation_buy(membership=owner, api_key=api_key, request=request_)
     assert message in refused.value.message
     assert Activation.objects.get().status == ActivationStatus.FAILED
@@ -78,7 +79,7 @@ def test_it_refuses_without_balance(team, sandbox_url, owner):
     from .conftest import register_key
 
     api_key = register_key(team, sandbox_account("--balance", "0"))
-    with pytest.raises(BuyRefused) as refused:
+    with pytest.raises(PurchaseRefused) as refused:
         activation_buy(membership=owner, api_key=api_key, request=TG_RU)
     assert "not enough balance" in refused.value.message
     assert not LedgerEntry.objects.exists()
@@ -88,7 +89,7 @@ def test_it_reports_a_ban_with_its_end(make_key, owner):
     api_key, secret = make_key()
     until = timezone.now() + timedelta(hours=2)
     set_sandbox(secret, "--banned-until", until.isoformat())
-    with pytest.raises(BuyRefused) as refused:
+    with pytest.raises(PurchaseRefused) as refused:
         activation_buy(membership=owner, api_key=api_key, request=TG_RU)
     assert "banned" in refused.value.message and until.strftime("%Y-%m-%d") in refused.value.message
     api_key.refresh_from_db()

@@ -9,8 +9,9 @@ from accounts.models import AuditEntry, LedgerEntry, LedgerKind
 from accounts.services import ActionRefused
 from activations import calls, extra, polling
 from activations.models import Activation, ActivationStatus
-from activations.services import BuyRefused, BuyRequest, activation_buy, activation_set_status
+from activations.services import BuyRequest, activation_buy, activation_set_status
 from providers.keys import client_for_key
+from purchases.services import PurchaseRefused
 
 from .conftest import set_sandbox
 from .test_views import htmx, login, url
@@ -173,13 +174,19 @@ def test_it_adds_a_service_to_a_forwarded_number(team, bob, make_key, operator):
     assert response.status_code == 200
     child = Activation.objects.get(parent=parent)
     assert (child.service, child.phone, child.status) == ("ok", parent.phone, ActivationStatus.WAITING)
+    # The answer carries no price and the price list does not tell it: pending until the provider's list does.
+    assert child.cost is None and child.price_pending
+    polling.poll_key(api_key.pk)
+    child.refresh_from_db()
+    assert (child.cost, child.price_confirmed) == (Decimal("5"), True)  # the sandbox's fixed fee
     assert LedgerEntry.objects.filter(kind=LedgerKind.PURCHASE).count() == 2
+    assert LedgerEntry.objects.get(purchase_ref=f"activation:{child.pk}").amount == Decimal("5")
 
 
 def test_a_number_without_forwarding_cannot_take_another_service(make_key, operator):
     api_key, _ = make_key("--sms-delay", "3600")
     parent = activation_buy(membership=operator, api_key=api_key, request=BuyRequest(service="tg", country=0))
-    with pytest.raises(BuyRefused):
+    with pytest.raises(PurchaseRefused):
         extra.additional_buy(membership=operator, parent=parent, service="wa")
     assert Activation.objects.count() == 1
 

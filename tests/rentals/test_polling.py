@@ -13,6 +13,7 @@ from django.utils import timezone
 from accounts.models import AuditEntry, LedgerEntry, LedgerKind
 from providers.client import ProviderClient
 from providers.keys import client_for_key
+from purchases.polling import claim
 from rentals import polling
 from rentals.models import Rental, RentalPollState, RentalSms, RentalStatus
 from rentals.services import RentRequest, rental_rent
@@ -172,7 +173,7 @@ def test_it_survives_faults_on_the_poll_and_backs_off(make_key, owner, fault):
 def test_two_cycles_never_run_at_once_for_one_key(make_key, owner, spy):
     api_key, _ = make_key("--sms-delay", "3600")
     rental_rent(membership=owner, api_key=api_key, request=TG)
-    assert polling.claim(api_key.pk) is True
+    assert claim(api_key.pk, state_model=RentalPollState) is True
     spy.clear()
     assert polling.poll_key(api_key.pk) == "locked"
     assert spy == {}

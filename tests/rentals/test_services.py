@@ -11,9 +11,10 @@ from accounts.models import AuditEntry, LedgerEntry, LedgerKind
 from accounts.permissions import SpendDenied
 from accounts.services import ActionRefused
 from providers.keys import client_for_key
+from purchases.services import PurchaseRefused
 from rentals.models import Rental, RentalStatus
 from rentals.selectors import extend_quote
-from rentals.services import RentRefused, RentRequest, rental_extend, rental_rent, rental_set_status
+from rentals.services import RentRequest, rental_extend, rental_rent, rental_set_status
 from sandbox.models import Rental as SandboxRental
 from tests.conftest import sandbox_account
 
@@ -65,7 +66,7 @@ def test_it_rents_once_when_the_form_is_sent_twice(make_key, owner):
 )
 def test_it_refuses_clearly_and_spends_nothing(make_key, owner, request_, message):
     api_key, _ = make_key()
-    with pytest.raises(RentRefused) as refused:
+    with pytest.raises(PurchaseRefused) as refused:
         rental_rent(membership=owner, api_key=api_key, request=request_)
     assert message in refused.value.message
     assert Rental.objects.get().status == RentalStatus.FAILED
@@ -75,7 +76,7 @@ def test_it_refuses_clearly_and_spends_nothing(make_key, owner, request_, messag
 
 def test_it_refuses_without_balance(team, sandbox_url, owner):
     api_key = register_key(team, sandbox_account("--balance", "0"))
-    with pytest.raises(RentRefused) as refused:
+    with pytest.raises(PurchaseRefused) as refused:
         rental_rent(membership=owner, api_key=api_key, request=TG)
     assert "not enough balance" in refused.value.message
 

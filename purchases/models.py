@@ -1,0 +1,114 @@
+"""What every purchase shares, whatever it buys: the abstract row that activations and rentals extend.
+
+A purchase row is written as an intent before the upstream call (`pending`), becomes `unknown` when
+the answer was lost, `failed` when the provider definitely refused, and otherwise takes the feature's
+own live and closed states. The money fields follow one rule: `cost` is what the provider charged
+once `price_confirmed`, an estimate before that, and `None` while the price is not known at all.
+"""
+
+import uuid
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import ApiKey, Team
+
+# The states every purchase passes through before the feature's own ones (same values in every app).
+PENDING = "pending"
+UNKNOWN = "unknown"
+FAILED = "failed"
+UNSETTLED = (PENDING, UNKNOWN)
+
+
+class Purchase(models.Model):
+    """The shared fields, constraints and indexes of a team's purchase at a provider."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="%(class)ss")
+    api_key = models.ForeignKey(ApiKey, on_delete=models.PROTECT, related_name="%(class)ss")
+    member = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    # Idempotency: the form carries a token, so a double click cannot buy twice.
+    request_token = models.UUIDField(null=True, blank=True)
+    # NULL until the provider answers; unique per key once known.
+    upstream_id = models.CharField(max_length=32, null=True, blank=True)  # noqa: DJ001
+    phone = models.CharField(max_length=32, blank=True)
+    service = models.CharField(max_length=16)
+    country = models.IntegerField(null=True, blank=True)
+    operator = models.CharField(max_length=60, blank=True)
+    cost = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
+    # True once `cost` is what the provider charged (its answer or its own records), not an estimate.
+    price_confirmed = models.BooleanField(default=False)
+    currency = models.CharField(max_length=3)
+    created_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    error_code = models.CharField(max_length=60, blank=True)
+    error_message = models.CharField(max_length=300, blank=True)
+    sms_count = models.PositiveIntegerField(default=0)
+    # Bumped on every change: the live board's "anything new?" check reads only this.
+    updated_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["api_key", "upstream_id"],
+                condition=Q(upstream_id__isnull=False),
+                name="%(class)s_unique_upstream_id",
+            ),
+            models.UniqueConstraint(
+                fields=["team", "request_token"],
+                condition=Q(request_token__isnull=False),
+                name="%(class)s_unique_request_token",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["team", "-created_at", "-id"], name="%(class)s_team_recent"),
+            models.Index(fields=["team", "status"], name="%(class)s_team_status"),
+            models.Index(fields=["api_key", "status"], name="%(class)s_key_status"),
+            models.Index(fields=["team", "updated_at"], name="%(class)s_team_updated"),
+            models.Index(fields=["team", "phone"], name="%(class)s_team_phone"),
+        ]
+
+    # Rentals keep a running `total_cost` of everything booked on them; the ledger updates it.
+    tracks_total = False
+    # The ledger row that books the purchase itself: its kind and its event name.
+    ledger_kind = "purchase"
+    ledger_event = "purchase"
+
+    @property
+    def is_refunded(self) -> bool:
+        """Closed with the provider giving the money back (each feature names its refunded states)."""
+        return False
+
+    def expected_net(self) -> Decimal:
+        """What the ledger rows of this purchase must add up to, now that its price is known."""
+        return Decimal("0") if self.is_refunded else (self.cost or Decimal("0"))
+
+    @property
+    def is_unsettled(self) -> bool:
+        return self.status in UNSETTLED
+
+    @property
+    def price_pending(self) -> bool:
+        """Bought (or maybe bought) while the provider has not told the price yet."""
+        return self.cost is None and self.status != FAILED
+
+
+class KeyPollStateBase(models.Model):
+    """Per-key worker bookkeeping of one poll: the claim that keeps cycles from overlapping, and the backoff."""
+
+    locked_until = models.DateTimeField(null=True, blank=True)
+    backoff_until = models.DateTimeField(null=True, blank=True)
+    failures = models.PositiveIntegerField(default=0)
+    last_polled_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{type(self).__name__} of key {self.api_key_id}"

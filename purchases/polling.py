@@ -1,0 +1,79 @@
+"""The per-key poll cycle every feature shares: claim the key, run the feature's cycle, record health, back off.
+
+A cycle claims its key with a conditional UPDATE on the feature's state row (so two workers never poll
+one key at once, and a lock left by a dead worker expires), never raises on upstream faults (they mark
+the key and back off), and releases the claim whatever happened.
+"""
+
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import ApiKey
+from providers import errors
+from providers.services import api_key_mark_health
+from purchases.models import KeyPollStateBase
+
+logger = logging.getLogger(__name__)
+
+LOCK_TTL = timedelta(seconds=60)
+BACKOFF_STEPS = (5, 15, 30, 60, 120, 300)  # seconds, by consecutive failures
+
+
+def claim(api_key_id: int, *, state_model: type[KeyPollStateBase]) -> bool:
+    """Take the key's poll claim unless another worker holds it (an expired claim is free again)."""
+    now = timezone.now()
+    state_model.objects.get_or_create(api_key_id=api_key_id)
+    claimed = state_model.objects.filter(
+        Q(locked_until__isnull=True) | Q(locked_until__lt=now), api_key_id=api_key_id
+    ).update(locked_until=now + LOCK_TTL)
+    return claimed == 1
+
+
+def release(
+    api_key_id: int, *, error: errors.ProviderError | None, state_model: type[KeyPollStateBase]
+) -> None:
+    """Free the claim; after a fault, wait longer with every consecutive failure (and as long as a 429 asks)."""
+    state = state_model.objects.get(api_key_id=api_key_id)
+    now = timezone.now()
+    if error is None:
+        state.failures, state.backoff_until, state.last_error = 0, None, ""
+    else:
+        state.failures += 1
+        delay = BACKOFF_STEPS[min(state.failures, len(BACKOFF_STEPS)) - 1]
+        if isinstance(error, errors.RateLimited) and error.retry_after:
+            delay = max(delay, int(error.retry_after))
+        state.backoff_until = now + timedelta(seconds=delay)
+        state.last_error = f"{error.code}: {error.message}"[:300]
+    state.locked_until = None
+    state.last_polled_at = now
+    state.save()
+
+
+def run_locked_cycle(
+    api_key_id: int,
+    cycle: Callable[[ApiKey], None],
+    *,
+    state_model: type[KeyPollStateBase],
+    what: str = "poll",
+) -> str:
+    """Claim the key, run `cycle(api_key)`, then record its health and backoff and release the claim.
+
+    Returns a short word for logs; never raises on upstream faults.
+    """
+    if not claim(api_key_id, state_model=state_model):
+        return "locked"
+    api_key = ApiKey.objects.select_related("team").get(pk=api_key_id)
+    error: errors.ProviderError | None = None
+    try:
+        cycle(api_key)
+    except errors.ProviderError as exc:
+        error = exc
+        api_key_mark_health(api_key=api_key, exc=exc)
+        logger.warning("%s of key %s failed: %s", what, api_key_id, exc.code)
+    finally:
+        release(api_key_id, error=error, state_model=state_model)
+    return "error" if error else "ok"

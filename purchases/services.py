@@ -1,0 +1,422 @@
+"""The one purchase path every feature spends money through.
+
+1. `purchase_intent`: check grants and limits and write the intent row in one transaction, under
+   locks taken in one fixed order (the member, then the key), counting the money still in flight
+   for the member across every key and feature and for the key across every member.
+2. The upstream call runs outside any transaction (the caller makes it).
+3. `purchase_refused` records a refusal: definite -> failed, nothing spent; ambiguous -> unknown,
+   for the poll cycle to reconcile. A purchase is never retried.
+4. `purchase_settle` fills the intent with what the provider sold, re-reading the row under a lock
+   so a poll and the buyer settling at once book it once, and books the ledger.
+5. `purchase_confirm_price` replaces an estimate with what the provider charged, read later from its
+   own records, with a ledger correction row (never an edit).
+"""
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from django.conf import settings
+from django.db import IntegrityError, OperationalError, models, transaction
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import ApiKey, LedgerEntry, LedgerKind, Membership, User
+from accounts.permissions import check_spend_allowed
+from accounts.services import audit_record
+from providers import errors
+from providers.services import api_key_mark_health
+from purchases.messages import describe_error
+from purchases.models import FAILED, PENDING, UNKNOWN, UNSETTLED, Purchase
+
+logger = logging.getLogger(__name__)
+
+Row = TypeVar("Row", bound=Purchase)
+
+ZERO = Decimal("0")
+
+
+def in_flight_timeout() -> timedelta:
+    """How long an upstream purchase call can last at most; an intent still pending after it was orphaned
+    (its process died mid-call) and is reconciled like one whose answer was lost."""
+    seconds = float(settings.PROVIDER_CONNECT_TIMEOUT) + float(settings.PROVIDER_READ_TIMEOUT)
+    # The request budget may hold a call back a little before it is sent.
+    return timedelta(seconds=seconds + 15)
+
+
+class PurchaseRefused(Exception):
+    """A purchase the provider definitely refused; `message` says why in plain words. Nothing was spent."""
+
+    def __init__(self, message: str, *, row: Purchase | None = None):
+        super().__init__(message)
+        self.message = message
+        self.row = row
+
+
+# --- money in flight ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InFlight:
+    """Where a feature keeps purchases whose outcome is not recorded yet, and the money each may have spent."""
+
+    model: type[models.Model]
+    amount: str = "cost"
+    statuses: tuple[str, ...] = UNSETTLED
+    key_path: str = "api_key"
+    team_path: str = "team"
+    member_path: str = "member"
+
+
+_in_flight: list[InFlight] = []
+
+
+def register_in_flight(source: InFlight) -> None:
+    """Called from a feature app's `ready()`, so every limit sees its money in flight."""
+    if source not in _in_flight:
+        _in_flight.append(source)
+
+
+def money_in_flight(
+    *, api_key: ApiKey | None = None, membership: Membership | None = None, currency: str | None = None
+) -> Decimal:
+    """Money possibly spent by purchases not settled yet, by one key or by one member (across every key
+    and feature, in the key's currency), so simultaneous purchases cannot pass a limit together."""
+    total = ZERO
+    for source in _in_flight:
+        rows = source.model.objects.filter(status__in=source.statuses)
+        if api_key is not None:
+            rows = rows.filter(**{source.key_path: api_key.pk})
+        if membership is not None:
+            rows = rows.filter(
+                **{source.team_path: membership.team_id, source.member_path: membership.user_id}
+            )
+        if currency is not None:
+            rows = rows.filter(currency=currency)
+        total += rows.aggregate(total=Sum(source.amount))["total"] or ZERO
+    return total
+
+
+def has_limits(membership: Membership, api_key: ApiKey) -> bool:
+    """Whether any limit applies, so that an unknown price must refuse the purchase."""
+    return any(
+        value is not None for value in (api_key.max_price, api_key.daily_budget, membership.daily_spend_limit)
+    )
+
+
+def lock_and_check(*, membership: Membership, api_key: ApiKey, amount: Decimal | None) -> None:
+    """Inside a transaction: lock the member, then the key (always this order, so spenders never wait on each
+    other in a cycle), then check grants and limits with every unsettled purchase counted."""
+    # NO KEY UPDATE: rows that merely reference the member or key (new intents, ledger rows) are not blocked.
+    Membership.objects.select_for_update(no_key=True).filter(pk=membership.pk).first()
+    ApiKey.objects.select_for_update(no_key=True).filter(pk=api_key.pk).first()
+    check_spend_allowed(
+        membership=membership,
+        api_key=api_key,
+        amount=amount,
+        pending_key=money_in_flight(api_key=api_key),
+        pending_member=money_in_flight(membership=membership, currency=api_key.currency),
+    )
+
+
+T = TypeVar("T")
+
+_RETRYABLE_STATES = {"40P01", "40001"}  # deadlock detected, serialization failure
+
+
+def retry_on_deadlock(work: Callable[[], T], *, attempts: int = 5) -> T:
+    """Run a transaction that touches nothing upstream again when the database chose it as a deadlock victim."""
+    for attempt in range(attempts):
+        try:
+            return work()
+        except OperationalError as exc:
+            state = getattr(exc.__cause__, "sqlstate", None)
+            if state not in _RETRYABLE_STATES or attempt == attempts - 1:
+                raise
+            time.sleep(0.01 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+# --- the intent ----------------------------------------------------------------------------------
+
+
+def touch(row: Purchase, **fields: Any) -> None:
+    """Save the given fields (values or F expressions) and bump `updated_at`, which the live boards watch."""
+    fields["updated_at"] = timezone.now()
+    type(row).objects.filter(pk=row.pk).update(**fields)
+    expressions = [name for name, value in fields.items() if hasattr(value, "resolve_expression")]
+    for name, value in fields.items():
+        if name not in expressions:
+            setattr(row, name, value)
+    if expressions:
+        row.refresh_from_db(fields=expressions)
+
+
+def purchase_intent(
+    model: type[Row],
+    *,
+    membership: Membership,
+    api_key: ApiKey,
+    request_token: uuid.UUID | None,
+    estimate: Decimal | None,
+    **fields: Any,
+) -> tuple[Row, bool]:
+    """Check limits and write the intent row before the upstream call. Returns (row, created).
+
+    A `request_token` seen before returns the first row instead (a form sent twice buys once); two
+    submissions racing each other are settled by the unique (team, request_token) constraint, and a
+    deadlock between them is retried: nothing upstream has happened yet.
+    """
+    team = membership.team
+
+    def write() -> tuple[Row, bool]:
+        if request_token is not None:
+            existing = model.objects.filter(team=team, request_token=request_token).first()
+            if existing is not None:
+                return existing, False
+        try:
+            with transaction.atomic():
+                lock_and_check(membership=membership, api_key=api_key, amount=estimate)
+                row = model.objects.create(
+                    team=team,
+                    api_key=api_key,
+                    member=membership.user,
+                    request_token=request_token,
+                    cost=estimate,
+                    currency=api_key.currency,
+                    **fields,
+                )
+        except IntegrityError:
+            if request_token is None:
+                raise
+            return model.objects.get(team=team, request_token=request_token), False
+        return row, True
+
+    return retry_on_deadlock(write)
+
+
+def purchase_refused(row: Row, exc: errors.ProviderError, *, actor: User | None) -> Row:
+    """Record the provider's refusal of a purchase. Definite: failed, nothing spent, PurchaseRefused is raised.
+    Ambiguous (timeout, 5xx, a garbled answer): unknown, never retried, reconciled by the poll cycle."""
+    api_key_mark_health(api_key=row.api_key, exc=exc)
+    noun = row._meta.model_name
+    if exc.definite:
+        message = describe_error(exc)
+        touch(
+            row,
+            status=FAILED,
+            error_code=exc.code[:60],
+            error_message=message[:300],
+            closed_at=timezone.now(),
+        )
+        raise PurchaseRefused(message, row=row)
+    touch(
+        row,
+        status=UNKNOWN,
+        error_code=exc.code[:60],
+        error_message=_(
+            "The provider's answer was lost (%(code)s); checking with the provider whether it went through."
+        )
+        % {"code": exc.code},
+    )
+    audit_record(
+        team=row.team,
+        actor=actor,
+        action=f"{noun}.unknown",
+        api_key=row.api_key,
+        summary=_("Purchase of %(service)s: outcome unknown, reconciling") % {"service": row.service},
+        details={"error": exc.code},
+    )
+    return row
+
+
+def orphan_intents(model: type[Purchase], *, api_key: ApiKey) -> int:
+    """Intents still pending after the longest possible call belong to a process that died mid-call:
+    whether the provider sold is unknown, so they are reconciled like lost answers."""
+    now = timezone.now()
+    return model.objects.filter(
+        api_key=api_key, status=PENDING, created_at__lt=now - in_flight_timeout()
+    ).update(
+        status=UNKNOWN,
+        error_code="INTERRUPTED",
+        error_message=_("The purchase was interrupted; checking with the provider whether it went through."),
+        updated_at=now,
+    )
+
+
+def purchase_fail_unmatched(row: Purchase, *, message: str) -> bool:
+    """An unsettled purchase the provider has no record of: it did not happen, nothing was spent."""
+    now = timezone.now()
+    updated = (
+        type(row)
+        .objects.filter(pk=row.pk, status__in=UNSETTLED)
+        .update(status=FAILED, closed_at=now, error_message=message[:300], updated_at=now)
+    )
+    return bool(updated)
+
+
+# --- settlement and the ledger -------------------------------------------------------------------
+
+
+def purchase_ref(row: Purchase) -> str:
+    """What ties every ledger row of one purchase together (`activation:12`, `rental:7`)."""
+    return f"{row._meta.model_name}:{row.pk}"
+
+
+def purchase_settle(
+    row: Row,
+    *,
+    status: str,
+    upstream_id: str,
+    cost: Decimal | None,
+    confirmed: bool,
+    audit_action: str,
+    audit_summary: str,
+    actor: User | None,
+    **fields: Any,
+) -> bool:
+    """Turn an unsettled intent into a bought number, once: the row is re-read under a lock, so the buyer and a
+    poll cycle settling at once book it once. Returns False when someone else settled it first."""
+    model = type(row)
+    with transaction.atomic():
+        locked = model.objects.select_for_update().get(pk=row.pk)
+        if locked.status not in UNSETTLED:
+            row.refresh_from_db()
+            return False
+        taken = model.objects.filter(api_key_id=row.api_key_id, upstream_id=upstream_id).exclude(pk=row.pk)
+        if taken.exists():
+            # Recorded already (a stale copy of the intent, an earlier adoption): never book a number twice.
+            logger.warning("%s %s: upstream id already recorded", model._meta.model_name, row.pk)
+            touch(
+                row,
+                status=FAILED,
+                closed_at=timezone.now(),
+                error_message=_("The provider's number is already recorded in another row."),
+            )
+            return False
+        touch(
+            row,
+            status=status,
+            upstream_id=upstream_id,
+            cost=cost,
+            price_confirmed=confirmed,
+            error_code="",
+            error_message="",
+            **fields,
+        )
+        ledger_book(row, row.ledger_kind, cost, event=row.ledger_event)
+        audit_record(
+            team=row.team,
+            actor=actor,
+            action=audit_action,
+            api_key=row.api_key,
+            amount=cost,
+            currency=row.currency,
+            summary=audit_summary,
+        )
+    return True
+
+
+def ledger_book(
+    row: Purchase,
+    kind: str,
+    amount: Decimal | None,
+    *,
+    event: str,
+    member: User | None | bool = True,
+) -> bool:
+    """One ledger row per money event of a purchase (`purchase`, `refund`, `renewal:5`), whatever replays it.
+
+    `amount` is positive; refunds are stored negative. `member` defaults to the purchase's member.
+    Returns True if the row was written now.
+    """
+    if amount is None:
+        return False
+    signed = -amount if kind == LedgerKind.REFUND else amount
+    ref = purchase_ref(row)
+    try:
+        with transaction.atomic():
+            LedgerEntry.objects.create(
+                team_id=row.team_id,
+                api_key_id=row.api_key_id,
+                member_id=row.member_id if member is True else (member.pk if member else None),
+                kind=kind,
+                amount=signed,
+                currency=row.currency,
+                reference=row.upstream_id or "",
+                purchase_ref=ref,
+                event_key=f"{ref}:{event}",
+            )
+            if row.tracks_total:
+                touch(row, total_cost=models.F("total_cost") + signed)
+    except IntegrityError:
+        logger.info("ledger event %s:%s already booked", ref, event)
+        return False
+    return True
+
+
+def ledger_booked(row: Purchase) -> Decimal:
+    """The net of every ledger row of the purchase."""
+    return (
+        LedgerEntry.objects.filter(purchase_ref=purchase_ref(row)).aggregate(total=Sum("amount"))["total"]
+        or ZERO
+    )
+
+
+def ledger_true_up(row: Purchase, *, expected: Decimal, member: User | None | bool = True) -> Decimal:
+    """Book a correction so the purchase's ledger rows add up to `expected` (call under the row's lock).
+    Returns the correction booked (0 when the ledger was right)."""
+    delta = expected - ledger_booked(row)
+    if delta == 0:
+        return ZERO
+    ref = purchase_ref(row)
+    count = LedgerEntry.objects.filter(purchase_ref=ref, kind=LedgerKind.CORRECTION).count()
+    LedgerEntry.objects.create(
+        team_id=row.team_id,
+        api_key_id=row.api_key_id,
+        member_id=row.member_id if member is True else (member.pk if member else None),
+        kind=LedgerKind.CORRECTION,
+        amount=delta,
+        currency=row.currency,
+        reference=row.upstream_id or "",
+        purchase_ref=ref,
+        event_key=f"{ref}:correction:{count + 1}",
+    )
+    if row.tracks_total:
+        touch(row, total_cost=models.F("total_cost") + delta)
+    return delta
+
+
+def purchase_confirm_price(
+    row: Row, *, cost: Decimal, currency: str | None = None, confirmed: bool = True
+) -> Decimal:
+    """Take what the provider charged for the purchase, read from its own records, as its price, and book what
+    the ledger lacks: the purchase if it was booked without a price, its refund if it was refunded, and a
+    correction for any difference from an estimate (never an edit). `confirmed=False` (a price quoted now,
+    not the provider's record) only fills a missing price. Idempotent; returns the net booked now."""
+    model = type(row)
+    with transaction.atomic():
+        locked = model.objects.select_for_update().get(pk=row.pk)
+        if locked.price_confirmed and locked.cost == cost:
+            return ZERO
+        if not confirmed and locked.cost is not None:
+            return ZERO
+        fields: dict[str, Any] = {"cost": cost, "price_confirmed": confirmed}
+        if currency:
+            fields["currency"] = currency
+        touch(row, **fields)
+        row.status = locked.status
+        if locked.status in (*UNSETTLED, FAILED):
+            return ZERO  # booked when (if) it settles
+        before = ledger_booked(row)
+        ledger_book(row, row.ledger_kind, cost, event=row.ledger_event)
+        if row.is_refunded:
+            ledger_book(row, LedgerKind.REFUND, ledger_booked(row), event="refund")
+        ledger_true_up(row, expected=row.expected_net())
+        return ledger_booked(row) - before
