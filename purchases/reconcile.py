@@ -27,36 +27,17 @@ class Matching(Generic[I, S]):
 
 
 def match_unambiguous(intents: Sequence[I], strangers: Sequence[S], fits: Callable[[I, S], bool]) -> Matching:
-    """Pair intents and strangers that fit each other and nothing else, repeating as pairs take candidates."""
-    candidates = {
-        i: [s for s in range(len(strangers)) if fits(intents[i], strangers[s])] for i in range(len(intents))
-    }
-    takers = {s: [i for i in range(len(intents)) if s in candidates[i]] for s in range(len(strangers))}
-    paired_i: set[int] = set()
-    paired_s: set[int] = set()
+    """Pair each intent and stranger that fit each other and nothing else on either side."""
+    candidates = [[s for s in range(len(strangers)) if fits(intent, strangers[s])] for intent in intents]
+    takers = [[i for i in range(len(intents)) if s in candidates[i]] for s in range(len(strangers))]
     result: Matching = Matching()
-    progress = True
-    while progress:
-        progress = False
-        for i in range(len(intents)):
-            if i in paired_i:
-                continue
-            open_s = [s for s in candidates[i] if s not in paired_s]
-            if len(open_s) != 1:
-                continue
-            s = open_s[0]
-            if [j for j in takers[s] if j not in paired_i] == [i]:
-                result.pairs.append((intents[i], strangers[s]))
-                paired_i.add(i)
-                paired_s.add(s)
-                progress = True
-    for i in range(len(intents)):
-        if i in paired_i:
-            continue
-        open_s = [s for s in candidates[i] if s not in paired_s]
-        (result.ambiguous if open_s else result.unmatched).append(intents[i])
-    for s in range(len(strangers)):
-        if s in paired_s:
-            continue
-        (result.claimed if any(i not in paired_i for i in takers[s]) else result.free).append(strangers[s])
+    for i, intent in enumerate(intents):
+        if len(candidates[i]) == 1 and takers[candidates[i][0]] == [i]:
+            result.pairs.append((intent, strangers[candidates[i][0]]))
+        else:
+            (result.ambiguous if candidates[i] else result.unmatched).append(intent)
+    for s, stranger in enumerate(strangers):
+        if len(takers[s]) == 1 and candidates[takers[s][0]] == [s]:
+            continue  # paired above
+        (result.claimed if takers[s] else result.free).append(stranger)
     return result

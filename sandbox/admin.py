@@ -128,6 +128,7 @@ class AccountAdmin(admin.ModelAdmin):
                     "truncated_json_rate",
                     "rate_limit_rate",
                     "fault_after_commit_rate",
+                    "fault_actions",
                     "banned_until",
                 ]
             },

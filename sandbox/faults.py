@@ -13,6 +13,8 @@ Faults (each an account field; rates are probabilities 0..1 checked per request,
 * `truncated_json_rate`: a JSON answer of a read-only action cut in the middle, HTTP 200.
 * `fault_after_commit_rate`: a spending action IS carried out, but the answer is a 502 page
   (an ambiguous purchase for clients to reconcile).
+
+`fault_actions` (comma-separated action names) limits the rates to those actions; empty means all.
 """
 
 import random
@@ -58,10 +60,17 @@ def _hit(rate: float) -> bool:
     return rate > 0 and random.random() < rate
 
 
-def before(account: Account, *, kind: str, rent: bool, now: datetime) -> Answer | Plan:
+def _targets(account: Account, action: str) -> bool:
+    chosen = {name.strip() for name in account.fault_actions.split(",") if name.strip()}
+    return not chosen or action in chosen
+
+
+def before(account: Account, *, action: str, kind: str, rent: bool, now: datetime) -> Answer | Plan:
     """An answer that replaces the action (nothing is changed), or the plan for after it."""
     if account.latency_ms:
         time.sleep(account.latency_ms / 1000)
+    if not _targets(account, action):
+        return Plan()
     hero = account.is_hero
     if kind == "spend" and account.banned_until and account.banned_until > now:
         until = account.banned_until

@@ -53,6 +53,8 @@ class Account(models.Model):
     truncated_json_rate = models.FloatField(default=0.0, validators=RATE_VALIDATORS)
     rate_limit_rate = models.FloatField(default=0.0, validators=RATE_VALIDATORS)
     fault_after_commit_rate = models.FloatField(default=0.0, validators=RATE_VALIDATORS)
+    # Comma-separated action names the fault rates apply to; empty: every action.
+    fault_actions = models.CharField(max_length=300, blank=True)
     banned_until = models.DateTimeField(null=True, blank=True)
 
     created_at = models.DateTimeField(default=timezone.now)

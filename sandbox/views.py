@@ -59,10 +59,11 @@ def dispatch(params: dict[str, str], now: datetime, *, hero_keys: bool = False) 
         if hero_keys:
             return answers.error(True, ApiError("BAD_KEY"))
         return answers.token(False, "BAD_KEY")
-    spec = actions.ACTIONS.get(params.get("action", "").strip())
+    action = params.get("action", "").strip()
+    spec = actions.ACTIONS.get(action)
     if spec is None:
         return answers.error(account.is_hero, ApiError("BAD_ACTION"))
-    plan = faults.before(account, kind=spec.kind, rent=spec.rent, now=now)
+    plan = faults.before(account, action=action, kind=spec.kind, rent=spec.rent, now=now)
     if isinstance(plan, Answer):
         return plan
     try:

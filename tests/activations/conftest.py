@@ -1,12 +1,14 @@
 """Fixtures for activation tests: a team key registered for a sandbox account, driven over real HTTP."""
 
 from collections.abc import Callable
+from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
+from django.db.models import Sum
 
 from accounts.crypto import encrypt_secret
-from accounts.models import ApiKey, KeyHealth, Membership
+from accounts.models import ApiKey, KeyHealth, LedgerEntry, Membership
 from tests.conftest import sandbox_account
 
 
@@ -53,3 +55,21 @@ def operator(team, bob) -> Membership:
 
 def set_sandbox(secret: str, *options: str) -> None:
     call_command("sandbox_account", "set", secret, *options)
+
+
+def provider_charged(secret: str) -> Decimal:
+    """What the sandbox's own ledger says the account was charged, net of refunds (top-ups aside)."""
+    from sandbox.models import Account, Transaction
+
+    account = Account.objects.get(key=secret)
+    moved = (
+        Transaction.objects.filter(account=account)
+        .exclude(kind=Transaction.Kind.TOPUP)
+        .aggregate(total=Sum("amount"))["total"]
+    )
+    return -(moved or Decimal("0"))
+
+
+def ledger_net(api_key: ApiKey) -> Decimal:
+    """What our ledger says the key spent, net of refunds and corrections."""
+    return LedgerEntry.objects.filter(api_key=api_key).aggregate(total=Sum("amount"))["total"] or Decimal("0")

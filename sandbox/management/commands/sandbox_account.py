@@ -54,6 +54,9 @@ class Command(BaseCommand):
             metavar="NAME=RATE",
             help=f"fault rate 0..1; names: {', '.join(FAULTS)}",
         )
+        update.add_argument(
+            "--fault-actions", help="comma-separated actions the fault rates apply to ('' = every action)"
+        )
         update.add_argument("--latency-ms", type=int)
         update.add_argument("--banned-until", help="ISO datetime, or 'none'")
         update.add_argument("--no-code-share", type=float)
@@ -111,6 +114,7 @@ class Command(BaseCommand):
             "lifetime_seconds": options["lifetime"],
             "webhook_url": options["webhook_url"],
             "latency_ms": options["latency_ms"],
+            "fault_actions": options["fault_actions"],
             "no_code_share": options["no_code_share"],
         }
         if options["sms_delay"] is not None:
