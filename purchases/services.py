@@ -31,6 +31,7 @@ from accounts.models import ApiKey, LedgerEntry, LedgerKind, Membership, User
 from accounts.permissions import check_spend_allowed
 from accounts.services import audit_record
 from providers import errors
+from providers.client import ProviderClient
 from providers.services import api_key_mark_health
 from purchases.messages import describe_error
 from purchases.models import FAILED, PENDING, UNKNOWN, UNSETTLED, Purchase
@@ -259,6 +260,25 @@ def purchase_fail_unmatched(row: Purchase, *, message: str) -> bool:
         .update(status=FAILED, closed_at=now, error_message=message[:300], updated_at=now)
     )
     return bool(updated)
+
+
+# --- telling a lost answer apart ------------------------------------------------------------------
+
+
+def balance_probe(client: ProviderClient) -> Decimal | None:
+    """The account's balance right before a money call, or None if the provider will not say."""
+    try:
+        return client.get_balance().amount
+    except errors.ProviderError:
+        return None
+
+
+def charged_nothing(client: ProviderClient, before: Decimal | None) -> bool:
+    """After a money call whose answer was lost: True only when the balance read now equals the one read just
+    before, so the provider charged nothing. Any doubt (no reading, any movement) answers False."""
+    if before is None:
+        return False
+    return balance_probe(client) == before
 
 
 # --- settlement and the ledger -------------------------------------------------------------------

@@ -38,6 +38,8 @@ from providers.services import api_key_mark_health
 from providers.webhooks import webhook_time
 from purchases.messages import describe_error
 from purchases.services import (
+    balance_probe,
+    charged_nothing,
     has_limits,
     ledger_book,
     lock_and_check,
@@ -69,6 +71,8 @@ RENEWAL_LEASE = timedelta(minutes=2)
 RENEWAL_GRACE = timedelta(minutes=2)
 # After the provider refused an automatic renewal (no balance, a limit), the sweeper tries again later.
 RETRY_AFTER_REFUSAL = timedelta(minutes=10)
+# After an upstream fault that charged nothing (a 5xx before the provider acted), it tries again soon.
+RETRY_AFTER_FAULT = timedelta(minutes=1)
 
 # Auto-renew may start at most this many hours before the end (the form enforces it).
 MAX_RENEW_BEFORE_HOURS = 72
@@ -483,14 +487,19 @@ def _claim_renewal(
 
 
 def _run_renewal(renewal: RentalRenewal, *, actor: User | None) -> RentalRenewal:
-    """Call continueRentNumber once for a claimed renewal and record what came of it."""
+    """Call continueRentNumber once for a claimed renewal and record what came of it.
+
+    The balance read just before lets a lost answer be told apart: unchanged after it, nothing was charged,
+    so the renewal counts as refused and can be tried again at once instead of waiting for the old end.
+    """
     rental = renewal.rental
+    client = client_for_key(rental.api_key)
+    before = balance_probe(client)
     try:
-        order = client_for_key(rental.api_key).continue_rent_number(
-            id=rental.upstream_id, rent_time=renewal.hours
-        )
+        order = client.continue_rent_number(id=rental.upstream_id, rent_time=renewal.hours)
     except errors.ProviderError as exc:
-        _renewal_refused(renewal, exc, actor=actor)
+        maybe_charged = not exc.definite and not charged_nothing(client, before)
+        _renewal_refused(renewal, exc, actor=actor, maybe_charged=maybe_charged)
         return renewal
     renewal_done(renewal, order, actor=actor)
     return renewal
@@ -600,17 +609,23 @@ def _renewal_failed_on_rental(rental: Rental, *, code: str, message: str, auto: 
                 fields["renew_retry_at"] = now
             else:
                 fields["auto_renew"] = False
+        elif exc is not None and not exc.definite:
+            fields["renew_retry_at"] = now + RETRY_AFTER_FAULT
         else:
             fields["renew_retry_at"] = now + RETRY_AFTER_REFUSAL
     touch_rental(rental, **fields)
 
 
-def _renewal_refused(renewal: RentalRenewal, exc: errors.ProviderError, *, actor: User | None) -> None:
+def _renewal_refused(
+    renewal: RentalRenewal, exc: errors.ProviderError, *, actor: User | None, maybe_charged: bool
+) -> None:
     rental = renewal.rental
     api_key_mark_health(api_key=rental.api_key, exc=exc)
     now = timezone.now()
-    if exc.definite:
+    if not maybe_charged:
         message = describe_error(exc)
+        if not exc.definite:
+            message = _("%(reason)s Nothing was charged: you can try again.") % {"reason": message}
         with transaction.atomic():
             RentalRenewal.objects.filter(pk=renewal.pk).update(
                 status=RenewalStatus.FAILED,

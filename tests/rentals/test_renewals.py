@@ -10,6 +10,7 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.models import AuditEntry, LedgerEntry, LedgerKind
+from accounts.services import ActionRefused
 from providers.client import ProviderClient
 from providers.keys import client_for_key
 from rentals import polling
@@ -20,10 +21,12 @@ from rentals.services import (
     _claim_renewal,
     auto_renew_configure,
     continue_price,
+    rental_extend,
     rental_rent,
     sweep_renewals,
 )
 from sandbox.models import Rental as SandboxRental
+from tests.activations.conftest import ledger_net, provider_charged
 
 from .conftest import set_sandbox, shift_end, upstream
 
@@ -237,6 +240,39 @@ def test_faults_on_the_renewal_call_mean_unknown_not_a_second_call(make_key, own
     renewal.refresh_from_db()
     assert renewal.status == RenewalStatus.FAILED
     assert not LedgerEntry.objects.filter(kind=LedgerKind.RENEWAL).exists()
+
+
+def test_an_extend_refused_by_a_5xx_before_the_provider_acted_can_be_tried_again_at_once(
+    make_key, owner, continues
+):
+    api_key, secret = make_key("--sms-delay", "3600")
+    rental = rental_rent(membership=owner, api_key=api_key, request=RentRequest(service="tg", country=0))
+    ends = rental.ends_at
+    set_sandbox(secret, "--fault", "http5xx=1", "--fault-actions", "continueRentNumber")
+    with pytest.raises(ActionRefused) as refused:
+        rental_extend(membership=owner, rental=rental, hours=4)
+    assert "Nothing was charged" in refused.value.message
+    assert RentalRenewal.objects.get().status == RenewalStatus.FAILED
+    set_sandbox(secret, "--fault", "http5xx=0")
+    rental.refresh_from_db()
+    renewal = rental_extend(membership=owner, rental=rental, hours=4)
+    assert renewal.status == RenewalStatus.DONE
+    rental.refresh_from_db()
+    assert rental.ends_at == ends + timedelta(hours=4)
+    assert ledger_net(api_key) == provider_charged(secret)
+
+
+def test_an_extend_whose_answer_was_lost_after_the_charge_stays_unknown(make_key, owner, continues):
+    api_key, secret = make_key("--sms-delay", "3600")
+    rental = rental_rent(membership=owner, api_key=api_key, request=RentRequest(service="tg", country=0))
+    set_sandbox(secret, "--fault", "after_commit=1", "--fault-actions", "continueRentNumber")
+    renewal = rental_extend(membership=owner, rental=rental, hours=4)
+    assert renewal.status == RenewalStatus.UNKNOWN  # the balance moved: it may have been renewed
+    set_sandbox(secret, "--fault", "after_commit=0")
+    rental.refresh_from_db()
+    with pytest.raises(ActionRefused):
+        rental_extend(membership=owner, rental=rental, hours=4)
+    assert len(continues) == 1
 
 
 def test_a_renewal_refused_for_balance_is_shown_audited_and_warned(make_key, owner, soon, continues):
