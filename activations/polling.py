@@ -20,6 +20,8 @@ from activations.models import LIVE_STATUSES, Activation, ActivationStatus, KeyP
 from activations.services import (
     UNKNOWN_GRACE,
     activation_refresh,
+    candidate_of,
+    order_from_row,
     record_code,
     record_purchase,
     settle_closed,
@@ -27,7 +29,7 @@ from activations.services import (
 )
 from providers import errors
 from providers.keys import client_for_key, profile_for_key
-from providers.results import ActiveActivation, NumberOrder
+from providers.results import ActiveActivation
 from providers.services import api_key_mark_health
 from purchases.models import PENDING, UNSETTLED
 from purchases.polling import run_locked_cycle
@@ -35,6 +37,7 @@ from purchases.reconcile import match_unambiguous
 from purchases.services import (
     in_flight_timeout,
     orphan_intents,
+    purchase_ambiguous,
     purchase_confirm_price,
     purchase_fail_unmatched,
 )
@@ -107,21 +110,6 @@ def _apply_row(activation: Activation, row: ActiveActivation) -> None:
         touch_activation(activation, status=ActivationStatus.WAIT_RETRY)
 
 
-def _order_from_row(row: ActiveActivation) -> NumberOrder:
-    return NumberOrder(
-        activation_id=row.activation_id,
-        phone=row.phone,
-        cost=row.cost,
-        currency=row.currency,
-        country=row.country,
-        operator=row.operator,
-        activation_time=row.activation_time,
-        activation_end_time=row.activation_end_time,
-        can_get_another_sms=row.can_get_another_sms,
-        service=row.service,
-    )
-
-
 def fits(intent: Activation, row: ActiveActivation) -> bool:
     """Whether an upstream number could be the answer to this purchase, by what identifies a purchase."""
     if row.service and row.service != intent.service:
@@ -151,17 +139,10 @@ def _reconcile(api_key: ApiKey, strangers: list[ActiveActivation]) -> None:
     lost = [a for a in unsettled if a.status != PENDING]
     matching = match_unambiguous(lost, strangers, fits)
     for activation, row in matching.pairs:
-        if record_purchase(activation, _order_from_row(row), actor=None, reconciled=True):
+        if record_purchase(activation, order_from_row(row), actor=None, reconciled=True):
             _apply_row(activation, row)
     for activation in matching.ambiguous:
-        if activation.error_code != "AMBIGUOUS":
-            touch_activation(
-                activation,
-                error_code="AMBIGUOUS",
-                error_message=_(
-                    "Several numbers at the provider could be this purchase; an admin must choose the right one."
-                ),
-            )
+        purchase_ambiguous(activation, [candidate_of(row) for row in strangers if fits(activation, row)])
     cutoff = timezone.now() - UNKNOWN_GRACE
     for activation in matching.unmatched:
         if activation.created_at < cutoff:
@@ -183,7 +164,7 @@ def _adopt(api_key: ApiKey, row: ActiveActivation) -> Activation:
         country=row.country,
         currency=row.currency or api_key.currency,
     )
-    record_purchase(activation, _order_from_row(row), actor=None, reconciled=True)
+    record_purchase(activation, order_from_row(row), actor=None, reconciled=True)
     _apply_row(activation, row)
     return activation
 

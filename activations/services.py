@@ -10,6 +10,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -22,14 +23,16 @@ from accounts.services import ActionRefused, audit_record
 from activations.models import LIVE_STATUSES, Activation, ActivationStatus, Sms, SmsVia
 from providers import errors
 from providers.keys import client_for_key, profile_for_key
-from providers.results import ActivationState, NumberOrder
+from providers.results import ActivationState, ActiveActivation, NumberOrder
 from providers.services import api_key_mark_health
 from providers.webhooks import webhook_time
 from purchases.messages import describe_error
 from purchases.services import (
     has_limits,
     ledger_book,
+    purchase_choice,
     purchase_intent,
+    purchase_not_made,
     purchase_refused,
     purchase_settle,
     touch,
@@ -199,6 +202,72 @@ def record_purchase(
         expires_at=expiry_time(api_key, bought_at, order.activation_end_time),
         can_get_another_sms=order.can_get_another_sms if order.can_get_another_sms is not None else True,
     )
+
+
+# --- a lost purchase an admin matches ---------------------------------------------------------------
+
+
+def order_from_row(row: ActiveActivation) -> NumberOrder:
+    """What the provider's list tells of one of its numbers, as the answer to a purchase would have."""
+    return NumberOrder(
+        activation_id=row.activation_id,
+        phone=row.phone,
+        cost=row.cost,
+        currency=row.currency,
+        country=row.country,
+        operator=row.operator,
+        activation_time=row.activation_time,
+        activation_end_time=row.activation_end_time,
+        can_get_another_sms=row.can_get_another_sms,
+        service=row.service,
+    )
+
+
+def candidate_of(row: ActiveActivation) -> dict[str, Any]:
+    """One upstream number a lost purchase could be, kept on the row (JSON) for an admin to choose from."""
+    return {
+        "id": row.activation_id,
+        "phone": row.phone,
+        "service": row.service,
+        "country": row.country,
+        "operator": row.operator,
+        "cost": str(row.cost) if row.cost is not None else None,
+        "currency": row.currency,
+        "bought_at": row.activation_time.isoformat() if row.activation_time else None,
+        "ends_at": row.activation_end_time.isoformat() if row.activation_end_time else None,
+        "can_get_another_sms": row.can_get_another_sms,
+    }
+
+
+def _order_from_candidate(candidate: dict[str, Any]) -> NumberOrder:
+    def moment(value: str | None) -> datetime | None:
+        return datetime.fromisoformat(value) if value else None
+
+    return NumberOrder(
+        activation_id=candidate["id"],
+        phone=candidate.get("phone") or "",
+        cost=Decimal(candidate["cost"]) if candidate.get("cost") is not None else None,
+        currency=candidate.get("currency"),
+        country=candidate.get("country"),
+        operator=candidate.get("operator"),
+        activation_time=moment(candidate.get("bought_at")),
+        activation_end_time=moment(candidate.get("ends_at")),
+        can_get_another_sms=candidate.get("can_get_another_sms"),
+        service=candidate.get("service"),
+    )
+
+
+def activation_resolve(*, membership: Membership, activation: Activation, upstream_id: str) -> Activation:
+    """An admin's answer for a lost purchase several numbers could be: the chosen one, or none ("")."""
+    if not upstream_id:
+        purchase_not_made(membership=membership, row=activation)
+        return activation
+    candidate = purchase_choice(membership=membership, row=activation, upstream_id=upstream_id)
+    if not record_purchase(
+        activation, _order_from_candidate(candidate), actor=membership.user, reconciled=True
+    ):
+        raise ActionRefused(_("That number is already recorded; refresh the board."))
+    return activation
 
 
 # --- status changes from the board --------------------------------------------------------------

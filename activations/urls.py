@@ -17,6 +17,7 @@ urlpatterns = [
     path("t/<slug:team_slug>/activations/buy/offer/", views.buy_offer, name="buy_offer"),
     path("t/<slug:team_slug>/activations/buy/multi/", views.buy_multi, name="buy_multi"),
     path("t/<slug:team_slug>/activations/action/", views.activation_action, name="action"),
+    path("t/<slug:team_slug>/activations/resolve/", views.resolve, name="resolve"),
     path("t/<slug:team_slug>/activations/calls/", views.call_panel, name="calls"),
     path("t/<slug:team_slug>/activations/calls/new/", views.call_create, name="call_create"),
     path("t/<slug:team_slug>/activations/extra/", views.extra_check, name="extra_check"),

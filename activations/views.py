@@ -36,7 +36,13 @@ from activations.forms import (
 )
 from activations.models import Activation, ActivationStatus, Preset
 from activations.selectors import BoardVersion
-from activations.services import ACTIONS, BuyRequest, activation_buy, activation_set_status
+from activations.services import (
+    ACTIONS,
+    BuyRequest,
+    activation_buy,
+    activation_resolve,
+    activation_set_status,
+)
 from purchases.services import PurchaseRefused
 
 
@@ -151,6 +157,24 @@ def activation_action(request: HttpRequest, membership: Membership) -> HttpRespo
         "finish": _("+%(phone)s: finished."),
         "cancel": _("+%(phone)s: cancelled; the money comes back."),
     }[action] % {"phone": activation.phone}
+    return _after_board_post(request, membership, "success", done)
+
+
+@team_view("can_manage_keys", methods=("POST",))
+def resolve(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """An admin matches a lost purchase to the provider's number it was, or records that none was sold."""
+    if not request.POST.get("activation"):
+        return _after_board_post(request, membership, "error", _("Choose a purchase."))
+    activation = _activation_or_404(membership, request.POST.get("activation"))
+    upstream_id = request.POST.get("upstream_id", "").strip()
+    try:
+        activation_resolve(membership=membership, activation=activation, upstream_id=upstream_id)
+    except ActionRefused as exc:
+        return _after_board_post(request, membership, "error", exc.message)
+    if upstream_id:
+        done = _("+%(phone)s is recorded as this purchase.") % {"phone": activation.phone}
+    else:
+        done = _("Recorded as not bought.")
     return _after_board_post(request, membership, "success", done)
 
 

@@ -21,6 +21,8 @@ PENDING = "pending"
 UNKNOWN = "unknown"
 FAILED = "failed"
 UNSETTLED = (PENDING, UNKNOWN)
+# The error code of a lost purchase that several upstream numbers could be.
+AMBIGUOUS = "AMBIGUOUS"
 
 
 class Purchase(models.Model):
@@ -47,6 +49,8 @@ class Purchase(models.Model):
     error_code = models.CharField(max_length=60, blank=True)
     error_message = models.CharField(max_length=300, blank=True)
     sms_count = models.PositiveIntegerField(default=0)
+    # A lost purchase several upstream numbers could be: what the provider listed for each, for an admin to choose.
+    candidates = models.JSONField(default=list, blank=True)
     # Bumped on every change: the live board's "anything new?" check reads only this.
     updated_at = models.DateTimeField(default=timezone.now, db_index=True)
 
@@ -87,6 +91,11 @@ class Purchase(models.Model):
     def expected_net(self) -> Decimal:
         """What the ledger rows of this purchase must add up to, now that its price is known."""
         return Decimal("0") if self.is_refunded else (self.cost or Decimal("0"))
+
+    @property
+    def awaits_choice(self) -> bool:
+        """A lost purchase that only an admin can match to one of its candidate numbers."""
+        return self.status == UNKNOWN and self.error_code == AMBIGUOUS and bool(self.candidates)
 
     @property
     def is_unsettled(self) -> bool:

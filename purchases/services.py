@@ -22,6 +22,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, OperationalError, models, transaction
 from django.db.models import Sum
 from django.utils import timezone
@@ -29,12 +30,12 @@ from django.utils.translation import gettext as _
 
 from accounts.models import ApiKey, LedgerEntry, LedgerKind, Membership, User
 from accounts.permissions import check_spend_allowed
-from accounts.services import audit_record
+from accounts.services import ActionRefused, audit_record
 from providers import errors
 from providers.client import ProviderClient
 from providers.services import api_key_mark_health
 from purchases.messages import describe_error
-from purchases.models import FAILED, PENDING, UNKNOWN, UNSETTLED, Purchase
+from purchases.models import AMBIGUOUS, FAILED, PENDING, UNKNOWN, UNSETTLED, Purchase
 
 logger = logging.getLogger(__name__)
 
@@ -262,6 +263,53 @@ def purchase_fail_unmatched(row: Purchase, *, message: str) -> bool:
     return bool(updated)
 
 
+# --- lost purchases only an admin can match --------------------------------------------------------
+
+
+def purchase_ambiguous(row: Purchase, candidates: list[dict[str, Any]]) -> None:
+    """Several upstream numbers could be this lost purchase: keep them on the row and ask an admin, never guess."""
+    if row.error_code == AMBIGUOUS and row.candidates == candidates:
+        return
+    touch(
+        row,
+        error_code=AMBIGUOUS,
+        candidates=candidates,
+        error_message=_(
+            "Several numbers at the provider could be this purchase; an admin must choose the right one."
+        ),
+    )
+
+
+def purchase_choice(*, membership: Membership, row: Purchase, upstream_id: str) -> dict[str, Any]:
+    """The candidate an admin chose for a lost purchase. Raises PermissionDenied or ActionRefused."""
+    if not membership.can_manage_keys:
+        raise PermissionDenied
+    if not row.awaits_choice:
+        raise ActionRefused(_("This purchase is not waiting for a choice any more."))
+    for candidate in row.candidates:
+        if candidate.get("id") == upstream_id:
+            return candidate
+    raise ActionRefused(_("That number is not one of the numbers this purchase could be."))
+
+
+def purchase_not_made(*, membership: Membership, row: Purchase) -> None:
+    """An admin found that none of the candidates is this purchase: it did not happen, nothing was spent."""
+    if not membership.can_manage_keys:
+        raise PermissionDenied
+    if not row.awaits_choice:
+        raise ActionRefused(_("This purchase is not waiting for a choice any more."))
+    if purchase_fail_unmatched(
+        row, message=_("An admin found that the provider did not sell this purchase.")
+    ):
+        audit_record(
+            team=row.team,
+            actor=membership.user,
+            action=f"{row._meta.model_name}.not_made",
+            api_key=row.api_key,
+            summary=_("Lost purchase of %(service)s marked as not made") % {"service": row.service},
+        )
+
+
 # --- telling a lost answer apart ------------------------------------------------------------------
 
 
@@ -328,6 +376,7 @@ def purchase_settle(
             price_confirmed=confirmed,
             error_code="",
             error_message="",
+            candidates=[],
             **fields,
         )
         ledger_book(row, row.ledger_kind, cost, event=row.ledger_event)

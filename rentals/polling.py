@@ -19,7 +19,12 @@ from providers.results import RentListEntry, RentOrder
 from providers.services import api_key_mark_health
 from purchases.polling import run_locked_cycle
 from purchases.reconcile import match_unambiguous
-from purchases.services import in_flight_timeout, orphan_intents, purchase_fail_unmatched
+from purchases.services import (
+    in_flight_timeout,
+    orphan_intents,
+    purchase_ambiguous,
+    purchase_fail_unmatched,
+)
 from rentals.models import RenewalStatus, Rental, RentalPollState, RentalRenewal, RentalStatus
 from rentals.services import (
     RENEWAL_GRACE,
@@ -29,7 +34,6 @@ from rentals.services import (
     renewal_not_made,
     rental_price_pending,
     rental_refresh,
-    touch_rental,
 )
 
 logger = logging.getLogger(__name__)
@@ -157,14 +161,9 @@ def _reconcile_rents(api_key: ApiKey, strangers: list[RentListEntry]) -> None:
         ):
             rental_refresh(rental=rental)
     for rental in matching.ambiguous:
-        if rental.error_code != "AMBIGUOUS":
-            touch_rental(
-                rental,
-                error_code="AMBIGUOUS",
-                error_message=_(
-                    "Several rented numbers at the provider could be this rent; an admin must choose the right one."
-                ),
-            )
+        purchase_ambiguous(
+            rental, [{"id": e.rent_id, "phone": e.phone} for e in strangers if _fits(rental, e)]
+        )
     for rental in matching.unmatched:
         if rental.created_at < now - UNKNOWN_GRACE:
             purchase_fail_unmatched(

@@ -43,8 +43,10 @@ from purchases.services import (
     has_limits,
     ledger_book,
     lock_and_check,
+    purchase_choice,
     purchase_confirm_price,
     purchase_intent,
+    purchase_not_made,
     purchase_refused,
     purchase_settle,
     retry_on_deadlock,
@@ -239,6 +241,19 @@ def rental_price_pending(rental: Rental) -> bool:
         return False
     purchase_confirm_price(rental, cost=price, confirmed=False)
     return True
+
+
+def rental_resolve(*, membership: Membership, rental: Rental, upstream_id: str) -> Rental:
+    """An admin's answer for a lost rent several rented numbers could be: the chosen one, or none ("")."""
+    if not upstream_id:
+        purchase_not_made(membership=membership, row=rental)
+        return rental
+    candidate = purchase_choice(membership=membership, row=rental, upstream_id=upstream_id)
+    order = RentOrder(rent_id=candidate["id"], phone=candidate.get("phone") or "", end_date=None)
+    if not record_rent(rental, order, actor=membership.user, reconciled=True):
+        raise ActionRefused(_("That number is already recorded; refresh the board."))
+    rental_refresh(rental=rental)
+    return rental
 
 
 # --- finish and cancel --------------------------------------------------------------------------

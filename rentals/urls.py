@@ -14,6 +14,7 @@ urlpatterns = [
     path("t/<slug:team_slug>/rentals/", views.board, name="board"),
     path("t/<slug:team_slug>/rentals/rent/", views.rent, name="rent"),
     path("t/<slug:team_slug>/rentals/action/", views.rental_action, name="action"),
+    path("t/<slug:team_slug>/rentals/resolve/", views.resolve, name="resolve"),
     path("t/<slug:team_slug>/rentals/history/", views.history, name="rent_history"),
     path("t/<slug:team_slug>/rentals/export.csv", views.export_rentals, name="export"),
     path("t/<slug:team_slug>/rentals/messages.csv", views.export_messages, name="export_messages"),

@@ -32,6 +32,7 @@ from rentals.services import (
     auto_renew_configure,
     rental_extend,
     rental_rent,
+    rental_resolve,
     rental_set_status,
 )
 
@@ -126,6 +127,24 @@ def rental_action(request: HttpRequest, membership: Membership) -> HttpResponse:
             "amount": rental.cost,
             "currency": rental.currency,
         }
+    return _after_board_post(request, membership, "success", done)
+
+
+@team_view("can_manage_keys", methods=("POST",))
+def resolve(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """An admin matches a lost rent to the provider's number it was, or records that none was rented."""
+    if not request.POST.get("rental"):
+        return _after_board_post(request, membership, "error", _("Choose a rental."))
+    rental = selectors.rental_for_member(membership, request.POST.get("rental"), write=True)
+    upstream_id = request.POST.get("upstream_id", "").strip()
+    try:
+        rental = rental_resolve(membership=membership, rental=rental, upstream_id=upstream_id)
+    except ActionRefused as exc:
+        return _after_board_post(request, membership, "error", exc.message)
+    if upstream_id:
+        done = _("%(phone)s is recorded as this rent.") % {"phone": rental.phone}
+    else:
+        done = _("Recorded as not rented.")
     return _after_board_post(request, membership, "success", done)
 
 

@@ -16,7 +16,7 @@ from accounts.models import LedgerEntry, LedgerKind
 from activations import extra
 from activations import polling as activation_polling
 from activations.models import Activation, ActivationStatus
-from activations.services import BuyRequest, activation_buy, record_intent, record_purchase
+from activations.services import BuyRequest, activation_buy, order_from_row, record_intent, record_purchase
 from providers.client import ProviderClient
 from providers.keys import client_for_key
 from purchases.services import in_flight_timeout
@@ -114,9 +114,7 @@ def test_the_poll_never_takes_a_purchase_in_flight_for_one_made_outside(make_key
 
     # The buyer's answer arrives after the poll: it settles its own row once, under its member.
     order = client_for_key(api_key).get_active_activations()[0]
-    from activations.polling import _order_from_row
-
-    assert record_purchase(intent, _order_from_row(order), actor=owner.user)
+    assert record_purchase(intent, order_from_row(order), actor=owner.user)
     activation_polling.poll_key(api_key.pk)
     assert Activation.objects.count() == 1
     entry = LedgerEntry.objects.get()
@@ -293,3 +291,81 @@ def test_rentals_ledger_equals_the_provider_after_rent_cancel_and_refund(make_ke
     assert rental.status == RentalStatus.CANCELLED
     assert ledger_net(api_key) == provider_charged(secret) == 0
     assert Rental.objects.get().total_cost == 0
+
+
+# --- ambiguity is shown to admins to resolve ------------------------------------------------------
+
+
+def test_an_admin_chooses_the_number_of_a_lost_purchase_and_the_next_poll_settles_the_other(
+    team, alice, bob, make_key, owner
+):
+    from tests.activations.test_views import htmx, login, url
+
+    api_key, secret = make_key("--sms-delay", "3600")
+    set_sandbox(secret, "--fault", "after_commit=1")
+    first = activation_buy(membership=owner, api_key=api_key, request=TG)
+    second = activation_buy(membership=owner, api_key=api_key, request=TG)
+    set_sandbox(secret, "--fault", "after_commit=0")
+    activation_polling.poll_key(api_key.pk)
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.awaits_choice and second.awaits_choice
+    assert len(first.candidates) == 2
+
+    board = login(alice).get(url("board", team)).content.decode()
+    assert "Which of these numbers is this purchase?" in board
+    assert "Which of these numbers" not in login(bob).get(url("board", team)).content.decode()
+    chosen = first.candidates[0]["id"]
+    # An operator may not choose; a number that is not a candidate is refused.
+    assert (
+        login(bob)
+        .post(url("resolve", team), {"activation": first.public_id, "upstream_id": chosen})
+        .status_code
+        == 403
+    )
+    refused = login(alice).post(
+        url("resolve", team),
+        {"activation": first.public_id, "upstream_id": "1"},
+        **htmx(HTTP_HX_TARGET="board"),
+    )
+    assert refused.status_code == 200 and "not one of the numbers" in refused["HX-Trigger"]
+
+    response = login(alice).post(
+        url("resolve", team),
+        {"activation": first.public_id, "upstream_id": chosen},
+        **htmx(HTTP_HX_TARGET="board"),
+    )
+    assert response.status_code == 200
+    first.refresh_from_db()
+    assert (
+        first.status == ActivationStatus.WAITING
+        and first.upstream_id == chosen
+        and first.member == owner.user
+    )
+    # The other purchase now has one candidate left: the poll settles it without anyone.
+    activation_polling.poll_key(api_key.pk)
+    second.refresh_from_db()
+    assert second.status == ActivationStatus.WAITING and second.candidates == []
+    assert ledger_net(api_key) == provider_charged(secret)
+
+
+def test_an_admin_records_a_lost_rent_as_not_made(team, alice, make_key, owner):
+    from tests.activations.test_views import login
+
+    api_key, secret = make_key("--sms-delay", "3600")
+    set_sandbox(secret, "--fault", "http5xx=1", "--fault-actions", "getRentNumber")
+    wa = rental_rent(membership=owner, api_key=api_key, request=RentRequest(service="wa", country=0))
+    set_sandbox(secret, "--fault", "http5xx=0", "--fault", "after_commit=1")
+    tg = rental_rent(membership=owner, api_key=api_key, request=RentRequest(service="tg", country=0))
+    set_sandbox(secret, "--fault", "after_commit=0", "--fault-actions", "")
+    rental_polling.poll_key(api_key.pk)
+    wa.refresh_from_db()
+    assert wa.awaits_choice
+    resolve = reverse("rentals:resolve", args=[team.slug])
+    assert login(alice).post(resolve, {"rental": wa.public_id, "upstream_id": ""}).status_code == 302
+    wa.refresh_from_db()
+    assert wa.status == RentalStatus.FAILED
+    rental_polling.poll_key(api_key.pk)
+    tg.refresh_from_db()
+    assert tg.status == RentalStatus.ACTIVE
+    assert ledger_net(api_key) == provider_charged(secret)
