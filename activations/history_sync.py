@@ -5,19 +5,21 @@ not (numbers bought elsewhere and already closed, closings the poll cycle missed
 """
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import ApiKey, LedgerKind
 from activations.models import Activation, ActivationStatus
-from activations.services import record_code, settle_closed, touch_activation
+from activations.services import could_be, record_code, record_purchase, settle_closed, touch_activation
 from providers import errors
 from providers.keys import client_for_key, profile_for_key
-from providers.results import HistoryEntry
+from providers.results import HistoryEntry, NumberOrder
 from providers.services import api_key_mark_health
-from purchases.services import ledger_book, purchase_confirm_price
+from purchases.models import PENDING, UNSETTLED
+from purchases.reconcile import match_unambiguous
+from purchases.services import ledger_book, purchase_ambiguous, purchase_confirm_price
 
 logger = logging.getLogger(__name__)
 
@@ -30,28 +32,47 @@ REFUNDED_CODES = {"7", "8", "10"}
 
 def history_sync(*, api_key: ApiKey, days: int = 2) -> int:
     """Apply the provider's history of the last `days` to our records; returns how many rows changed."""
-    if not profile_for_key(api_key).supports_action("getHistory"):
-        return 0
-    client = client_for_key(api_key)
-    start = timezone.now() - timedelta(days=days)
-    changed = 0
     try:
-        for page in range(MAX_PAGES):
-            entries = client.get_history(start=start, offset=page * PAGE_SIZE, size=PAGE_SIZE)
-            for entry in entries:
-                changed += _apply(api_key, entry)
-            if len(entries) < PAGE_SIZE:
-                break
+        return reconcile_from_history(api_key, start=timezone.now() - timedelta(days=days))
     except errors.ProviderError as exc:
         api_key_mark_health(api_key=api_key, exc=exc)
         logger.warning("history sync of key %s failed: %s", api_key.pk, exc.code)
-    return changed
+        return 0
 
 
-def _apply(api_key: ApiKey, entry: HistoryEntry) -> int:
-    activation = Activation.objects.filter(api_key=api_key, upstream_id=entry.activation_id).first()
-    if activation is None:
-        return _record_unknown(api_key, entry)
+def reconcile_from_history(api_key: ApiKey, *, start: datetime) -> int:
+    """Read every page of getHistory since `start` and apply it: closings and prices of our numbers, lost
+    purchases found closed (matched only where unambiguous), closed numbers bought outside simdesk.
+    Raises ProviderError when the provider will not answer."""
+    if not profile_for_key(api_key).supports_action("getHistory"):
+        return 0
+    client = client_for_key(api_key)
+    entries: dict[str, HistoryEntry] = {}
+    for page in range(MAX_PAGES):
+        batch = client.get_history(start=start, offset=page * PAGE_SIZE, size=PAGE_SIZE)
+        for entry in batch:
+            entries.setdefault(entry.activation_id, entry)
+        if len(batch) < PAGE_SIZE:
+            break
+    known = {
+        a.upstream_id: a for a in Activation.objects.filter(api_key=api_key, upstream_id__in=list(entries))
+    }
+    changed = sum(
+        _apply(known[upstream_id], entry) for upstream_id, entry in entries.items() if upstream_id in known
+    )
+    closed = [e for e in entries.values() if e.activation_id not in known and _closed_status(e) is not None]
+    return changed + _reconcile_closed(api_key, closed)
+
+
+def _closed_status(entry: HistoryEntry) -> str | None:
+    if entry.status in FINISHED_CODES:
+        return ActivationStatus.FINISHED
+    if entry.status in REFUNDED_CODES:
+        return ActivationStatus.CANCELLED
+    return None  # still live: the poll cycle reads it with full details
+
+
+def _apply(activation: Activation, entry: HistoryEntry) -> int:
     for code in entry.sms:
         record_code(activation=activation, code=code, closed_ok=True)
     # getHistory names the price of a completed activation: the provider's own record of what it charged.
@@ -68,14 +89,56 @@ def _apply(api_key: ApiKey, entry: HistoryEntry) -> int:
     return 0
 
 
-def _record_unknown(api_key: ApiKey, entry: HistoryEntry) -> int:
+def _fits(intent: Activation, entry: HistoryEntry) -> bool:
+    return could_be(intent, service=entry.service, phone=entry.phone, bought_at=entry.date)
+
+
+def _order(entry: HistoryEntry) -> NumberOrder:
+    # The history's cost is the charge once completed; 0 (not a price) before that.
+    cost = entry.cost if entry.status in FINISHED_CODES and entry.cost else None
+    return NumberOrder(
+        activation_id=entry.activation_id,
+        phone=entry.phone,
+        cost=cost,
+        currency=entry.currency,
+        activation_time=entry.date,
+        service=entry.service,
+    )
+
+
+def _reconcile_closed(api_key: ApiKey, closed: list[HistoryEntry]) -> int:
+    """Numbers the provider closed that nobody recorded: a lost purchase of ours where the match is
+    unambiguous, else kept as bought outside simdesk once no purchase of ours could be them."""
+    unsettled = list(Activation.objects.filter(api_key=api_key, status__in=UNSETTLED).order_by("created_at"))
+    in_flight = [a for a in unsettled if a.status == PENDING]
+    matching = match_unambiguous([a for a in unsettled if a.status != PENDING], closed, _fits)
+    changed = 0
+    for activation, entry in matching.pairs:
+        if record_purchase(activation, _order(entry), actor=None, reconciled=True):
+            activation.refresh_from_db()
+            changed += 1 + _apply(activation, entry)
+    for activation in matching.ambiguous:
+        purchase_ambiguous(activation, [_candidate(e) for e in closed if _fits(activation, e)])
+    for entry in matching.free:
+        if not any(_fits(intent, entry) for intent in in_flight):
+            changed += _record_outside(api_key, entry)
+    return changed
+
+
+def _candidate(entry: HistoryEntry) -> dict:
+    return {
+        "id": entry.activation_id,
+        "phone": entry.phone,
+        "service": entry.service,
+        "cost": str(entry.cost) if entry.cost else None,
+        "currency": entry.currency,
+        "bought_at": entry.date.isoformat() if entry.date else None,
+    }
+
+
+def _record_outside(api_key: ApiKey, entry: HistoryEntry) -> int:
     """A closed activation made with the key outside simdesk: keep it in the team's records and ledger."""
-    if entry.status in FINISHED_CODES:
-        status = ActivationStatus.FINISHED
-    elif entry.status in REFUNDED_CODES:
-        status = ActivationStatus.CANCELLED
-    else:
-        return 0  # still live: the poll cycle adopts it with full details
+    status = _closed_status(entry)
     with transaction.atomic():
         activation = Activation.objects.create(
             team=api_key.team,

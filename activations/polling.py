@@ -8,7 +8,7 @@ team asks for it, and backs off on upstream faults.
 """
 
 import logging
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from django.db.models import Q
 from django.utils import timezone
@@ -16,11 +16,14 @@ from django.utils.translation import gettext as _
 
 from accounts.models import ApiKey, KeyStatus
 from accounts.services import audit_record
+from activations.history_sync import reconcile_from_history
 from activations.models import LIVE_STATUSES, Activation, ActivationStatus, KeyPollState
 from activations.services import (
+    CLOCK_SLACK,
     UNKNOWN_GRACE,
     activation_refresh,
     candidate_of,
+    could_be,
     order_from_row,
     record_code,
     record_purchase,
@@ -31,11 +34,10 @@ from providers import errors
 from providers.keys import client_for_key, profile_for_key
 from providers.results import ActiveActivation
 from providers.services import api_key_mark_health
-from purchases.models import PENDING, UNSETTLED
+from purchases.models import AMBIGUOUS, PENDING, UNSETTLED
 from purchases.polling import run_locked_cycle
 from purchases.reconcile import match_unambiguous
 from purchases.services import (
-    in_flight_timeout,
     orphan_intents,
     purchase_ambiguous,
     purchase_confirm_price,
@@ -43,9 +45,6 @@ from purchases.services import (
 )
 
 logger = logging.getLogger(__name__)
-
-# Upstream clocks and ours may disagree a little when an upstream purchase time is compared with an intent.
-CLOCK_SLACK = timedelta(minutes=2)
 
 
 def keys_to_poll() -> list[int]:
@@ -111,23 +110,15 @@ def _apply_row(activation: Activation, row: ActiveActivation) -> None:
 
 
 def fits(intent: Activation, row: ActiveActivation) -> bool:
-    """Whether an upstream number could be the answer to this purchase, by what identifies a purchase."""
-    if row.service and row.service != intent.service:
-        return False
-    if row.country is not None and intent.country is not None and row.country != intent.country:
-        return False
-    if intent.operator and row.operator and row.operator != intent.operator:
-        return False
-    # Additional services and re-activations keep the number they were bought on.
-    if intent.phone and row.phone and row.phone != intent.phone:
-        return False
-    return _in_window(intent.created_at, row.activation_time)
-
-
-def _in_window(asked_at: datetime, bought_at: datetime | None) -> bool:
-    if bought_at is None:
-        return True
-    return asked_at - CLOCK_SLACK <= bought_at <= asked_at + in_flight_timeout() + CLOCK_SLACK
+    """Whether a number in the provider's live list could be the answer to this purchase."""
+    return could_be(
+        intent,
+        service=row.service,
+        country=row.country,
+        operator=row.operator,
+        phone=row.phone,
+        bought_at=row.activation_time,
+    )
 
 
 def _reconcile(api_key: ApiKey, strangers: list[ActiveActivation]) -> None:
@@ -143,13 +134,21 @@ def _reconcile(api_key: ApiKey, strangers: list[ActiveActivation]) -> None:
             _apply_row(activation, row)
     for activation in matching.ambiguous:
         purchase_ambiguous(activation, [candidate_of(row) for row in strangers if fits(activation, row)])
-    cutoff = timezone.now() - UNKNOWN_GRACE
-    for activation in matching.unmatched:
-        if activation.created_at < cutoff:
-            purchase_fail_unmatched(
-                activation,
-                message=_("The provider has no such number: the purchase did not happen, nothing was spent."),
+    overdue = [a for a in matching.unmatched if a.created_at < timezone.now() - UNKNOWN_GRACE]
+    if overdue:
+        # Absent from the live list is not proof: the number may have closed already. The history decides.
+        reconcile_from_history(api_key, start=min(a.created_at for a in overdue) - CLOCK_SLACK)
+        # What the history could not tell apart waits for an admin instead.
+        overdue = list(
+            Activation.objects.filter(pk__in=[a.pk for a in overdue], status__in=UNSETTLED).exclude(
+                error_code=AMBIGUOUS
             )
+        )
+    for activation in overdue:
+        purchase_fail_unmatched(
+            activation,
+            message=_("The provider has no such number: the purchase did not happen, nothing was spent."),
+        )
     for row in matching.free:
         if not any(fits(intent, row) for intent in in_flight):
             _adopt(api_key, row)

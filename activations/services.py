@@ -29,6 +29,7 @@ from providers.webhooks import webhook_time
 from purchases.messages import describe_error
 from purchases.services import (
     has_limits,
+    in_flight_timeout,
     ledger_book,
     purchase_choice,
     purchase_intent,
@@ -201,6 +202,39 @@ def record_purchase(
         cancel_allowed_at=bought_at + timedelta(seconds=profile.cancel_lock_seconds),
         expires_at=expiry_time(api_key, bought_at, order.activation_end_time),
         can_get_another_sms=order.can_get_another_sms if order.can_get_another_sms is not None else True,
+    )
+
+
+# --- matching lost purchases ------------------------------------------------------------------------
+
+# Upstream clocks and ours may disagree a little when an upstream purchase time is compared with an intent.
+CLOCK_SLACK = timedelta(minutes=2)
+
+
+def could_be(
+    intent: Activation,
+    *,
+    service: str | None,
+    phone: str | None,
+    bought_at: datetime | None,
+    country: int | None = None,
+    operator: str | None = None,
+) -> bool:
+    """Whether an upstream number (from the live list or the history) could be the answer to this lost
+    purchase, by what identifies a purchase; anything the provider did not tell is no reason to refuse."""
+    if service and service != intent.service:
+        return False
+    if country is not None and intent.country is not None and country != intent.country:
+        return False
+    if intent.operator and operator and operator != intent.operator:
+        return False
+    # Additional services and re-activations keep the number they were bought on.
+    if intent.phone and phone and phone != intent.phone:
+        return False
+    if bought_at is None:
+        return True
+    return (
+        intent.created_at - CLOCK_SLACK <= bought_at <= intent.created_at + in_flight_timeout() + CLOCK_SLACK
     )
 
 
