@@ -338,10 +338,16 @@ def record_message(
     received_at: datetime | None = None,
     via: str = RentalSmsVia.POLL,
 ) -> bool:
-    """Store one SMS once (polls repeat every message, webhooks are retried); True if it is new."""
+    """Store one SMS once (polls repeat every message, webhooks are retried); True if it is new.
+
+    A closed rental takes only messages that arrived while it was live (a webhook retried late),
+    never one dated after its end or not dated at all.
+    """
     text = text or ""
     phone_from = (phone_from or "")[:64]
     now = timezone.now()
+    if rental.closed_at is not None and (received_at is None or received_at > rental.closed_at):
+        return False
     try:
         with transaction.atomic():
             RentalSms.objects.create(

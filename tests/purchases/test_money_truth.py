@@ -7,6 +7,7 @@ sandbox's own (`provider_charged`), to the kopeck.
 import json
 from datetime import timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 import requests
@@ -415,3 +416,22 @@ def test_two_lost_purchases_closed_before_any_poll_wait_for_an_admin_not_failed(
     # The history does not say which is which: neither is called "did not happen".
     assert first.awaits_choice and second.awaits_choice
     assert len(first.candidates) == 2
+
+
+def test_a_rent_webhook_dated_after_the_end_adds_nothing_but_a_late_delivery_does(make_key, owner):
+    from django.conf import settings
+
+    from rentals.services import rental_set_status
+
+    api_key, _ = make_key("--sms-delay", "3600")
+    rental = rental_rent(membership=owner, api_key=api_key, request=RentRequest(service="tg", country=0))
+    url = settings.SITE_URL.rstrip("/") + reverse("rentals:webhook", args=[api_key.webhook_token])
+    during = timezone.localtime(
+        timezone.now(), timezone=ZoneInfo("Europe/Moscow")
+    )  # the classic dialect's zone
+    rental_set_status(membership=owner, rental=rental, action="finish")
+    late = {"rentId": rental.upstream_id, "phoneFrom": "Telegram", "text": "code 11111", "service": "tg"}
+    stamp = during.strftime("%Y-%m-%d %H:%M:%S")
+    requests.post(url, data=json.dumps({**late, "date": stamp}), timeout=10)
+    requests.post(url, data=json.dumps({**late, "text": "code 22222"}), timeout=10)
+    assert list(rental.messages.values_list("text", flat=True)) == ["code 11111"]
