@@ -280,6 +280,15 @@ def purchase_ambiguous(row: Purchase, candidates: list[dict[str, Any]]) -> None:
     )
 
 
+def _drop_candidate(settled: Purchase, upstream_id: str) -> None:
+    """A number now recorded is no longer a candidate of the key's other lost purchases."""
+    waiting = type(settled).objects.filter(api_key_id=settled.api_key_id, status=UNKNOWN, error_code=AMBIGUOUS)
+    for other in waiting.exclude(pk=settled.pk):
+        left = [c for c in other.candidates if c.get("id") != upstream_id]
+        if left != other.candidates:
+            touch(other, candidates=left)
+
+
 def purchase_choice(*, membership: Membership, row: Purchase, upstream_id: str) -> dict[str, Any]:
     """The candidate an admin chose for a lost purchase. Raises PermissionDenied or ActionRefused."""
     if not membership.can_manage_keys:
@@ -380,6 +389,7 @@ def purchase_settle(
             **fields,
         )
         ledger_book(row, row.ledger_kind, cost, event=row.ledger_event)
+        _drop_candidate(row, upstream_id)
         audit_record(
             team=row.team,
             actor=actor,
