@@ -282,7 +282,9 @@ def purchase_ambiguous(row: Purchase, candidates: list[dict[str, Any]]) -> None:
 
 def _drop_candidate(settled: Purchase, upstream_id: str) -> None:
     """A number now recorded is no longer a candidate of the key's other lost purchases."""
-    waiting = type(settled).objects.filter(api_key_id=settled.api_key_id, status=UNKNOWN, error_code=AMBIGUOUS)
+    waiting = type(settled).objects.filter(
+        api_key_id=settled.api_key_id, status=UNKNOWN, error_code=AMBIGUOUS
+    )
     for other in waiting.exclude(pk=settled.pk):
         left = [c for c in other.candidates if c.get("id") != upstream_id]
         if left != other.candidates:
