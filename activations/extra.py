@@ -1,10 +1,10 @@
 """Purchases beyond one number for one service: several services on one number, an additional service on
 a forwarded number, and re-activating a used number.
 
-Each follows the money rules of `activations.services.activation_buy` and reuses its helpers: limits
-are checked and an intent row is written first (under the key lock), the upstream call runs outside
-any transaction, a definite refusal marks the intent failed (nothing spent), an ambiguous outcome
-marks it unknown for the poll cycle to reconcile, and a success books the ledger and the audit log.
+Each goes through the purchase core like `activations.services.activation_buy`. Their answers carry no
+price and the price list does not tell a forwarding or additional-service price: such purchases are
+booked at what the provider's own list of live numbers shows, and refused up front when a limit applies
+and no price is known.
 """
 
 import contextlib

@@ -20,7 +20,6 @@ from activations.history_sync import reconcile_from_history
 from activations.models import LIVE_STATUSES, Activation, ActivationStatus, KeyPollState
 from activations.services import (
     CLOCK_SLACK,
-    UNKNOWN_GRACE,
     activation_refresh,
     candidate_of,
     could_be,
@@ -38,6 +37,7 @@ from purchases.models import AMBIGUOUS, PENDING, UNSETTLED
 from purchases.polling import run_locked_cycle
 from purchases.reconcile import match_unambiguous
 from purchases.services import (
+    UNKNOWN_GRACE,
     orphan_intents,
     purchase_ambiguous,
     purchase_confirm_price,

@@ -41,8 +41,6 @@ from purchases.services import (
 
 logger = logging.getLogger(__name__)
 
-# How long an ambiguous purchase may stay unmatched in the upstream list before it counts as not bought.
-UNKNOWN_GRACE = timedelta(minutes=3)
 
 touch_activation = touch
 

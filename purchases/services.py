@@ -33,6 +33,7 @@ from accounts.permissions import check_spend_allowed
 from accounts.services import ActionRefused, audit_record
 from providers import errors
 from providers.client import ProviderClient
+from providers.ratelimit import MAX_WAIT_SECONDS
 from providers.services import api_key_mark_health
 from purchases.messages import describe_error
 from purchases.models import AMBIGUOUS, FAILED, PENDING, UNKNOWN, UNSETTLED, Purchase
@@ -44,12 +45,18 @@ Row = TypeVar("Row", bound=Purchase)
 ZERO = Decimal("0")
 
 
+# How long a lost purchase may stay unmatched in the provider's records before it counts as not made.
+UNKNOWN_GRACE = timedelta(minutes=3)
+
+
 def in_flight_timeout() -> timedelta:
     """How long an upstream purchase call can last at most; an intent still pending after it was orphaned
     (its process died mid-call) and is reconciled like one whose answer was lost."""
-    seconds = float(settings.PROVIDER_CONNECT_TIMEOUT) + float(settings.PROVIDER_READ_TIMEOUT)
-    # The request budget may hold a call back a little before it is sent.
-    return timedelta(seconds=seconds + 15)
+    # The request budget may hold a call back before it is sent; then come the connect and read timeouts.
+    seconds = (
+        MAX_WAIT_SECONDS + float(settings.PROVIDER_CONNECT_TIMEOUT) + float(settings.PROVIDER_READ_TIMEOUT)
+    )
+    return timedelta(seconds=seconds + 5)
 
 
 class PurchaseRefused(Exception):
@@ -404,13 +411,29 @@ def purchase_settle(
     return True
 
 
+# `member` of a ledger row when the caller names none: the member who made the purchase.
+ROW_MEMBER: Any = object()
+
+
+def _ledger_write(row: Purchase, *, kind: str, amount: Decimal, event: str, member: Any) -> None:
+    ref = purchase_ref(row)
+    LedgerEntry.objects.create(
+        team_id=row.team_id,
+        api_key_id=row.api_key_id,
+        member_id=row.member_id if member is ROW_MEMBER else (member.pk if member else None),
+        kind=kind,
+        amount=amount,
+        currency=row.currency,
+        reference=row.upstream_id or "",
+        purchase_ref=ref,
+        event_key=f"{ref}:{event}",
+    )
+    if row.tracks_total:
+        touch(row, total_cost=models.F("total_cost") + amount)
+
+
 def ledger_book(
-    row: Purchase,
-    kind: str,
-    amount: Decimal | None,
-    *,
-    event: str,
-    member: User | None | bool = True,
+    row: Purchase, kind: str, amount: Decimal | None, *, event: str, member: User | None = ROW_MEMBER
 ) -> bool:
     """One ledger row per money event of a purchase (`purchase`, `refund`, `renewal:5`), whatever replays it.
 
@@ -420,24 +443,11 @@ def ledger_book(
     if amount is None:
         return False
     signed = -amount if kind == LedgerKind.REFUND else amount
-    ref = purchase_ref(row)
     try:
         with transaction.atomic():
-            LedgerEntry.objects.create(
-                team_id=row.team_id,
-                api_key_id=row.api_key_id,
-                member_id=row.member_id if member is True else (member.pk if member else None),
-                kind=kind,
-                amount=signed,
-                currency=row.currency,
-                reference=row.upstream_id or "",
-                purchase_ref=ref,
-                event_key=f"{ref}:{event}",
-            )
-            if row.tracks_total:
-                touch(row, total_cost=models.F("total_cost") + signed)
+            _ledger_write(row, kind=kind, amount=signed, event=event, member=member)
     except IntegrityError:
-        logger.info("ledger event %s:%s already booked", ref, event)
+        logger.info("ledger event %s:%s already booked", purchase_ref(row), event)
         return False
     return True
 
@@ -450,27 +460,16 @@ def ledger_booked(row: Purchase) -> Decimal:
     )
 
 
-def ledger_true_up(row: Purchase, *, expected: Decimal, member: User | None | bool = True) -> Decimal:
+def ledger_true_up(row: Purchase, *, expected: Decimal) -> Decimal:
     """Book a correction so the purchase's ledger rows add up to `expected` (call under the row's lock).
     Returns the correction booked (0 when the ledger was right)."""
     delta = expected - ledger_booked(row)
     if delta == 0:
         return ZERO
-    ref = purchase_ref(row)
-    count = LedgerEntry.objects.filter(purchase_ref=ref, kind=LedgerKind.CORRECTION).count()
-    LedgerEntry.objects.create(
-        team_id=row.team_id,
-        api_key_id=row.api_key_id,
-        member_id=row.member_id if member is True else (member.pk if member else None),
-        kind=LedgerKind.CORRECTION,
-        amount=delta,
-        currency=row.currency,
-        reference=row.upstream_id or "",
-        purchase_ref=ref,
-        event_key=f"{ref}:correction:{count + 1}",
+    count = LedgerEntry.objects.filter(purchase_ref=purchase_ref(row), kind=LedgerKind.CORRECTION).count()
+    _ledger_write(
+        row, kind=LedgerKind.CORRECTION, amount=delta, event=f"correction:{count + 1}", member=ROW_MEMBER
     )
-    if row.tracks_total:
-        touch(row, total_cost=models.F("total_cost") + delta)
     return delta
 
 

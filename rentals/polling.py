@@ -20,6 +20,7 @@ from providers.services import api_key_mark_health
 from purchases.polling import run_locked_cycle
 from purchases.reconcile import match_unambiguous
 from purchases.services import (
+    UNKNOWN_GRACE,
     in_flight_timeout,
     orphan_intents,
     purchase_ambiguous,
@@ -28,7 +29,6 @@ from purchases.services import (
 from rentals.models import RenewalStatus, Rental, RentalPollState, RentalRenewal, RentalStatus
 from rentals.services import (
     RENEWAL_GRACE,
-    UNKNOWN_GRACE,
     record_rent,
     renewal_done,
     renewal_not_made,

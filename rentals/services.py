@@ -1,9 +1,9 @@
 """Writes for rentals: renting safely, finishing and cancelling, messages from polls and webhooks, renewals.
 
-Money rules are the activations' ones: grants and limits are checked and an intent row is written
-(under a lock on the key) before the upstream call; the call runs outside any transaction; a definite
-refusal marks the intent failed, an ambiguous outcome marks it unknown for the poll cycle to reconcile
-from getRentList / getRentStatus. Nothing that spends money is retried blindly.
+Money goes through the one purchase core (`purchases.services`): limits and the intent under the member
+and key locks, the call outside any transaction, one refusal recorder, one settle, one ledger. A rent's
+answer carries no price in the classic dialect: it is booked at the quote read before it (or, when that
+read failed, one read after), never at nothing. Nothing that spends money is retried blindly.
 
 Renewals claim their window (the end date they extend) with a conditional UPDATE on the rental and
 write a `RentalRenewal` intent that is unique per window, in one transaction, before calling
@@ -65,8 +65,6 @@ from rentals.models import (
 
 logger = logging.getLogger(__name__)
 
-# How long an ambiguous rent may stay unmatched in getRentList before it counts as not rented.
-UNKNOWN_GRACE = timedelta(minutes=3)
 # A worker holds a renewal claim this long; a claim still pending after it belongs to a dead worker.
 RENEWAL_LEASE = timedelta(minutes=2)
 # An unknown extension is judged this long after the end it was meant to extend: still listed = renewed.
