@@ -18,7 +18,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import ApiKey, LedgerKind, Membership, User
-from accounts.permissions import SpendDenied
 from accounts.services import ActionRefused, audit_record
 from activations.models import LIVE_STATUSES, Activation, ActivationStatus, Sms, SmsVia
 from providers import errors
@@ -85,30 +84,27 @@ def record_intent(
     request_token: uuid.UUID | None,
     estimate: Decimal | None = None,
     listed_price: bool = True,
+    unknown_price_hint: str = "",
     **fields,
 ) -> tuple[Activation, bool]:
     """Check grants and limits and write the intent row (the purchase core's locks). Returns (row, created).
 
-    The money at stake is the member's maximum price, else `estimate`, else the price list's price; when
-    none is known and a limit applies, the purchase is refused rather than checked against a guess.
+    The money at stake is the member's maximum price, else `estimate`, else (when a limit applies) the
+    price list's price; the core refuses it under a limit when none is known.
     `listed_price=False`: the price list does not price this purchase (an additional service).
     """
     at_stake = request.max_price if request.max_price is not None else estimate
-    if at_stake is None and has_limits(membership, api_key):
-        if listed_price:
-            at_stake = estimate_price(
-                api_key, service=request.service, country=request.country, forward=request.forward
-            )
-        if at_stake is None:
-            raise SpendDenied(
-                _("The current price is unknown, so your limits cannot be checked: set a maximum price.")
-            )
+    if at_stake is None and listed_price and has_limits(membership, api_key):
+        at_stake = estimate_price(
+            api_key, service=request.service, country=request.country, forward=request.forward
+        )
     return purchase_intent(
         Activation,
         membership=membership,
         api_key=api_key,
         request_token=request_token,
         estimate=at_stake,
+        unknown_price_hint=unknown_price_hint,
         service=request.service,
         country=request.country,
         operator=request.operator,
@@ -134,7 +130,11 @@ def activation_buy(
 ) -> Activation:
     """Buy a number. Raises SpendDenied (our rules) or PurchaseRefused (the provider's); nothing is spent then."""
     activation, created = record_intent(
-        membership=membership, api_key=api_key, request=request, request_token=request_token
+        membership=membership,
+        api_key=api_key,
+        request=request,
+        request_token=request_token,
+        unknown_price_hint=_("Set a maximum price."),
     )
     if not created:
         return activation

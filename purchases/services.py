@@ -29,7 +29,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import ApiKey, LedgerEntry, LedgerKind, Membership, User
-from accounts.permissions import check_spend_allowed
+from accounts.permissions import SpendDenied, check_spend_allowed
 from accounts.services import ActionRefused, audit_record
 from providers import errors
 from providers.client import ProviderClient
@@ -174,15 +174,24 @@ def purchase_intent(
     api_key: ApiKey,
     request_token: uuid.UUID | None,
     estimate: Decimal | None,
+    unknown_price_hint: str = "",
     **fields: Any,
 ) -> tuple[Row, bool]:
     """Check limits and write the intent row before the upstream call. Returns (row, created).
+
+    `estimate` is the money at stake; when it is unknown and a limit applies, the purchase is refused
+    (with the feature's `unknown_price_hint`) rather than checked against a guess.
 
     A `request_token` seen before returns the first row instead (a form sent twice buys once); two
     submissions racing each other are settled by the unique (team, request_token) constraint, and a
     deadlock between them is retried: nothing upstream has happened yet.
     """
     team = membership.team
+    if estimate is None and has_limits(membership, api_key):
+        raise SpendDenied(
+            _("The price is unknown until the provider sells, so your limits cannot be checked.")
+            + (" " + unknown_price_hint if unknown_price_hint else "")
+        )
 
     def write() -> tuple[Row, bool]:
         if request_token is not None:

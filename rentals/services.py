@@ -140,8 +140,6 @@ def record_intent(
         operator=request.operator,
         hours=request.hours,
     )
-    if estimate is None and has_limits(membership, api_key):
-        raise SpendDenied(_("The current rent price is unknown, so your limits cannot be checked."))
     return purchase_intent(
         Rental,
         membership=membership,
