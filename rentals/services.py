@@ -276,6 +276,17 @@ def rental_set_status(*, membership: Membership, rental: Rental, action: str) ->
         raise ActionRefused(_("Unknown action."))
     if not rental.is_live:
         raise ActionRefused(_("This rental is not active any more."))
+    unsettled = rental.renewals.filter(status__in=(RenewalStatus.PENDING, RenewalStatus.UNKNOWN)).first()
+    if unsettled is not None:
+        # Whether it was renewed shows only while the number lives on past its old end: ending it now would
+        # hide a renewal the provider may have charged, and leave its refund unknown.
+        raise ActionRefused(
+            _(
+                "A renewal of this number is being checked with the provider; it can be finished or "
+                "cancelled once that is settled (by %(time)s)."
+            )
+            % {"time": timezone.localtime(unsettled.window_end + RENEWAL_GRACE).strftime("%Y-%m-%d %H:%M")}
+        )
     if action == "cancel" and not rental.can_cancel_now:
         raise ActionRefused(
             _(

@@ -23,6 +23,7 @@ from rentals.services import (
     continue_price,
     rental_extend,
     rental_rent,
+    rental_set_status,
     sweep_renewals,
 )
 from sandbox.models import Rental as SandboxRental
@@ -335,3 +336,25 @@ def test_the_budget_and_the_end_date_bound_auto_renew(make_key, owner, soon, con
     assert continues == []  # the number is already kept until the chosen date
     rental.refresh_from_db()
     assert "end date" in at_risk(owner)[0][1]
+
+
+def test_a_rental_whose_renewal_is_being_checked_cannot_be_ended_until_it_is_settled(
+    make_key, owner, continues
+):
+    api_key, secret = make_key("--sms-delay", "3600")
+    rental = rental_rent(membership=owner, api_key=api_key, request=RentRequest(service="tg", country=0))
+    set_sandbox(secret, "--fault", "after_commit=1", "--fault-actions", "continueRentNumber")
+    assert rental_extend(membership=owner, rental=rental, hours=4).status == RenewalStatus.UNKNOWN
+    set_sandbox(secret, "--fault", "after_commit=0")
+    rental.refresh_from_db()
+    for action in ("finish", "cancel"):
+        with pytest.raises(ActionRefused) as refused:
+            rental_set_status(membership=owner, rental=rental, action=action)
+        assert "being checked" in refused.value.message
+    # The old end passes with the number still rented: it was renewed, and may be ended now.
+    shift_end(rental, to=timezone.now() - timedelta(minutes=5), sandbox=False)
+    polling.poll_key(api_key.pk)
+    assert RentalRenewal.objects.get().status == RenewalStatus.DONE
+    rental.refresh_from_db()
+    rental_set_status(membership=owner, rental=rental, action="finish")
+    assert ledger_net(api_key) == provider_charged(secret)
