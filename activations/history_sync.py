@@ -17,8 +17,8 @@ from providers import errors
 from providers.keys import client_for_key, profile_for_key
 from providers.results import HistoryEntry, NumberOrder
 from providers.services import api_key_mark_health
-from purchases.models import PENDING, UNSETTLED
-from purchases.reconcile import match_unambiguous
+from purchases.models import UNSETTLED
+from purchases.reconcile import match_lost
 from purchases.services import ledger_book, purchase_ambiguous, purchase_confirm_price
 
 logger = logging.getLogger(__name__)
@@ -110,8 +110,7 @@ def _reconcile_closed(api_key: ApiKey, closed: list[HistoryEntry]) -> int:
     """Numbers the provider closed that nobody recorded: a lost purchase of ours where the match is
     unambiguous, else kept as bought outside simdesk once no purchase of ours could be them."""
     unsettled = list(Activation.objects.filter(api_key=api_key, status__in=UNSETTLED).order_by("created_at"))
-    in_flight = [a for a in unsettled if a.status == PENDING]
-    matching = match_unambiguous([a for a in unsettled if a.status != PENDING], closed, _fits)
+    matching = match_lost(unsettled, closed, _fits)
     changed = 0
     for activation, entry in matching.pairs:
         if record_purchase(activation, _order(entry), actor=None, reconciled=True):
@@ -120,8 +119,7 @@ def _reconcile_closed(api_key: ApiKey, closed: list[HistoryEntry]) -> int:
     for activation in matching.ambiguous:
         purchase_ambiguous(activation, [_candidate(e) for e in closed if _fits(activation, e)])
     for entry in matching.free:
-        if not any(_fits(intent, entry) for intent in in_flight):
-            changed += _record_outside(api_key, entry)
+        changed += _record_outside(api_key, entry)
     return changed
 
 

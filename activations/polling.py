@@ -33,9 +33,9 @@ from providers import errors
 from providers.keys import client_for_key, profile_for_key
 from providers.results import ActiveActivation
 from providers.services import api_key_mark_health
-from purchases.models import AMBIGUOUS, PENDING, UNSETTLED
+from purchases.models import UNSETTLED
 from purchases.polling import run_locked_cycle
-from purchases.reconcile import match_unambiguous
+from purchases.reconcile import match_lost
 from purchases.services import (
     UNKNOWN_GRACE,
     orphan_intents,
@@ -125,10 +125,7 @@ def _reconcile(api_key: ApiKey, strangers: list[ActiveActivation]) -> None:
     """Settle lost purchases from the numbers nobody recorded; adopt the rest only if no purchase of ours
     could be them; give up on lost purchases the provider never sold."""
     unsettled = list(Activation.objects.filter(api_key=api_key, status__in=UNSETTLED).order_by("created_at"))
-    # A fresh intent is still in its buyer's hands: its numbers are ours, but the buyer settles them.
-    in_flight = [a for a in unsettled if a.status == PENDING]
-    lost = [a for a in unsettled if a.status != PENDING]
-    matching = match_unambiguous(lost, strangers, fits)
+    matching = match_lost(unsettled, strangers, fits)
     for activation, row in matching.pairs:
         if record_purchase(activation, order_from_row(row), actor=None, reconciled=True):
             _apply_row(activation, row)
@@ -139,19 +136,18 @@ def _reconcile(api_key: ApiKey, strangers: list[ActiveActivation]) -> None:
         # Absent from the live list is not proof: the number may have closed already. The history decides.
         reconcile_from_history(api_key, start=min(a.created_at for a in overdue) - CLOCK_SLACK)
         # What the history could not tell apart waits for an admin instead.
-        overdue = list(
-            Activation.objects.filter(pk__in=[a.pk for a in overdue], status__in=UNSETTLED).exclude(
-                error_code=AMBIGUOUS
-            )
-        )
+        overdue = [
+            a
+            for a in Activation.objects.filter(pk__in=[a.pk for a in overdue], status__in=UNSETTLED)
+            if not a.awaits_choice
+        ]
     for activation in overdue:
         purchase_fail_unmatched(
             activation,
             message=_("The provider has no such number: the purchase did not happen, nothing was spent."),
         )
     for row in matching.free:
-        if not any(fits(intent, row) for intent in in_flight):
-            _adopt(api_key, row)
+        _adopt(api_key, row)
 
 
 def _adopt(api_key: ApiKey, row: ActiveActivation) -> Activation:

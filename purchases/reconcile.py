@@ -9,6 +9,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
+from purchases.models import PENDING, Purchase
+
 I = TypeVar("I")  # noqa: E741 - an intent
 S = TypeVar("S")  # an upstream number nobody recorded
 
@@ -41,3 +43,27 @@ def match_unambiguous(intents: Sequence[I], strangers: Sequence[S], fits: Callab
             continue  # paired above
         (result.claimed if takers[s] else result.free).append(stranger)
     return result
+
+
+def match_lost(
+    unsettled: Sequence[Purchase], strangers: Sequence[S], fits: Callable[[Purchase, S], bool]
+) -> Matching:
+    """Match every unsettled purchase of a key, fresh intents included, against the numbers nobody recorded.
+
+    A fresh intent (still `pending`) is in its buyer's hands: a number it could be is never given to a
+    lost purchase nor adopted, and a lost purchase that shares a candidate with it waits rather than
+    asking an admin. Only lost purchases come back paired, ambiguous or unmatched.
+    """
+    matching = match_unambiguous(unsettled, strangers, fits)
+    fresh = [intent for intent in unsettled if intent.status == PENDING]
+
+    def contested(intent: Purchase) -> bool:
+        return any(fits(other, s) for s in strangers if fits(intent, s) for other in fresh)
+
+    return Matching(
+        pairs=[(intent, s) for intent, s in matching.pairs if intent.status != PENDING],
+        ambiguous=[i for i in matching.ambiguous if i.status != PENDING and not contested(i)],
+        unmatched=[i for i in matching.unmatched if i.status != PENDING],
+        claimed=matching.claimed,
+        free=matching.free,
+    )

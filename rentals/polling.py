@@ -17,8 +17,9 @@ from accounts.models import ApiKey, KeyStatus
 from providers.keys import client_for_key
 from providers.results import RentListEntry, RentOrder
 from providers.services import api_key_mark_health
+from purchases.models import UNSETTLED
 from purchases.polling import run_locked_cycle
-from purchases.reconcile import match_unambiguous
+from purchases.reconcile import match_lost
 from purchases.services import (
     UNKNOWN_GRACE,
     in_flight_timeout,
@@ -150,8 +151,8 @@ def _reconcile_rents(api_key: ApiKey, strangers: list[RentListEntry]) -> None:
     """Settle rents whose answer was lost from the unknown ids in the list, only where the match is
     unambiguous; give up on them after the grace period when nothing in the list could be them."""
     now = timezone.now()
-    lost = list(Rental.objects.filter(api_key=api_key, status=RentalStatus.UNKNOWN).order_by("created_at"))
-    matching = match_unambiguous(lost, strangers, _fits)
+    unsettled = list(Rental.objects.filter(api_key=api_key, status__in=UNSETTLED).order_by("created_at"))
+    matching = match_lost(unsettled, strangers, _fits)
     for rental, entry in matching.pairs:
         if record_rent(
             rental,

@@ -1,9 +1,11 @@
 """Matching lost purchases to unknown upstream numbers: pairs only where nothing else could fit."""
 
+from dataclasses import dataclass
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from purchases.reconcile import match_unambiguous
+from purchases.reconcile import match_lost, match_unambiguous
 
 
 def same_service(intent: str, stranger: str) -> bool:
@@ -64,3 +66,34 @@ def test_every_pair_fits_and_nothing_is_used_twice(intent_services, stranger_ser
         theirs = [s for s in strangers if s.startswith(service)]
         if len(mine) > 1 and len(theirs) > 1:
             assert not any(i.startswith(service) for i in paired_intents)
+
+
+@dataclass(frozen=True)
+class Intent:
+    service: str
+    status: str
+
+
+def fits_intent(intent: Intent, stranger: str) -> bool:
+    return stranger.startswith(intent.service)
+
+
+def test_a_number_a_fresh_purchase_could_be_is_never_given_to_a_lost_one():
+    lost, fresh = Intent("tg", "unknown"), Intent("tg", "pending")
+    matching = match_lost([lost, fresh], ["tg-x"], fits_intent)
+    assert matching.pairs == []
+    assert matching.ambiguous == []  # it waits for the buyer rather than asking an admin
+    assert matching.unmatched == []
+    assert matching.free == [] and matching.claimed == ["tg-x"]
+
+
+def test_a_fresh_purchase_is_left_to_its_buyer_and_a_lost_one_is_paired():
+    lost, fresh = Intent("wa", "unknown"), Intent("tg", "pending")
+    matching = match_lost([lost, fresh], ["tg-x", "wa-y"], fits_intent)
+    assert matching.pairs == [(lost, "wa-y")]
+    assert matching.free == []  # tg-x is the fresh purchase's, not bought outside
+
+
+def test_only_numbers_no_purchase_could_be_are_free():
+    matching = match_lost([Intent("tg", "pending")], ["wa-x"], fits_intent)
+    assert matching.free == ["wa-x"]
