@@ -435,3 +435,39 @@ def test_a_rent_webhook_dated_after_the_end_adds_nothing_but_a_late_delivery_doe
     requests.post(url, data=json.dumps({**late, "date": stamp}), timeout=10)
     requests.post(url, data=json.dumps({**late, "text": "code 22222"}), timeout=10)
     assert list(rental.messages.values_list("text", flat=True)) == ["code 11111"]
+
+
+def test_a_lost_rent_never_takes_the_number_of_a_rent_still_in_its_buyers_hands(make_key, owner, operator):
+    from rentals.services import record_intent as rent_intent
+
+    api_key, secret = make_key("--sms-delay", "3600")
+    # Bob's rent of ok: refused by a 5xx before the provider acted (nothing rented), answer unknown.
+    set_sandbox(secret, "--fault", "http5xx=1", "--fault-actions", "getRentNumber")
+    lost = rental_rent(membership=operator, api_key=api_key, request=RentRequest(service="ok", country=0))
+    set_sandbox(secret, "--fault", "http5xx=0", "--fault-actions", "")
+    # Alice's rent of wa: on the wire right now (its process has not read the answer yet).
+    fresh, _ = rent_intent(
+        membership=owner, api_key=api_key, request=RentRequest(service="wa", country=0), request_token=None
+    )
+    client_for_key(api_key).get_rent_number(service="wa", country=0, rent_time=4)
+    age(lost, timedelta(minutes=10))
+    rental_polling.poll_key(api_key.pk)
+    lost.refresh_from_db()
+    fresh.refresh_from_db()
+    assert lost.upstream_id is None and lost.status == RentalStatus.UNKNOWN
+    assert fresh.status == RentalStatus.PENDING
+    # Once Alice's intent is orphaned, both are lost and the provider's list cannot tell them apart: an admin
+    # chooses; the other then has nothing left and did not happen.
+    age(fresh, in_flight_timeout() + timedelta(seconds=1))
+    rental_polling.poll_key(api_key.pk)
+    lost.refresh_from_db()
+    fresh.refresh_from_db()
+    assert lost.awaits_choice and fresh.awaits_choice
+    from rentals.services import rental_resolve
+
+    rental_resolve(membership=owner, rental=fresh, upstream_id=fresh.candidates[0]["id"])
+    rental_polling.poll_key(api_key.pk)
+    lost.refresh_from_db()
+    fresh.refresh_from_db()
+    assert (fresh.status, fresh.member, lost.status) == (RentalStatus.ACTIVE, owner.user, RentalStatus.FAILED)
+    assert ledger_net(api_key) == provider_charged(secret)
