@@ -159,7 +159,7 @@ def _adopt(api_key: ApiKey, row: ActiveActivation) -> Activation:
         country=row.country,
         currency=row.currency or api_key.currency,
     )
-    record_purchase(activation, order_from_row(row), actor=None, reconciled=True)
+    record_purchase(activation, order_from_row(row), actor=None, outside=True)
     _apply_row(activation, row)
     return activation
 

@@ -167,18 +167,24 @@ def record_purchase(
     *,
     actor: User | None,
     reconciled: bool = False,
+    outside: bool = False,
 ) -> bool:
     """Settle the intent with what the provider sold (from its answer, or found in its list) and book it.
 
-    The answer's cost is the truth when it carries one; otherwise the estimate stands until the
-    provider's own list confirms the price. Returns False if it was settled already.
+    `reconciled`: found in the provider's records after the answer was lost; `outside`: a number bought
+    with the key outside simdesk, recorded so the team sees and pays for it. The answer's cost is the
+    truth when it carries one; otherwise the estimate stands until the provider's own list confirms the
+    price. Returns False if it was settled already.
     """
     api_key = activation.api_key
     profile = profile_for_key(api_key)
-    bought_at = order.activation_time or (activation.created_at if reconciled else timezone.now())
+    bought_at = order.activation_time or (activation.created_at if reconciled or outside else timezone.now())
     confirmed = order.cost is not None
     cost = order.cost if confirmed else activation.cost
-    if reconciled:
+    if outside:
+        action = "activation.outside"
+        summary = _("Bought outside simdesk with this key: %(service)s number %(phone)s")
+    elif reconciled:
         action = "activation.reconciled"
         summary = _("The lost purchase of %(service)s was found upstream: %(phone)s")
     else:

@@ -82,6 +82,8 @@ def test_it_adopts_numbers_bought_elsewhere_with_the_key(make_key, owner):
     assert adopted.member is None and adopted.phone == order.phone and adopted.service == "wa"
     assert adopted.status == ActivationStatus.WAITING
     assert LedgerEntry.objects.get(reference=order.activation_id).amount == order.cost
+    assert AuditEntry.objects.get(action="activation.outside").amount == order.cost
+    assert not AuditEntry.objects.filter(action="activation.reconciled").exists()
 
 
 def test_it_reconciles_a_purchase_whose_answer_was_lost(make_key, owner):
