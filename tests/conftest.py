@@ -95,6 +95,12 @@ def sandbox_key(sandbox_url) -> str:
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hasher(settings):
+    """Every test creates its cast: a cheap hasher instead of hundreds of thousands of PBKDF2 rounds each."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _private_cache(settings):
     """Each test gets an empty in-process cache: request budgets and catalog lookups never leak between tests."""
     settings.CACHES = {

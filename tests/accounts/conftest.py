@@ -17,8 +17,6 @@ UNREACHABLE_URL = "http://127.0.0.1:9"
 
 @pytest.fixture(autouse=True)
 def _fast_tests(settings):
-    # The cast is created for every test: a cheap hasher keeps hundreds of matrix cases quick.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # Reads would otherwise retry with backoff against hosts that are down on purpose.
     settings.PROVIDER_READ_RETRIES = 0
     settings.PROVIDER_CONNECT_TIMEOUT = 2.0

@@ -16,7 +16,6 @@ def _quick_upstream(settings):
     # Hosts that are down on purpose must fail at once, without retries.
     settings.PROVIDER_READ_RETRIES = 0
     settings.PROVIDER_CONNECT_TIMEOUT = 2.0
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture
