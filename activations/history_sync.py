@@ -12,7 +12,14 @@ from django.utils import timezone
 
 from accounts.models import ApiKey, LedgerKind
 from activations.models import Activation, ActivationStatus
-from activations.services import could_be, record_code, record_purchase, settle_closed, touch_activation
+from activations.services import (
+    candidate_of,
+    could_be,
+    record_code,
+    record_purchase,
+    settle_closed,
+    touch_activation,
+)
 from providers import errors
 from providers.keys import client_for_key, profile_for_key
 from providers.results import HistoryEntry, NumberOrder
@@ -117,21 +124,10 @@ def _reconcile_closed(api_key: ApiKey, closed: list[HistoryEntry]) -> int:
             activation.refresh_from_db()
             changed += 1 + _apply(activation, entry)
     for activation in matching.ambiguous:
-        purchase_ambiguous(activation, [_candidate(e) for e in closed if _fits(activation, e)])
+        purchase_ambiguous(activation, [candidate_of(_order(e)) for e in closed if _fits(activation, e)])
     for entry in matching.free:
         changed += _record_outside(api_key, entry)
     return changed
-
-
-def _candidate(entry: HistoryEntry) -> dict:
-    return {
-        "id": entry.activation_id,
-        "phone": entry.phone,
-        "service": entry.service,
-        "cost": str(entry.cost) if entry.cost else None,
-        "currency": entry.currency,
-        "bought_at": entry.date.isoformat() if entry.date else None,
-    }
 
 
 def _record_outside(api_key: ApiKey, entry: HistoryEntry) -> int:

@@ -130,7 +130,9 @@ def _reconcile(api_key: ApiKey, strangers: list[ActiveActivation]) -> None:
         if record_purchase(activation, order_from_row(row), actor=None, reconciled=True):
             _apply_row(activation, row)
     for activation in matching.ambiguous:
-        purchase_ambiguous(activation, [candidate_of(row) for row in strangers if fits(activation, row)])
+        purchase_ambiguous(
+            activation, [candidate_of(order_from_row(row)) for row in strangers if fits(activation, row)]
+        )
     overdue = [a for a in matching.unmatched if a.created_at < timezone.now() - UNKNOWN_GRACE]
     if overdue:
         # Absent from the live list is not proof: the number may have closed already. The history decides.

@@ -261,19 +261,20 @@ def order_from_row(row: ActiveActivation) -> NumberOrder:
     )
 
 
-def candidate_of(row: ActiveActivation) -> dict[str, Any]:
-    """One upstream number a lost purchase could be, kept on the row (JSON) for an admin to choose from."""
+def candidate_of(order: NumberOrder) -> dict[str, Any]:
+    """One upstream number a lost purchase could be, kept on the row (JSON) for an admin to choose from;
+    `_order_from_candidate` reads it back."""
     return {
-        "id": row.activation_id,
-        "phone": row.phone,
-        "service": row.service,
-        "country": row.country,
-        "operator": row.operator,
-        "cost": str(row.cost) if row.cost is not None else None,
-        "currency": row.currency,
-        "bought_at": row.activation_time.isoformat() if row.activation_time else None,
-        "ends_at": row.activation_end_time.isoformat() if row.activation_end_time else None,
-        "can_get_another_sms": row.can_get_another_sms,
+        "id": order.activation_id,
+        "phone": order.phone,
+        "service": order.service,
+        "country": order.country,
+        "operator": order.operator,
+        "cost": str(order.cost) if order.cost is not None else None,
+        "currency": order.currency,
+        "bought_at": order.activation_time.isoformat() if order.activation_time else None,
+        "ends_at": order.activation_end_time.isoformat() if order.activation_end_time else None,
+        "can_get_another_sms": order.can_get_another_sms,
     }
 
 

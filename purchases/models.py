@@ -98,10 +98,6 @@ class Purchase(models.Model):
         return self.status == UNKNOWN and self.error_code == AMBIGUOUS and bool(self.candidates)
 
     @property
-    def is_unsettled(self) -> bool:
-        return self.status in UNSETTLED
-
-    @property
     def price_pending(self) -> bool:
         """Bought (or maybe bought) while the provider has not told the price yet."""
         return self.cost is None and self.status != FAILED
