@@ -17,6 +17,7 @@ from accounts.models import ApiKey, KeyHealth, KeyStatus, LedgerEntry, Membershi
 from accounts.permissions import keys_usable_by, visible_to
 from activations import catalog
 from activations.models import BOARD_STATUSES, CLOSED_STATUSES, Activation, Preset, Sms
+from kit.cursor import Cursor, Page, keyset_page
 
 # Closed activations stay visible under the board for this long.
 RECENT_WINDOW = timedelta(minutes=15)
@@ -265,59 +266,11 @@ def _with_details(rows: QuerySet[Activation]) -> QuerySet[Activation]:
     )
 
 
-@dataclass(frozen=True)
-class Cursor:
-    """A keyset position: the last row shown. Serialised as `<created_at ISO>,<id>`."""
-
-    created_at: datetime
-    id: int
-
-    def __str__(self) -> str:
-        return f"{self.created_at.isoformat()},{self.id}"
-
-    @classmethod
-    def parse(cls, raw: str | None) -> "Cursor | None":
-        stamp, _, pk = (raw or "").rpartition(",")
-        try:
-            moment = datetime.fromisoformat(stamp.replace(" ", "+"))
-            number = int(pk)
-        except ValueError:
-            return None
-        if timezone.is_naive(moment):
-            moment = moment.replace(tzinfo=UTC)
-        return cls(moment, number)
-
-    @classmethod
-    def of(cls, row: Any) -> "Cursor":
-        return cls(row.created_at, row.pk)
-
-    def before(self) -> Q:
-        """Rows after this one in (-created_at, -id) order. The leading `<=` gives the database an index
-        range to walk; the OR alone makes SQLite scan the team's whole history."""
-        return Q(created_at__lte=self.created_at) & (
-            Q(created_at__lt=self.created_at) | Q(created_at=self.created_at, id__lt=self.id)
-        )
-
-
-@dataclass
-class HistoryPage:
-    rows: list[Activation]
-    next_cursor: Cursor | None
-
-
 def history_page(
     membership: Membership, filters: HistoryFilters, *, after: Cursor | None, size: int = HISTORY_PAGE_SIZE
-) -> HistoryPage:
+) -> Page[Activation]:
     """One page after `after`, by keyset (no OFFSET: page 20,000 costs what page 1 costs)."""
-    rows = _with_details(history(membership, filters))
-    if after is not None:
-        rows = rows.filter(after.before())
-    page = list(rows[: size + 1])
-    next_cursor = None
-    if len(page) > size:
-        page = page[:size]
-        next_cursor = Cursor(page[-1].created_at, page[-1].pk)
-    return HistoryPage(rows=page, next_cursor=next_cursor)
+    return keyset_page(_with_details(history(membership, filters)), after=after, size=size)
 
 
 EXPORT_FIELDS = (

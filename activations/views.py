@@ -43,6 +43,7 @@ from activations.services import (
     activation_resolve,
     activation_set_status,
 )
+from kit.cursor import Cursor
 from purchases.services import PurchaseRefused
 
 
@@ -536,7 +537,7 @@ def history(request: HttpRequest, membership: Membership) -> HttpResponse:
     """Every activation the member may see, filtered, keyset-paginated (`?after=<created_at>,<id>`)."""
     form = HistoryFilterForm(request.GET or None, membership=membership)
     filters = form.filters()
-    page = selectors.history_page(membership, filters, after=selectors.Cursor.parse(request.GET.get("after")))
+    page = selectors.history_page(membership, filters, after=Cursor.parse(request.GET.get("after")))
     query = request.GET.copy()
     query.pop("after", None)
     rows = selectors.label_rows(page.rows)

@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from accounts.models import ApiKey, Membership, Team
 from accounts.permissions import visible_to
 from activations import catalog
-from activations.selectors import Cursor
+from kit.cursor import Cursor, Page, keyset_page
 from providers import errors
 from providers.keys import client_for_key
 from providers.results import RentCatalog
@@ -317,22 +317,12 @@ def filtered_rentals(membership: Membership, filters: HistoryFilters) -> QuerySe
     return rentals
 
 
-@dataclass
-class HistoryPage:
-    rentals: list[Rental]
-    next_cursor: str | None
-
-
-def history(membership: Membership, filters: HistoryFilters, *, after: str | None = None) -> HistoryPage:
+def history(membership: Membership, filters: HistoryFilters, *, after: str | None = None) -> Page[Rental]:
     """One page of rentals, newest first, keyset-paginated on (created_at, id): no OFFSET scans."""
     rentals = filtered_rentals(membership, filters).select_related("api_key", "member", "previous")
-    cursor = Cursor.parse(after)
-    if cursor is not None:
-        rentals = rentals.filter(cursor.before())
-    rows = list(rentals.order_by("-created_at", "-id")[: HISTORY_PAGE_SIZE + 1])
-    more = len(rows) > HISTORY_PAGE_SIZE
-    rows = rows[:HISTORY_PAGE_SIZE]
-    return HistoryPage(rentals=rows, next_cursor=str(Cursor.of(rows[-1])) if more and rows else None)
+    return keyset_page(
+        rentals.order_by("-created_at", "-id"), after=Cursor.parse(after), size=HISTORY_PAGE_SIZE
+    )
 
 
 def _iso(moment: datetime | None) -> str:
