@@ -271,3 +271,14 @@ class BalanceSample(models.Model):
 
     def __str__(self) -> str:
         return f"{self.balance} {self.currency} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class RequestBudget(models.Model):
+    """A key's request budget (token bucket) without Redis, or while Redis fails: providers/ratelimit.py."""
+
+    name = models.CharField(max_length=100, primary_key=True)  # the API key's id (or a test's bucket)
+    tokens = models.FloatField()
+    updated_at = models.FloatField()  # seconds since the epoch of the last refill
+
+    def __str__(self) -> str:
+        return f"budget {self.name}: {self.tokens:.2f} tokens"
