@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import ApiKey, Invite, KeyStatus, LedgerEntry, Membership, Role
+from kit.formats import money_text
 
 CAPABILITIES = ("can_buy", "can_manage_keys", "can_manage_members", "can_view_audit")
 
@@ -168,17 +169,21 @@ def check_spend_allowed(
         )
     if amount is None:
         return
+    currency = api_key.currency
     if api_key.max_price is not None and amount > api_key.max_price:
         raise SpendDenied(
             _("%(amount)s is above this key's maximum price per purchase (%(max)s).")
-            % {"amount": amount, "max": api_key.max_price}
+            % {"amount": money_text(amount, currency), "max": money_text(api_key.max_price, currency)}
         )
     if api_key.daily_budget is not None:
         left = api_key.daily_budget - spent_today(api_key=api_key) - pending_key
         if amount > left:
             raise SpendDenied(
                 _("This key's daily budget is used up (%(left)s left of %(budget)s).")
-                % {"left": max(left, Decimal("0")), "budget": api_key.daily_budget}
+                % {
+                    "left": money_text(max(left, Decimal("0")), currency),
+                    "budget": money_text(api_key.daily_budget, currency),
+                }
             )
     if membership.daily_spend_limit is not None:
         left = (
@@ -189,7 +194,10 @@ def check_spend_allowed(
         if amount > left:
             raise SpendDenied(
                 _("Your daily spend limit is reached (%(left)s left of %(limit)s).")
-                % {"left": max(left, Decimal("0")), "limit": membership.daily_spend_limit}
+                % {
+                    "left": money_text(max(left, Decimal("0")), currency),
+                    "limit": money_text(membership.daily_spend_limit, currency),
+                }
             )
 
 

@@ -5,11 +5,7 @@ in POST data or the query string and are always looked up within the member's te
 unknown id is a 404).
 """
 
-import csv
 import uuid
-from collections.abc import Iterator
-from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
@@ -43,6 +39,7 @@ from activations.services import (
     activation_resolve,
     activation_set_status,
 )
+from kit.csv import csv_response, stream_download
 from kit.cursor import Cursor
 from purchases.services import PurchaseRefused
 
@@ -553,42 +550,6 @@ def history(request: HttpRequest, membership: Membership) -> HttpResponse:
     return render(request, template, context)
 
 
-CSV_TYPE = "text/csv; charset=utf-8"
-
-
-class _Echo:
-    """A file-like object whose write returns the line, so csv.writer can feed a generator."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def _money(value: Decimal | None) -> str:
-    """A plain decimal for spreadsheets: no exponent, no grouping, 2 to 4 places (`12.50`, `0.0725`)."""
-    if value is None:
-        return ""
-    whole, _, fraction = format(value.quantize(Decimal("0.0001")), "f").partition(".")
-    return f"{whole}.{fraction.rstrip('0').ljust(2, '0')}"
-
-
-def _moment(value: datetime | None) -> str:
-    return value.astimezone(UTC).isoformat() if value else ""
-
-
-def _csv_response(filename: str, header: list[str], rows: Iterator[list[str]]) -> StreamingHttpResponse:
-    # Plain newlines, as PostgreSQL's COPY writes them, so both export paths give the same file.
-    writer = csv.writer(_Echo(), lineterminator="\n")
-
-    def lines() -> Iterator[str]:
-        yield writer.writerow(header)
-        for row in rows:
-            yield writer.writerow(row)
-
-    response = StreamingHttpResponse(lines(), content_type=CSV_TYPE)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
-
-
 CSV_CHUNK = 2000
 
 
@@ -599,55 +560,14 @@ def history_csv(request: HttpRequest, membership: Membership) -> StreamingHttpRe
     filename = f"activations-{membership.team.slug}-{timezone.now():%Y%m%d-%H%M%S}.csv"
     if connection.vendor == "postgresql":
         # The database formats and streams the rows itself: close to the speed of a plain COPY.
-        response = StreamingHttpResponse(export.copy_history_csv(membership, filters), content_type=CSV_TYPE)
-        response["Content-Disposition"] = f'attachment; filename="{filename}"'
-        return response
-    header = list(export.HEADER)
-
-    def rows() -> Iterator[list[str]]:
-        for row in selectors.history_for_export(membership, filters):
-            a = row.values
-            yield [
-                _moment(a["created_at"]),
-                _moment(a["bought_at"]),
-                _moment(a["closed_at"]),
-                a["status"],
-                a["service"],
-                "" if a["country"] is None else str(a["country"]),
-                a["operator"],
-                a["phone"],
-                _money(a["cost"]),
-                a["currency"],
-                row.key_label,
-                row.member,
-                a["upstream_id"] or "",
-                " ".join(row.codes),
-                "1" if a["forward"] else "0",
-                "1" if a["verification"] else "0",
-                a["error_message"],
-            ]
-
-    return _csv_response(filename, header, rows())
+        return stream_download(filename, export.copy_history_csv(membership, filters))
+    return csv_response(filename, export.HISTORY_COLUMNS, selectors.history_for_export(membership, filters))
 
 
 @team_view()
 def ledger_csv(request: HttpRequest, membership: Membership) -> StreamingHttpResponse:
     """The team's money movements (purchases positive, refunds negative), filtered by date, key and member."""
     filters = HistoryFilterForm(request.GET or None, membership=membership).filters()
-    header = ["created_at", "kind", "amount", "currency", "balance_after", "key", "member", "reference"]
-
-    def rows() -> Iterator[list[str]]:
-        for entry in selectors.ledger_for_export(membership, filters).iterator(chunk_size=CSV_CHUNK):
-            yield [
-                _moment(entry.created_at),
-                entry.kind,
-                _money(entry.amount),
-                entry.currency,
-                _money(entry.balance_after),
-                entry.api_key.label,
-                entry.member.username if entry.member else "",
-                entry.reference,
-            ]
-
+    entries = selectors.ledger_for_export(membership, filters).iterator(chunk_size=CSV_CHUNK)
     filename = f"ledger-{membership.team.slug}-{timezone.now():%Y%m%d-%H%M%S}.csv"
-    return _csv_response(filename, header, rows())
+    return csv_response(filename, export.LEDGER_COLUMNS, entries)

@@ -1,5 +1,5 @@
 """Team-scoped reads for the rental pages: the access helper, the live board and its version token,
-warnings, history, CSV rows, and the provider's rent catalogue and renewal prices.
+warnings, history, the records of the CSVs, and the provider's rent catalogue and renewal prices.
 
 Every query starts from the member's team. Operators see the rentals of the keys they may use (and
 their own); owners, admins and viewers see the whole team.
@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
 from uuid import UUID
 
 from django.core.cache import cache
@@ -325,43 +324,9 @@ def history(membership: Membership, filters: HistoryFilters, *, after: str | Non
     )
 
 
-def _iso(moment: datetime | None) -> str:
-    return moment.astimezone(UTC).isoformat() if moment else ""
-
-
-def _plain(amount: Decimal | None) -> str:
-    """A plain decimal (no exponent, no thousands separator, no currency)."""
-    return "" if amount is None else format(amount, "f")
-
-
-RENTAL_CSV_HEADER = [
-    "id",
-    "rent_id",
-    "previous_rent_id",
-    "phone",
-    "service",
-    "country",
-    "operator",
-    "status",
-    "hours",
-    "created_at",
-    "started_at",
-    "ends_at",
-    "closed_at",
-    "cost",
-    "total_spent",
-    "currency",
-    "messages",
-    "auto_renew",
-    "renewals",
-    "key",
-    "member",
-]
-
-
-def rental_csv_rows(membership: Membership, filters: HistoryFilters) -> Iterator[list[Any]]:
-    """The header, then one row per rental, streamed from the database (never the API key's secret)."""
-    yield RENTAL_CSV_HEADER
+def rentals_for_export(membership: Membership, filters: HistoryFilters) -> Iterator[Rental]:
+    """The filtered rentals for the CSV (`rentals.export.RENTAL_COLUMNS`), newest first, streamed from the
+    database in chunks, each with its key, buyer, previous rent and `renewal_count` loaded."""
     renewals = (
         RentalRenewal.objects.filter(status="done")
         .order_by()
@@ -380,61 +345,13 @@ def rental_csv_rows(membership: Membership, filters: HistoryFilters) -> Iterator
         .select_related("api_key", "member", "previous")
         .order_by("-created_at", "-id")
     )
-    for rental in rows.iterator(chunk_size=2000):
-        yield [
-            str(rental.public_id),
-            rental.upstream_id or "",
-            rental.previous.upstream_id if rental.previous else "",
-            rental.phone,
-            rental.service,
-            "" if rental.country is None else rental.country,
-            rental.operator,
-            rental.status,
-            rental.hours,
-            _iso(rental.created_at),
-            _iso(rental.started_at),
-            _iso(rental.ends_at),
-            _iso(rental.closed_at),
-            _plain(rental.cost),
-            _plain(rental.total_cost),
-            rental.currency,
-            rental.sms_count,
-            "yes" if rental.auto_renew else "no",
-            rental.renewal_count,
-            rental.api_key.label,
-            rental.member.username if rental.member else "",
-        ]
+    return rows.iterator(chunk_size=2000)
 
 
-MESSAGE_CSV_HEADER = [
-    "rental_id",
-    "rent_id",
-    "phone",
-    "service",
-    "received_at",
-    "from",
-    "text",
-    "code",
-    "via",
-]
-
-
-def message_csv_rows(membership: Membership, filters: HistoryFilters) -> Iterator[list[Any]]:
-    """The header, then every SMS of the filtered rentals, streamed."""
-    yield MESSAGE_CSV_HEADER
+def messages_for_export(membership: Membership, filters: HistoryFilters) -> Iterator[RentalSms]:
+    """Every SMS of the filtered rentals for the CSV (`rentals.export.MESSAGE_COLUMNS`), newest first."""
     rentals = filtered_rentals(membership, filters).values("pk")
     rows = (
         RentalSms.objects.filter(rental__in=rentals).select_related("rental").order_by("-received_at", "-id")
     )
-    for sms in rows.iterator(chunk_size=2000):
-        yield [
-            str(sms.rental.public_id),
-            sms.rental.upstream_id or "",
-            sms.rental.phone,
-            sms.service or sms.rental.service,
-            _iso(sms.received_at),
-            sms.phone_from,
-            sms.text,
-            sms.code,
-            sms.via,
-        ]
+    return rows.iterator(chunk_size=2000)

@@ -31,6 +31,7 @@ from django.utils.translation import gettext as _
 from accounts.models import ApiKey, LedgerKind, Membership, User
 from accounts.permissions import SpendDenied
 from accounts.services import ActionRefused, audit_record
+from kit.formats import money_text
 from providers import errors
 from providers.keys import client_for_key
 from providers.results import RentOrder, RentState
@@ -482,7 +483,10 @@ def _claim_renewal(
                 if price > left:
                     raise SpendDenied(
                         _("The auto-renew budget is used up (%(left)s left of %(budget)s).")
-                        % {"left": max(left, Decimal("0")), "budget": rental.renew_budget}
+                        % {
+                            "left": money_text(max(left, Decimal("0")), rental.currency),
+                            "budget": money_text(rental.renew_budget, rental.currency),
+                        }
                     )
             claimed = (
                 Rental.objects.filter(pk=rental.pk, status=rental.status, ends_at=window)

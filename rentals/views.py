@@ -4,9 +4,7 @@ Thin views: `team_view` checks access first, `selectors.rental_for_member` looks
 within the member's team (a foreign or unknown id is a 404), selectors read, services write.
 """
 
-import csv
 import uuid
-from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import urlencode
 
@@ -22,8 +20,9 @@ from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 from accounts.models import Membership
 from accounts.permissions import SpendDenied, team_view
 from accounts.services import ActionRefused
+from kit.csv import csv_response
 from purchases.services import PurchaseRefused
-from rentals import selectors
+from rentals import export, selectors
 from rentals.forms import HOUR_CHOICES, AutoRenewForm, ExtendForm, HistoryFilterForm, RentChoiceForm, RentForm
 from rentals.models import RentalStatus
 from rentals.services import (
@@ -333,25 +332,6 @@ def history(request: HttpRequest, membership: Membership) -> HttpResponse:
     return render(request, "rentals/history.html", context)
 
 
-class _Echo:
-    """A file-like object whose write returns the line, for csv.writer into a streamed response."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def _stream_csv(rows: Iterable[list[Any]], filename: str) -> StreamingHttpResponse:
-    writer = csv.writer(_Echo())
-
-    def lines() -> Iterator[str]:
-        for row in rows:
-            yield writer.writerow(row)
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
-
-
 def _export_filters(request: HttpRequest, membership: Membership) -> selectors.HistoryFilters:
     form = HistoryFilterForm(request.GET or None, membership=membership)
     return form.filters() if form.is_bound else selectors.HistoryFilters()
@@ -362,8 +342,10 @@ def export_rentals(request: HttpRequest, membership: Membership) -> StreamingHtt
     """The filtered rentals as CSV, streamed (ISO 8601 UTC times, plain decimals, never a secret)."""
     filters = _export_filters(request, membership)
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
-    return _stream_csv(
-        selectors.rental_csv_rows(membership, filters), f"rentals-{membership.team.slug}-{stamp}.csv"
+    return csv_response(
+        f"rentals-{membership.team.slug}-{stamp}.csv",
+        export.RENTAL_COLUMNS,
+        selectors.rentals_for_export(membership, filters),
     )
 
 
@@ -372,6 +354,8 @@ def export_messages(request: HttpRequest, membership: Membership) -> StreamingHt
     """Every SMS of the filtered rentals as CSV, streamed."""
     filters = _export_filters(request, membership)
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
-    return _stream_csv(
-        selectors.message_csv_rows(membership, filters), f"rental-messages-{membership.team.slug}-{stamp}.csv"
+    return csv_response(
+        f"rental-messages-{membership.team.slug}-{stamp}.csv",
+        export.MESSAGE_COLUMNS,
+        selectors.messages_for_export(membership, filters),
     )

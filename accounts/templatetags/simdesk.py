@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Membership, User
 from accounts.selectors import memberships_of
+from kit.formats import money_text
 
 register = template.Library()
 
@@ -23,19 +24,13 @@ def user_memberships(user: User) -> QuerySet[Membership]:
 
 @register.filter
 def money(value: Decimal | None, currency: str = "") -> str:
-    """`1234.5` -> `1,234.50 RUB`: two decimals, up to four when the provider's price has them."""
+    """`1234.5` -> `1,234.50 RUB` (`kit.formats.money_text`); what is not an amount is shown as it is."""
     if value is None or value == "":
-        return "—"
+        return money_text(None)
     try:
-        amount = Decimal(value)
+        return money_text(value, currency)
     except (InvalidOperation, TypeError, ValueError):
         return str(value)
-    places = 2
-    exponent = amount.normalize().as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -2:
-        places = min(-exponent, 4)
-    text = f"{amount:,.{places}f}"
-    return f"{text} {currency}".strip()
 
 
 @register.filter

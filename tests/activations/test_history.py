@@ -13,7 +13,7 @@ from django.http import StreamingHttpResponse
 from django.test import Client
 from django.urls import reverse
 
-from accounts.models import LedgerEntry, LedgerKind, Membership, Team
+from accounts.models import ApiKey, LedgerEntry, LedgerKind, Membership, Team, User
 from activations import selectors
 from activations.models import Activation, ActivationStatus, Sms
 from activations.services import BuyRequest, activation_buy
@@ -157,7 +157,7 @@ def test_the_csv_is_exactly_what_the_filters_show(team, alice, vera, key):
         a.upstream_id for a in Activation.objects.filter(service="tg").order_by("-created_at", "-id")
     ]
     first = next(r for r in data if r["upstream_id"] == rows[0].upstream_id)
-    assert first["cost"] == "12.50" and first["currency"] == "RUB"
+    assert first["cost"] == "12.5000" and first["currency"] == "RUB"
     assert first["created_at"] == rows[0].created_at.isoformat() and first["created_at"].endswith("+00:00")
     assert first["codes"] == "12345 67890"
     assert first["key"] == key.label and first["member"] == "alice"
@@ -186,7 +186,7 @@ def test_the_csv_streams_in_chunks(team, alice, key, django_assert_max_num_queri
 def test_an_empty_export_still_has_its_header(team, alice):
     body = b"".join(login(alice).get(url("history_csv", team)).streaming_content).decode()
     assert body.startswith("created_at,bought_at,closed_at,status,service,country")
-    assert body.count("\n") == 1
+    assert body.endswith(",error\r\n") and body.count("\n") == 1
 
 
 def test_the_ledger_csv_has_the_money_movements(team, alice, bob, vera, make_key):
@@ -200,8 +200,8 @@ def test_the_ledger_csv_has_the_money_movements(team, alice, bob, vera, make_key
     ledger_url = reverse("activations:ledger_csv", args=[team.slug])
     data = _csv(login(vera).get(ledger_url))
     assert [(r["kind"], r["amount"], r["member"]) for r in data] == [
-        ("refund", "-3.50", "bob"),
-        ("purchase", f"{bought.cost:.2f}", "alice"),
+        ("refund", "-3.5000", "bob"),
+        ("purchase", f"{bought.cost:.4f}", "alice"),
     ]
     assert data[1]["reference"] == bought.upstream_id and data[1]["key"] == api_key.label
     assert [r["kind"] for r in _csv(login(vera).get(ledger_url, {"member": bob.public_id}))] == ["refund"]
@@ -218,6 +218,49 @@ def test_other_teams_rows_never_show(team, alice, charlie, key):
     assert len(_csv(login(alice).get(url("history_csv", team)))) == 2
     # A filter naming another team's key is invalid, so it filters nothing of ours and shows nothing of theirs.
     assert len(_csv(login(alice).get(url("history_csv", team), {"api_key": foreign_key.public_id}))) == 2
+
+
+HYPERLINK = '=HYPERLINK("http://x","y")'
+
+
+def _formulas_everywhere(team, key, member, row: Activation) -> None:
+    """Text a spreadsheet would run, in every text column a member or a provider can fill."""
+    ApiKey.objects.filter(pk=key.pk).update(label=HYPERLINK)
+    User.objects.filter(pk=member.pk).update(username=HYPERLINK)
+    Activation.objects.filter(pk=row.pk).update(
+        operator="@SUM(1+1)", phone="+79001234567", error_message="-2+3", forward=True
+    )
+    Sms.objects.create(team=team, activation=row, code="=1+1")
+
+
+def test_the_history_csv_neutralises_formulas(team, alice, key):
+    rows = _rows(team, key, 2, member=alice)
+    _formulas_everywhere(team, key, alice, rows[0])
+    Activation.objects.filter(pk=rows[1].pk).update(cost=Decimal("-5"))
+    body = b"".join(login(alice).get(url("history_csv", team)).streaming_content).decode()
+    data = list(csv.DictReader(io.StringIO(body)))
+    first = next(r for r in data if r["upstream_id"] == rows[0].upstream_id)
+    assert first["key"] == first["member"] == "'" + HYPERLINK
+    assert first["operator"] == "'@SUM(1+1)" and first["phone"] == "'+79001234567"
+    assert first["error"] == "'-2+3" and first["codes"] == "'=1+1"
+    assert first["forward"] == "1" and first["verification"] == "0"
+    # Numbers are written from numbers: never prefixed, even negative.
+    assert next(r for r in data if r["upstream_id"] == rows[1].upstream_id)["cost"] == "-5.0000"
+    assert "\r\n" in body and body.count("\r\n") == body.count("\n") == 3
+
+
+def test_the_ledger_csv_neutralises_formulas(team, alice, key):
+    _formulas_everywhere(team, key, alice, _rows(team, key, 1, member=alice)[0])
+    LedgerEntry.objects.create(
+        team=team, api_key=key, member=alice, kind=LedgerKind.REFUND, amount=Decimal("-5"),
+        currency="RUB", reference="+1 correction", event_key="test:formula",
+    )  # fmt: skip
+    body = b"".join(login(alice).get(reverse("activations:ledger_csv", args=[team.slug])).streaming_content)
+    assert body.decode().endswith("\r\n")
+    [row] = list(csv.DictReader(io.StringIO(body.decode())))
+    assert row["key"] == row["member"] == "'" + HYPERLINK
+    assert row["reference"] == "'+1 correction"
+    assert row["amount"] == "-5.0000" and row["balance_after"] == ""
 
 
 @pytest.mark.skipif(
@@ -242,6 +285,17 @@ def test_the_postgresql_copy_export_matches_the_python_one_byte_for_byte(team, a
     )
     Sms.objects.create(team=team, activation=rows[0], code="12,345", text="Your code")
     Sms.objects.create(team=team, activation=rows[0], code="67890")
+    # Formula text in every text column, and values starting with a tab, a carriage return or a line break.
+    _formulas_everywhere(team, key, alice, rows[3])
+    Activation.objects.filter(pk=rows[4].pk).update(
+        operator="\tTAB",
+        error_message="\rCR",
+        status="-",
+        service="=",
+        currency="@",
+        cost=Decimal("-5.12345"),
+    )
+    Activation.objects.filter(pk=rows[5].pk).update(error_message="two\nlines", phone=" +7 spaced")
     client = login(alice)
     copied = b"".join(client.get(url("history_csv", team)).streaming_content).decode()
     # The Python path is what SQLite serves: render it here on PostgreSQL too and compare whole files.
@@ -249,4 +303,8 @@ def test_the_postgresql_copy_export_matches_the_python_one_byte_for_byte(team, a
     from_python = b"".join(client.get(url("history_csv", team)).streaming_content).decode()
     assert copied == from_python
     assert copied.splitlines()[0] == ",".join(export.HEADER)
-    assert '"He said ""no"", then left"' in copied and ",0.0725," in copied and ",7.00," in copied
+    assert '"He said ""no"", then left"' in copied and ",0.0725," in copied and ",7.0000," in copied
+    # CRLF ends every row (the header and 37 rows); a value's own newline is kept inside its quotes.
+    assert copied.count("\r\n") == 1 + 37 and '"two\nlines"' in copied
+    assert "'" + HYPERLINK.replace('"', '""') in copied and ",'+79001234567," in copied
+    assert ",'\tTAB," in copied and '"\'\rCR"' in copied and ",-5.1235," in copied and ",'-,'=," in copied

@@ -5,6 +5,7 @@ import csv
 import io
 import uuid
 from datetime import timedelta
+from decimal import Decimal
 from urllib.parse import unquote
 
 import pytest
@@ -13,10 +14,11 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import LedgerEntry, LedgerKind
+from accounts.models import LedgerEntry, LedgerKind, User
 from rentals import polling
-from rentals.models import Rental, RentalStatus
+from rentals.models import Rental, RentalSms, RentalStatus
 from rentals.services import RentRequest, rental_rent
+from tests.accounts.conftest import make_key as make_team_key
 
 TG = RentRequest(service="tg", country=0, hours=4)
 
@@ -144,7 +146,8 @@ def test_csv_exports_stream_rentals_and_messages_without_secrets(rented, team, v
     header, row = rows[0], rows[1]
     record = dict(zip(header, row, strict=True))
     assert record["rent_id"] == rented.upstream_id and record["phone"] == rented.phone
-    assert record["cost"] == format(rented.cost, "f") and "E" not in record["cost"]
+    assert record["cost"] == f"{rented.cost:.4f}" and "E" not in record["cost"]
+    assert record["auto_renew"] == "0"
     assert record["created_at"].endswith("+00:00") and "T" in record["created_at"]
     assert record["messages"] == "2"
     messages = _csv(client.get(reverse("rentals:export_messages", args=[team.slug])))
@@ -153,6 +156,34 @@ def test_csv_exports_stream_rentals_and_messages_without_secrets(rented, team, v
     assert rented.api_key.secret_last4 not in everything or rented.api_key.secret_last4 in rented.phone
     filtered = _csv(client.get(reverse("rentals:export", args=[team.slug]), {"status": "cancelled"}))
     assert len(filtered) == 1
+
+
+HYPERLINK = '=HYPERLINK("http://x","y")'
+
+
+def test_csv_exports_neutralise_formulas(team, alice):
+    api_key = make_team_key(team, label=HYPERLINK)
+    User.objects.filter(pk=alice.pk).update(username=HYPERLINK)
+    rental = Rental.objects.create(
+        team=team, api_key=api_key, member=alice, upstream_id="555", phone="+79001234567", service="tg",
+        country=0, operator="-any", cost=Decimal("-5"), total_cost=Decimal("12.5"), currency="RUB",
+        status=RentalStatus.ACTIVE, auto_renew=True,
+    )  # fmt: skip
+    RentalSms.objects.create(
+        team=team, rental=rental, phone_from="@bank", text=HYPERLINK, code="123456", fingerprint="f1"
+    )
+    client = login(alice)
+    body = b"".join(client.get(reverse("rentals:export", args=[team.slug])).streaming_content).decode()
+    assert body.endswith("\r\n") and body.count("\r\n") == 2
+    [record] = csv.DictReader(io.StringIO(body))
+    assert record["key"] == record["member"] == "'" + HYPERLINK
+    assert record["phone"] == "'+79001234567" and record["operator"] == "'-any"
+    assert record["cost"] == "-5.0000" and record["total_spent"] == "12.5000"  # numbers are never prefixed
+    assert record["auto_renew"] == "1" and record["country"] == "0" and record["previous_rent_id"] == ""
+    response = client.get(reverse("rentals:export_messages", args=[team.slug]))
+    [message] = csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode()))
+    assert message["text"] == "'" + HYPERLINK and message["from"] == "'@bank"
+    assert message["code"] == "123456" and message["phone"] == "'+79001234567"
 
 
 def test_history_is_keyset_paginated(rented, team, alice):

@@ -1,0 +1,73 @@
+"""The one place money and times are turned into text: pages, messages, CSV exports and charts.
+
+Money is `Decimal` from the database to the text; a float exists only for Chart.js to draw
+(`money_number`), never for a value someone reads or adds up.
+
+- Pages and messages: `money_text` -> `1,234.50 RUB`: two decimals, up to four when the amount has
+  them (providers price in up to four), thousands grouped.
+- Exports: `money_plain` -> `1234.5000`: always four decimals, the scale of every money column
+  (`DecimalField(decimal_places=4)`), so an export is the ledger to the last unit, a column has one
+  shape whatever its rows hold, and no row is rounded. No grouping, no exponent, no currency.
+- Times in exports: `iso_time` -> `2026-03-01T12:00:00+00:00`, ISO 8601 in UTC (fractions of a
+  second only when there are any, as `datetime.isoformat()` writes them).
+"""
+
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+# Every money column stores four decimal places; exports write exactly that many.
+PLAIN_PLACES = 4
+# Pages show at least this many decimals, and the rest of the stored ones when they are not zero.
+TEXT_MIN_PLACES = 2
+
+# Decimal in practice; ints and text (`"12.5"`) are exact too. Floats are taken at their shortest text.
+Amount = Decimal | int | str | float
+
+
+def _decimal(amount: Amount) -> Decimal:
+    # A float goes through its shortest text: 0.1 -> 0.1, not 0.1000000000000000055511151231257827.
+    if isinstance(amount, Decimal):
+        return amount
+    if isinstance(amount, float):
+        return Decimal(repr(amount))
+    return Decimal(amount)
+
+
+_QUANTA = {places: Decimal(1).scaleb(-places) for places in range(PLAIN_PLACES + 1)}
+
+
+def _rounded(amount: Decimal, places: int) -> Decimal:
+    # Half away from zero, as PostgreSQL's round(numeric) does, and no "-0.00".
+    rounded = amount.quantize(_QUANTA[places], rounding=ROUND_HALF_UP)
+    return rounded.copy_abs() if rounded.is_zero() else rounded
+
+
+def money_text(amount: Amount | None, currency: str = "") -> str:
+    """`Decimal("1234.5"), "RUB"` -> `1,234.50 RUB`; `0.0725` -> `0.0725`; None -> `—`."""
+    if amount is None:
+        return "—"
+    value = _decimal(amount)
+    exponent = value.normalize().as_tuple().exponent
+    places = TEXT_MIN_PLACES
+    if isinstance(exponent, int) and -exponent > places:
+        places = min(-exponent, PLAIN_PLACES)
+    return f"{_rounded(value, places):,.{places}f} {currency}".strip()
+
+
+def money_plain(amount: Amount | None) -> str:
+    """`Decimal("12.5")` -> `12.5000`, `-3.5` -> `-3.5000`; None -> empty. For CSV and machine readers."""
+    if amount is None:
+        return ""
+    return format(_rounded(_decimal(amount), PLAIN_PLACES), "f")
+
+
+def money_number(amount: Amount | None) -> float | None:
+    """A number for Chart.js to draw (JavaScript has no decimal type); tables and exports keep the Decimal."""
+    return None if amount is None else float(_decimal(amount))
+
+
+def iso_time(moment: datetime | None) -> str:
+    """`2026-03-01T12:00:00+00:00`: ISO 8601 in UTC; None -> empty."""
+    if moment is None:
+        return ""
+    return (moment if moment.tzinfo is UTC else moment.astimezone(UTC)).isoformat()
