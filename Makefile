@@ -22,7 +22,7 @@ install: $(VENV)/.installed node_modules/.installed
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py demo --site-url http://$(HOST):$(PORT)
-	HOST=$(HOST) PORT=$(PORT) SITE_URL=http://$(HOST):$(PORT) $(VENV)/bin/honcho start -f Procfile
+	HOST=$(HOST) PORT=$(PORT) SITE_URL=http://$(HOST):$(PORT) PRICE_SNAPSHOT_MINUTES=10 $(VENV)/bin/honcho start -f Procfile
 
 test: install
 	$(VENV)/bin/pytest
@@ -33,6 +33,7 @@ bench: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 clean:
 	rm -rf var

@@ -1,7 +1,9 @@
-"""Access helpers: called first in every view and every service that spends money.
+"""The access module: called first in every view and every service that spends money.
 
-Outsiders get a 404 (never a 403 that would confirm the object exists); members without
-the capability get a 403.
+One helper per resource, one naming: `get_<thing>(membership, public_id, *, write=False)`. Outsiders
+get a 404 (never a 403 that would confirm the object exists); members without the capability, or
+without a grant on the key a write would use, get a 403. Apps build their `get_<thing>` on
+`get_owned`, so the rule is written once.
 """
 
 from collections.abc import Callable, Iterable
@@ -9,6 +11,7 @@ from datetime import UTC, datetime, time
 from decimal import Decimal
 from functools import wraps
 from typing import Any
+from uuid import UUID
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
@@ -83,11 +86,48 @@ def get_invite(membership: Membership, public_id) -> Invite:
     return get_object_or_404(Invite, public_id=public_id, team=membership.team)
 
 
-def get_api_key(membership: Membership, public_id, *, manage: bool = False) -> ApiKey:
-    """A key of the member's team: 404 if foreign, 403 if `manage` and the member may not manage keys."""
-    if manage and not membership.can_manage_keys:
+def parse_public_id(raw: Any) -> UUID:
+    """A public id from a URL or a form; a missing or malformed one is a 404 like an unknown one."""
+    try:
+        return UUID(str(raw))
+    except (TypeError, ValueError):
+        raise Http404 from None
+
+
+def is_granted(membership: Membership, api_key: ApiKey) -> bool:
+    """Whether the member may act with the key (buy, renew, alerts, catalogue reads upstream): owners and
+    admins every key of the team, operators the keys granted to them, viewers none. Status aside."""
+    if api_key.team_id != membership.team_id or not membership.can_buy:
+        return False
+    if membership.role in (Role.OWNER, Role.ADMIN) or not api_key.restrict_to_members:
+        return True
+    return api_key.allowed_members.filter(pk=membership.pk).exists()
+
+
+def get_api_key(membership: Membership, public_id: Any, *, write: bool = False) -> ApiKey:
+    """A key the member sees (`visible_keys`): 404 if foreign, unknown or not granted to an operator;
+    with `write`, 403 unless the member may act with it (`is_granted`)."""
+    api_key = visible_keys(membership).filter(public_id=parse_public_id(public_id)).first()
+    if api_key is None:
+        raise Http404
+    if write and not is_granted(membership, api_key):
         raise PermissionDenied
-    return get_object_or_404(ApiKey, public_id=public_id, team=membership.team)
+    return api_key
+
+
+def get_owned(membership: Membership, rows: QuerySet, public_id: Any, *, write: bool = False) -> Any:
+    """The one access check behind every `get_<thing>` of a key-owned row (activation, rental, preset,
+    alert). `rows` is what the member sees of that model; 404 when the row is not among them; with
+    `write`, 403 unless the member may act with the row's key or bought the row themselves."""
+    row = rows.select_related("api_key", "team").filter(public_id=parse_public_id(public_id)).first()
+    if row is None:
+        raise Http404
+    if write and not (
+        is_granted(membership, row.api_key)
+        or (membership.can_buy and getattr(row, "member_id", None) == membership.user_id)
+    ):
+        raise PermissionDenied
+    return row
 
 
 def get_team_member(membership: Membership, public_id) -> Membership:
@@ -206,9 +246,11 @@ def sees_whole_team(membership: Membership) -> bool:
     return membership.role in (Role.OWNER, Role.ADMIN, Role.VIEWER)
 
 
-def visible_keys(membership: Membership) -> QuerySet[ApiKey]:
+def visible_keys(membership: Membership, *, include_archived: bool = True) -> QuerySet[ApiKey]:
     """Keys whose numbers the member sees: all of the team's, or (operators) the ones granted to them."""
     keys = ApiKey.objects.filter(team=membership.team)
+    if not include_archived:
+        keys = keys.exclude(status=KeyStatus.ARCHIVED)
     if sees_whole_team(membership):
         return keys
     return keys.filter(Q(restrict_to_members=False) | Q(allowed_members=membership))

@@ -10,7 +10,7 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.mail import send_mail
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -23,6 +23,7 @@ from accounts import selectors, services
 from accounts.forms import AuditFilterForm, InviteForm, MemberForm, SignupForm, TeamForm, TeamSettingsForm
 from accounts.models import Membership
 from accounts.permissions import get_invite, get_team_member, team_view
+from kit.jobs import job_get, job_owner
 
 logger = logging.getLogger(__name__)
 
@@ -273,3 +274,18 @@ def audit_log(request: HttpRequest, membership: Membership) -> HttpResponse:
     context = _team_context(membership, form=form, page=page, query=query.urlencode())
     template = "accounts/audit.html#results" if request.htmx else "accounts/audit.html"
     return render(request, template, context)
+
+
+@team_view()
+def job_status(request: HttpRequest, membership: Membership, job_id: str) -> HttpResponse:
+    """Poll-and-204 for work the member started (a snapshot, a catalogue or balance refresh): 204 while it
+    runs; once it ended, its outcome, and the page reloads to show the fresh data."""
+    job = job_get(job_id, owner=job_owner(membership.team))
+    if job is None:
+        raise Http404
+    if not job.finished:
+        return HttpResponse(status=204)
+    response = render(request, "includes/job.html", _team_context(membership, job=job))
+    if request.htmx:
+        response["HX-Refresh"] = "true"
+    return response

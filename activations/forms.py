@@ -11,9 +11,9 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import ApiKey, Membership
 from accounts.permissions import keys_usable_by, visible_keys
-from activations.catalog import Option
 from activations.models import ActivationStatus
 from activations.selectors import HistoryFilters, team_member_users
+from providers.selectors import Option
 
 SERVICE_CODE = re.compile(r"^[a-z0-9_]{1,16}$")
 OPERATOR_NAME = re.compile(r"^[a-z0-9_\-]{1,40}$")

@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
 
 from accounts.models import ApiKey, Membership
-from accounts.permissions import can_use_key
+from accounts.permissions import can_use_key, is_granted
 from accounts.services import ActionRefused, audit_record
 from activations.models import Activation, Preset
 from activations.services import BuyRequest, activation_buy
@@ -24,16 +24,15 @@ def preset_save(
     max_price: Decimal | None = None,
 ) -> Preset:
     """Save a choice of key, service, country, operator and max price under a name (replacing a namesake)."""
-    if (
-        not membership.can_buy
-        or api_key.team_id != membership.team_id
-        or not can_use_key(membership, api_key)
-    ):
+    if not membership.can_buy or not can_use_key(membership, api_key):
         raise ActionRefused(_("You cannot save presets for this key."))
     name = name.strip()
     preset = Preset.objects.filter(team=membership.team, name=name).first() or Preset(
         team=membership.team, name=name, created_by=membership.user
     )
+    # A namesake is replaced only by a member who may use its key too.
+    if preset.pk and not is_granted(membership, preset.api_key):
+        raise ActionRefused(_("A preset with this name uses a key you may not use; choose another name."))
     preset.api_key, preset.service, preset.country = api_key, service, country
     preset.operator, preset.max_price = operator, max_price
     preset.save()
@@ -49,8 +48,8 @@ def preset_save(
 
 
 def preset_delete(*, membership: Membership, preset: Preset) -> None:
-    """Remove a preset of the member's team."""
-    if not membership.can_buy:
+    """Remove a preset of the member's team, if the member may use its key."""
+    if preset.team_id != membership.team_id or not is_granted(membership, preset.api_key):
         raise PermissionDenied
     audit_record(
         team=membership.team,

@@ -4,20 +4,22 @@ Every query starts from the member's team. Operators see the activations of the 
 (and their own purchases); owners, admins and viewers see the whole team.
 """
 
+import statistics
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import Count, IntegerField, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models import Count, IntegerField, Max, Min, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import ApiKey, KeyHealth, KeyStatus, LedgerEntry, Membership, Team, User
-from accounts.permissions import keys_usable_by, visible_to
-from activations import catalog
+from accounts.permissions import get_owned, keys_usable_by, visible_keys, visible_to
 from activations.models import BOARD_STATUSES, CLOSED_STATUSES, Activation, Preset, Sms
 from kit.cursor import Cursor, Page, keyset_page
+from providers import selectors as catalog
 
 # Closed activations stay visible under the board for this long.
 RECENT_WINDOW = timedelta(minutes=15)
@@ -202,17 +204,16 @@ def usable_presets(membership: Membership) -> list[Preset]:
     )
 
 
-def board_activation(membership: Membership, public_id: Any) -> Activation | None:
-    """One activation the member may see, by its public id; None when foreign, unknown or malformed."""
-    try:
-        return (
-            visible_activations(membership)
-            .select_related("api_key", "team")
-            .filter(public_id=public_id)
-            .first()
-        )
-    except (ValueError, TypeError):
-        return None
+def get_activation(membership: Membership, public_id: Any, *, write: bool = False) -> Activation:
+    """One activation the member sees, by public id: 404 otherwise; with `write`, 403 unless the member
+    may act with its key or bought it."""
+    return get_owned(membership, visible_activations(membership), public_id, write=write)
+
+
+def get_preset(membership: Membership, public_id: Any, *, write: bool = False) -> Preset:
+    """One preset of a key the member sees: 404 otherwise; with `write`, 403 without a grant on its key."""
+    presets = Preset.objects.filter(team=membership.team, api_key__in=visible_keys(membership).values("pk"))
+    return get_owned(membership, presets, public_id, write=write)
 
 
 # --- history and exports -------------------------------------------------------------------------
@@ -341,3 +342,65 @@ def ledger_for_export(membership: Membership, filters: HistoryFilters) -> QueryS
 def team_member_users(team: Team) -> QuerySet[User]:
     """Users of the team, for the member filter."""
     return User.objects.filter(memberships__team=team).order_by("username")
+
+
+def favourite_services(team: Team) -> list[str]:
+    """Service codes of the team's presets, most used first (the price pages start from these)."""
+    rows = (
+        Preset.objects.filter(team=team).values("service").annotate(n=Count("id")).order_by("-n", "service")
+    )
+    return [row["service"] for row in rows]
+
+
+def preset_targets(team: Team) -> list[tuple[int, str, int]]:
+    """(api_key id, service, country) of the team's presets: the price snapshots read these first."""
+    return list(Preset.objects.filter(team=team).values_list("api_key_id", "service", "country"))
+
+
+# --- the team's own results, for the price pages ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The team's own record for one (service, country): numbers bought, codes received, time to code."""
+
+    bought: int
+    with_code: int
+    median_seconds: float | None
+
+    @property
+    def success_rate(self) -> float | None:
+        return None if not self.bought else self.with_code / self.bought
+
+
+def team_outcomes(
+    team: Team, *, service: str, keys: Iterable[ApiKey] | None = None, since: datetime | None = None
+) -> dict[int, Outcome]:
+    """Per country: activations bought (`bought_at` set), those with a code (`sms_count > 0`), median time
+    from `bought_at` to the first SMS. Limited to `keys` when given, to `since` when given.
+    """
+    rows = Activation.objects.filter(team=team, service=service, bought_at__isnull=False)
+    if keys is not None:
+        rows = rows.filter(api_key__in=list(keys))
+    if since is not None:
+        rows = rows.filter(bought_at__gte=since)
+    counts = rows.values("country").annotate(
+        bought=Count("id"), with_code=Count("id", filter=Q(sms_count__gt=0))
+    )
+    delays: dict[int, list[float]] = defaultdict(list)
+    for country, bought_at, first in (
+        rows.filter(sms_count__gt=0)
+        .annotate(first=Min("messages__received_at"))
+        .filter(first__isnull=False)
+        .values_list("country", "bought_at", "first")
+    ):
+        delays[country].append(max((first - bought_at).total_seconds(), 0.0))
+    return {
+        row["country"]: Outcome(
+            bought=row["bought"],
+            with_code=row["with_code"],
+            median_seconds=statistics.median(delays[row["country"]]) if delays.get(row["country"]) else None,
+        )
+        for row in counts
+        if row["country"] is not None
+    }

@@ -10,8 +10,8 @@ from typing import Any
 
 from django.contrib import messages
 from django.db import connection
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -21,7 +21,7 @@ from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 from accounts.models import ApiKey, Membership
 from accounts.permissions import SpendDenied, keys_usable_by, team_view
 from accounts.services import ActionRefused
-from activations import calls, catalog, export, extra, presets, selectors
+from activations import calls, export, extra, presets, selectors
 from activations.forms import (
     AdditionalServiceForm,
     BuyForm,
@@ -30,7 +30,7 @@ from activations.forms import (
     MultiBuyForm,
     PresetForm,
 )
-from activations.models import Activation, ActivationStatus, Preset
+from activations.models import Activation, ActivationStatus
 from activations.selectors import BoardVersion
 from activations.services import (
     ACTIONS,
@@ -41,6 +41,7 @@ from activations.services import (
 )
 from kit.csv import csv_response, stream_download
 from kit.cursor import Cursor
+from providers import selectors as catalog
 from purchases.services import PurchaseRefused
 
 
@@ -64,15 +65,6 @@ def _parse_uuid(raw: str | None) -> uuid.UUID | None:
         return uuid.UUID(str(raw))
     except (TypeError, ValueError):
         return None
-
-
-def _activation_or_404(membership: Membership, raw: str | None) -> Activation:
-    """An activation the member may see, named by its public id in the request; 404 otherwise."""
-    public_id = _parse_uuid(raw)
-    activation = selectors.board_activation(membership, public_id) if public_id else None
-    if activation is None:
-        raise Http404
-    return activation
 
 
 LEVELS = {"success": messages.SUCCESS, "warning": messages.WARNING, "error": messages.ERROR}
@@ -144,7 +136,7 @@ def activation_action(request: HttpRequest, membership: Membership) -> HttpRespo
     action = request.POST.get("action", "")
     if action not in ACTIONS:
         return _after_board_post(request, membership, "error", _("Unknown action."))
-    activation = _activation_or_404(membership, request.POST.get("activation"))
+    activation = selectors.get_activation(membership, request.POST.get("activation"), write=True)
     try:
         activation_set_status(membership=membership, activation=activation, action=action)
     except ActionRefused as exc:
@@ -163,7 +155,7 @@ def resolve(request: HttpRequest, membership: Membership) -> HttpResponse:
     """An admin matches a lost purchase to the provider's number it was, or records that none was sold."""
     if not request.POST.get("activation"):
         return _after_board_post(request, membership, "error", _("Choose a purchase."))
-    activation = _activation_or_404(membership, request.POST.get("activation"))
+    activation = selectors.get_activation(membership, request.POST.get("activation"), write=True)
     upstream_id = request.POST.get("upstream_id", "").strip()
     try:
         activation_resolve(membership=membership, activation=activation, upstream_id=upstream_id)
@@ -347,21 +339,12 @@ def preset_save(request: HttpRequest, membership: Membership) -> HttpResponse:
     return render(request, template, context)
 
 
-def _preset_or_404(membership: Membership, raw: str | None) -> Preset:
-    public_id = _parse_uuid(raw)
-    if public_id is None:
-        raise Http404
-    return get_object_or_404(
-        Preset.objects.select_related("api_key"), public_id=public_id, team=membership.team
-    )
-
-
 @team_view("can_buy", methods=("POST",))
 def preset_buy(request: HttpRequest, membership: Membership) -> HttpResponse:
     """One-click "buy again" with a preset of the team (from the board or the buy page)."""
     if not request.POST.get("preset"):
         return _after_board_post(request, membership, "error", _("Choose a preset."))
-    preset = _preset_or_404(membership, request.POST.get("preset"))
+    preset = selectors.get_preset(membership, request.POST.get("preset"), write=True)
     try:
         activation = presets.preset_buy(
             membership=membership, preset=preset, request_token=_parse_uuid(request.POST.get("request_token"))
@@ -377,7 +360,7 @@ def preset_delete(request: HttpRequest, membership: Membership) -> HttpResponse:
     if not request.POST.get("preset"):
         messages.error(request, _("Choose a preset."))
         return redirect("activations:buy", membership.team.slug)
-    preset = _preset_or_404(membership, request.POST.get("preset"))
+    preset = selectors.get_preset(membership, request.POST.get("preset"), write=True)
     presets.preset_delete(membership=membership, preset=preset)
     messages.success(request, _("Deleted the preset “%s”.") % preset.name)
     return _redirect(request, reverse("activations:buy", args=[membership.team.slug]))
@@ -446,7 +429,9 @@ def call_panel(request: HttpRequest, membership: Membership) -> HttpResponse:
     """The incoming call status and outgoing calls of one activation (htmx partial; any member may look)."""
     if not request.GET.get("activation"):
         return _render_calls(request, membership, None)
-    return _render_calls(request, membership, _activation_or_404(membership, request.GET.get("activation")))
+    return _render_calls(
+        request, membership, selectors.get_activation(membership, request.GET.get("activation"))
+    )
 
 
 @team_view("can_buy", methods=("POST",))
@@ -454,7 +439,7 @@ def call_create(request: HttpRequest, membership: Membership) -> HttpResponse:
     """Order an outgoing call from the activation's number (createTaskForCall)."""
     if not request.POST.get("activation"):
         return _after_board_post(request, membership, "error", _("Choose an activation."))
-    activation = _activation_or_404(membership, request.POST.get("activation"))
+    activation = selectors.get_activation(membership, request.POST.get("activation"), write=True)
     form = CallTaskForm(request.POST)
     if not form.is_valid():
         level, message = "error", " ".join(form.errors.get("phone", [])) or _("Give a phone number.")
@@ -480,7 +465,7 @@ def extra_check(request: HttpRequest, membership: Membership) -> HttpResponse:
     activation = price = None
     error = ""
     if request.GET.get("activation"):
-        activation = _activation_or_404(membership, request.GET.get("activation"))
+        activation = selectors.get_activation(membership, request.GET.get("activation"))
         try:
             price = extra.extra_price(activation=activation)
         except ActionRefused as exc:
@@ -494,7 +479,7 @@ def extra_buy(request: HttpRequest, membership: Membership) -> HttpResponse:
     """Activate a used number again (getExtraActivation); the money rules of buying apply."""
     if not request.POST.get("activation"):
         return _after_board_post(request, membership, "error", _("Choose an activation."))
-    parent = _activation_or_404(membership, request.POST.get("activation"))
+    parent = selectors.get_activation(membership, request.POST.get("activation"), write=True)
     try:
         activation = extra.extra_buy(
             membership=membership, parent=parent, request_token=_parse_uuid(request.POST.get("request_token"))
@@ -509,7 +494,7 @@ def additional_buy(request: HttpRequest, membership: Membership) -> HttpResponse
     """Add another service to a forwarded number (getAdditionalService)."""
     if not request.POST.get("activation"):
         return _after_board_post(request, membership, "error", _("Choose an activation."))
-    parent = _activation_or_404(membership, request.POST.get("activation"))
+    parent = selectors.get_activation(membership, request.POST.get("activation"), write=True)
     form = AdditionalServiceForm(request.POST)
     if not form.is_valid():
         return _after_board_post(request, membership, "error", _("Give a service code, e.g. wa."))

@@ -30,8 +30,8 @@ django.setup()
 from django.db import connection, transaction  # noqa: E402
 from django.test.utils import setup_test_environment  # noqa: E402
 
+from prices.services import Offer  # noqa: E402
 from providers import parsing  # noqa: E402
-from providers.snapshots import Offer  # noqa: E402
 
 
 def synthetic_answer(countries: int, services: int, *, generation: int = 0, share: float = 0.0) -> bytes:
@@ -101,8 +101,9 @@ def main() -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    from providers.models import LatestPrice, PricePoint, Provider, Snapshot
-    from providers.snapshots import snapshot_store
+    from prices.models import LatestPrice, PricePoint, Snapshot
+    from prices.services import snapshot_store
+    from providers.models import Provider
 
     size = args.countries * args.services
     provider = Provider.objects.create(profile="custom", base_url="http://bench.example", currency="RUB")

@@ -45,12 +45,12 @@ app.conf.beat_schedule = {
     # Price snapshots: the sweeper claims teams whose own interval (default hourly) has passed; a team
     # never snapshotted is due at once, so a fresh install has prices within a minute.
     "snapshot-prices": {
-        "task": "providers.price_tasks.snapshot_sweep",
+        "task": "prices.tasks.snapshot_sweep",
         "schedule": 60.0,
         "options": {"expires": 50},
     },
     "sync-catalogs": {
-        "task": "providers.price_tasks.sync_catalogs",
+        "task": "prices.tasks.sync_catalogs",
         "schedule": 3600.0,
         "options": {"expires": 1800},
     },

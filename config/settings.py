@@ -33,6 +33,8 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
 
 SANDBOX_ENABLED = env_bool("SANDBOX_ENABLED", DEBUG)
+# How often a team's prices are snapshotted until its admins choose (the demo uses 10).
+PRICE_SNAPSHOT_MINUTES = env_int("PRICE_SNAPSHOT_MINUTES", 60)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -50,6 +52,7 @@ INSTALLED_APPS = [
     "purchases",
     "activations",
     "rentals",
+    "prices",
 ]
 if SANDBOX_ENABLED:
     INSTALLED_APPS.append("sandbox")

@@ -10,7 +10,7 @@ urlpatterns = [
     path("accounts/", include("accounts.auth_urls")),
     path("", include("accounts.urls")),
     path("", include("providers.urls")),
-    path("", include("providers.price_urls")),
+    path("", include("prices.urls")),
     path("", include("activations.urls")),
     path("", include("rentals.urls")),
     path("admin/", admin.site.urls),

@@ -15,9 +15,8 @@ from django.utils import timezone
 
 from accounts.models import ApiKey, KeyHealth, KeyStatus
 from providers import errors
-from providers.keys import client_for_key, profile_for_key
+from providers.keys import client_for_key, profile_for_key, provider_endpoint, provider_of
 from providers.models import CatalogCountry, CatalogOperator, CatalogService, Provider
-from providers.snapshots import provider_endpoint, provider_for_key
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +30,7 @@ def catalog_sync(*, api_key: ApiKey) -> Provider:
     Raises the client's `ProviderError` when getCountries fails; the optional reads degrade to what
     the provider answers.
     """
-    provider = provider_for_key(api_key)
+    provider = provider_of(api_key, create=True)
     profile = profile_for_key(api_key)
     client = client_for_key(api_key)
     countries = client.get_countries()

@@ -1,6 +1,7 @@
 """Writes that need the provider: adding and rotating keys (checked upstream first), balances and health."""
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from django.db import transaction
@@ -12,8 +13,11 @@ from accounts.models import ApiKey, KeyHealth, Membership
 from accounts.services import ActionRefused, audit_record
 from providers import errors
 from providers.keys import client_for_key, client_for_secret
+from providers.models import BalanceSample
 from providers.profiles import get_profile
-from providers.snapshots import balance_sample_record
+
+# Balances are stored to four decimals, as the providers answer them.
+BALANCE_QUANT = Decimal("0.0001")
 
 
 @dataclass(frozen=True)
@@ -160,3 +164,26 @@ def api_key_refresh_balance(*, api_key: ApiKey) -> ApiKey:
     balance_sample_record(api_key=api_key)
     api_key_mark_health(api_key=api_key, exc=None)
     return api_key
+
+
+def balance_sample_record(*, api_key: ApiKey, at: datetime | None = None) -> BalanceSample | None:
+    """Record the key's current balance for the balance chart, only when it differs from the last sample.
+
+    Call it after a balance refresh (`providers.services.api_key_refresh_balance`). A key without a
+    known balance records nothing. Returns the new sample or None.
+    """
+    if api_key.balance is None:
+        return None
+    last = BalanceSample.objects.filter(api_key=api_key).order_by("-at", "-id").first()
+    balance = Decimal(api_key.balance).quantize(BALANCE_QUANT)
+    cashback = None if api_key.cashback is None else Decimal(api_key.cashback).quantize(BALANCE_QUANT)
+    if last and last.balance == balance and last.currency == api_key.currency and last.cashback == cashback:
+        return None
+    return BalanceSample.objects.create(
+        team_id=api_key.team_id,
+        api_key=api_key,
+        balance=balance,
+        cashback=cashback,
+        currency=api_key.currency,
+        at=at or api_key.balance_updated_at or timezone.now(),
+    )

@@ -9,16 +9,19 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
 from accounts import selectors
-from accounts.models import KeyHealth, KeyStatus, Membership
+from accounts.models import KeyStatus, Membership
 from accounts.permissions import get_api_key, team_view
 from accounts.services import ActionRefused, api_key_set_status, api_key_update_settings
+from kit.jobs import job_enqueue, job_get, job_owner
 from providers import services
 from providers.forms import ApiKeyAddForm, ApiKeyRotateForm, ApiKeySettingsForm, ApiKeyStatusForm
+from providers.tasks import refresh_key_balance
 
 
 def _context(membership: Membership, **extra) -> dict:
@@ -71,13 +74,15 @@ def key_add(request: HttpRequest, membership: Membership) -> HttpResponse:
 def key_detail(request: HttpRequest, membership: Membership, key_id) -> HttpResponse:
     api_key = get_api_key(membership, key_id)
     grants = api_key.allowed_members.select_related("user").order_by("user__username")
-    return render(request, "providers/key_detail.html", _context(membership, key=api_key, grants=grants))
+    job = job_get(request.GET.get("job"), owner=job_owner(membership.team), kind="balance")
+    context = _context(membership, key=api_key, grants=grants, job=job, job_label=_("Asking the provider…"))
+    return render(request, "providers/key_detail.html", context)
 
 
 @team_view("can_manage_keys", methods=("GET", "POST"))
 def key_edit(request: HttpRequest, membership: Membership, key_id) -> HttpResponse:
     """Rename; daily budget; maximum price per purchase; which members may use the key."""
-    api_key = get_api_key(membership, key_id, manage=True)
+    api_key = get_api_key(membership, key_id, write=True)
     form = ApiKeySettingsForm(request.POST or None, api_key=api_key)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -106,7 +111,7 @@ def key_edit(request: HttpRequest, membership: Membership, key_id) -> HttpRespon
 @team_view("can_manage_keys", methods=("GET", "POST"))
 def key_rotate(request: HttpRequest, membership: Membership, key_id) -> HttpResponse:
     """Re-enter the secret (the provider issued a new one); checked upstream before it replaces the old one."""
-    api_key = get_api_key(membership, key_id, manage=True)
+    api_key = get_api_key(membership, key_id, write=True)
     form = ApiKeyRotateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         if api_key.status == KeyStatus.ARCHIVED:
@@ -130,7 +135,7 @@ def key_rotate(request: HttpRequest, membership: Membership, key_id) -> HttpResp
 @team_view("can_manage_keys", methods=("POST",))
 def key_status(request: HttpRequest, membership: Membership, key_id) -> HttpResponse:
     """Disable, enable or archive."""
-    api_key = get_api_key(membership, key_id, manage=True)
+    api_key = get_api_key(membership, key_id, write=True)
     form = ApiKeyStatusForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Choose what to do with the key."))
@@ -150,20 +155,19 @@ def key_status(request: HttpRequest, membership: Membership, key_id) -> HttpResp
 
 @team_view(methods=("POST",))
 def key_refresh(request: HttpRequest, membership: Membership, key_id) -> HttpResponse:
-    """Ask the provider for the balance now; htmx swaps the balance cell, a plain POST goes back to the key."""
+    """Ask the provider for the balance, in the worker: htmx swaps the balance cell for one that follows
+    the job (poll-and-204), a plain POST goes back to the key, which shows the job."""
     api_key = get_api_key(membership, key_id)
     if api_key.status == KeyStatus.ARCHIVED:
         message = _("An archived key is not checked any more.")
-    else:
-        services.api_key_refresh_balance(api_key=api_key)
-        message = (
-            _("Balance of “%s” refreshed.") % api_key.label
-            if api_key.health == KeyHealth.OK
-            else _("“%(label)s”: %(problem)s")
-            % {"label": api_key.label, "problem": api_key.get_health_display()}
-        )
+        if request.htmx:
+            response = render(request, "providers/key_list.html#balance", _context(membership, key=api_key))
+            return trigger_client_event(response, "toast", {"message": message})
+        messages.info(request, message)
+        return redirect("providers:key_detail", membership.team.slug, api_key.public_id)
+    job = job_enqueue(refresh_key_balance, api_key.pk, kind="balance", owner=job_owner(membership.team))
     if request.htmx:
-        response = render(request, "providers/key_list.html#balance", _context(membership, key=api_key))
-        return trigger_client_event(response, "toast", {"message": message})
-    messages.info(request, message)
-    return redirect("providers:key_detail", membership.team.slug, api_key.public_id)
+        context = _context(membership, key=api_key, job=job, job_label=_("Asking the provider…"))
+        return render(request, "providers/key_list.html#balance", context)
+    url = reverse("providers:key_detail", args=[membership.team.slug, api_key.public_id])
+    return redirect(url + "?" + urlencode({"job": job.id}))

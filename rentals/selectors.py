@@ -9,22 +9,21 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 from django.core.cache import cache
-from django.core.exceptions import PermissionDenied
 from django.db.models import Count, IntegerField, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
-from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import ApiKey, Membership, Team
-from accounts.permissions import visible_to
-from activations import catalog
+from accounts.permissions import get_owned, visible_to
 from kit.cursor import Cursor, Page, keyset_page
 from providers import errors
-from providers.keys import client_for_key
+from providers import selectors as catalog
+from providers.keys import client_for_key, provider_cache_id
 from providers.results import RentCatalog
 from rentals.models import BOARD_STATUSES, Rental, RentalRenewal, RentalSms, RentalStatus
 from rentals.services import continue_price, describe_error
@@ -44,19 +43,10 @@ def visible_rentals(membership: Membership) -> QuerySet[Rental]:
     return visible_to(membership, Rental.objects.all())
 
 
-def rental_for_member(membership: Membership, public_id: UUID | str | None, *, write: bool = False) -> Rental:
-    """The access helper for one rental: 404 if unknown, foreign or not visible; 403 if `write` and the
-    member may not spend (viewers)."""
-    try:
-        public_id = UUID(str(public_id))
-    except (TypeError, ValueError):
-        raise Http404 from None
-    rental = visible_rentals(membership).select_related("api_key", "team").filter(public_id=public_id).first()
-    if rental is None:
-        raise Http404
-    if write and not membership.can_buy:
-        raise PermissionDenied
-    return rental
+def get_rental(membership: Membership, public_id: Any, *, write: bool = False) -> Rental:
+    """One rental the member sees: 404 otherwise; with `write`, 403 unless the member may act with its key
+    or rented it."""
+    return get_owned(membership, visible_rentals(membership), public_id, write=write)
 
 
 # --- the live board ------------------------------------------------------------------------------
@@ -232,7 +222,7 @@ class CatalogResult:
 
 def rent_catalog(api_key: ApiKey, *, country: int | None, operator: str, hours: int) -> CatalogResult:
     """getRentServicesAndCountries for the choice, cached 30 s per provider endpoint and choice."""
-    key = f"rentals:catalog:{catalog.provider_id(api_key)}:{country}:{operator}:{hours}"
+    key = f"rentals:catalog:{provider_cache_id(api_key)}:{country}:{operator}:{hours}"
     cached = cache.get(key)
     if cached is not None:
         return cached

@@ -1,6 +1,6 @@
 """Rental pages: the live board and its actions, renting, extending, auto-renew, history and CSV exports.
 
-Thin views: `team_view` checks access first, `selectors.rental_for_member` looks every rental up
+Thin views: `team_view` checks access first, `selectors.get_rental` looks every rental up
 within the member's team (a foreign or unknown id is a 404), selectors read, services write.
 """
 
@@ -113,7 +113,7 @@ def rental_action(request: HttpRequest, membership: Membership) -> HttpResponse:
     action = request.POST.get("action", "")
     if action not in ACTIONS:
         return _after_board_post(request, membership, "error", _("Unknown action."))
-    rental = selectors.rental_for_member(membership, request.POST.get("rental"), write=True)
+    rental = selectors.get_rental(membership, request.POST.get("rental"), write=True)
     try:
         rental = rental_set_status(membership=membership, rental=rental, action=action)
     except ActionRefused as exc:
@@ -134,7 +134,7 @@ def resolve(request: HttpRequest, membership: Membership) -> HttpResponse:
     """An admin matches a lost rent to the provider's number it was, or records that none was rented."""
     if not request.POST.get("rental"):
         return _after_board_post(request, membership, "error", _("Choose a rental."))
-    rental = selectors.rental_for_member(membership, request.POST.get("rental"), write=True)
+    rental = selectors.get_rental(membership, request.POST.get("rental"), write=True)
     upstream_id = request.POST.get("upstream_id", "").strip()
     try:
         rental = rental_resolve(membership=membership, rental=rental, upstream_id=upstream_id)
@@ -231,7 +231,7 @@ def rent(request: HttpRequest, membership: Membership) -> HttpResponse:
 @vary_on_headers("HX-Request")
 def extend(request: HttpRequest, membership: Membership, rental_id: uuid.UUID) -> HttpResponse:
     """Extend by a chosen number of hours (4..1344), price shown first; a finished rental is re-ordered."""
-    rental = selectors.rental_for_member(membership, rental_id, write=True)
+    rental = selectors.get_rental(membership, rental_id, write=True)
     error = ""
     if request.method == "POST":
         form = ExtendForm(request.POST)
@@ -277,7 +277,7 @@ def extend(request: HttpRequest, membership: Membership, rental_id: uuid.UUID) -
 @team_view("can_buy", methods=("GET", "POST"))
 def auto_renew(request: HttpRequest, membership: Membership, rental_id: uuid.UUID) -> HttpResponse:
     """Set a rental's auto-renew policy: how long before the end, by how much, budget and end date."""
-    rental = selectors.rental_for_member(membership, rental_id, write=True)
+    rental = selectors.get_rental(membership, rental_id, write=True)
     if request.method == "POST":
         form = AutoRenewForm(request.POST)
         if form.is_valid():

@@ -170,3 +170,15 @@ def wait_for(predicate, timeout: float = 30.0) -> bool:
             return True
         time.sleep(0.3)
     return False
+
+
+@pytest.fixture
+def run_jobs(monkeypatch):
+    """Work a page hands to the worker (kit.jobs.job_enqueue) runs in this process as soon as it is
+    enqueued, as a worker would run it (the test's transaction never commits, so `on_commit` is called at
+    once). `tests/prices/test_jobs.py` runs the same pages against a real worker."""
+    from config.celery import app
+    from kit import jobs
+
+    monkeypatch.setitem(app.conf, "task_always_eager", True)
+    monkeypatch.setattr(jobs.transaction, "on_commit", lambda callback, *args, **kwargs: callback())

@@ -50,13 +50,18 @@ def test_it_refuses_without_debug(db, settings):
 
 
 def test_the_demo_team_snapshots_prices_as_often_as_the_sandbox_moves_them(db, settings):
+    """`make run` sets PRICE_SNAPSHOT_MINUTES=10 (the sandbox's prices drift every 10 minutes), so the
+    charts move during a demo; the sweeper gives the demo team that interval on first sight."""
     from django.core.management import call_command
 
-    settings.DEBUG = True  # pytest-django runs with DEBUG off
-
     from accounts.models import Team
-    from providers.models import TeamPriceSettings
+    from prices.models import TeamPriceSettings
+    from prices.services import snapshot_claim_due
 
+    settings.DEBUG = True  # pytest-django runs with DEBUG off
+    settings.PRICE_SNAPSHOT_MINUTES = 10
     call_command("demo", stdout=io.StringIO())
     call_command("demo", stdout=io.StringIO())
+    snapshot_claim_due()
     assert TeamPriceSettings.objects.get(team=Team.objects.get(slug="demo")).interval_minutes == 10
+    assert "PRICE_SNAPSHOT_MINUTES=10" in (settings.BASE_DIR / "Makefile").read_text()

@@ -213,7 +213,15 @@ def test_disable_enable_and_archive(alice, team, api_key):
     assert {"key.disabled", "key.active", "key.archived"} <= actions
 
 
-def test_refresh_with_htmx_swaps_the_balance_and_announces_it(alice, team, sandbox_key):
+def _job_of(response) -> str:
+    match = re.search(r"/jobs/([0-9a-f]{32})/", response.content.decode() or response.get("Location", ""))
+    assert match, "the answer follows no job"
+    return match.group(1)
+
+
+def test_refresh_with_htmx_hands_the_call_to_the_worker_and_polls_for_the_outcome(
+    alice, team, sandbox_key, run_jobs
+):
     _add(client_for(alice), secret=sandbox_key)
     key = ApiKey.objects.get()
     call_command("sandbox_account", "set", sandbox_key, "--balance", "777", stdout=io.StringIO())
@@ -221,19 +229,37 @@ def test_refresh_with_htmx_swaps_the_balance_and_announces_it(alice, team, sandb
     assert response.status_code == 200
     content = response.content.decode()
     assert f'id="balance-{key.public_id}"' in content
-    assert "777.00 RUB" in content
     assert "<html" not in content
-    assert "toast" in response["HX-Trigger"]
+    assert 'hx-trigger="every 1s"' in content
+    # The worker has read the balance; the poll answers with the outcome and reloads the page.
+    job = client_for(alice).get(f"/t/acme/jobs/{_job_of(response)}/", HTTP_HX_REQUEST="true")
+    assert job.status_code == 200
+    assert job["HX-Refresh"] == "true"
+    assert "Balance of “" in job.content.decode()
+    assert "777.00 RUB" in client_for(alice).get("/t/acme/keys/").content.decode()
 
 
-def test_refresh_without_htmx_returns_to_the_key(vera, team, api_key):
+def test_the_job_poll_answers_204_while_the_worker_has_not_finished(alice, vera, charlie, team, api_key):
+    response = client_for(alice).post(f"/t/acme/keys/{api_key.public_id}/refresh/", HTTP_HX_REQUEST="true")
+    job_url = f"/t/acme/jobs/{_job_of(response)}/"
+    assert client_for(alice).get(job_url).status_code == 204
+    assert client_for(vera).get(job_url).status_code == 204  # any member of the team may follow it
+    assert client_for(charlie).get(job_url).status_code == 404
+    assert client_for(alice).get("/t/acme/jobs/" + "0" * 32 + "/").status_code == 404
+    api_key.refresh_from_db()
+    assert api_key.health == KeyHealth.UNKNOWN  # the request itself never called the provider
+
+
+def test_refresh_without_htmx_returns_to_the_key_which_shows_the_job(vera, team, api_key, run_jobs):
     response = client_for(vera).post(f"/t/acme/keys/{api_key.public_id}/refresh/")
-    assert response["Location"] == f"/t/acme/keys/{api_key.public_id}/"
+    assert response["Location"].startswith(f"/t/acme/keys/{api_key.public_id}/?job=")
     api_key.refresh_from_db()
     assert api_key.health == KeyHealth.UNREACHABLE
+    page = client_for(vera).get(response["Location"]).content.decode()
+    assert "did not give the balance" in page
 
 
-def test_refresh_marks_a_revoked_key_invalid(alice, team, sandbox_url):
+def test_refresh_marks_a_revoked_key_invalid(alice, team, sandbox_url, run_jobs):
     key = make_key(team, profile="sandbox", base_url="")
     client_for(alice).post(f"/t/acme/keys/{key.public_id}/refresh/", HTTP_HX_REQUEST="true")
     key.refresh_from_db()

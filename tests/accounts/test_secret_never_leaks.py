@@ -76,7 +76,9 @@ def staff_alice(alice):
     return alice
 
 
-def test_the_secret_appears_on_no_page_and_in_no_log(staff_alice, team, dave, bob, vera, sandbox_url, caplog):
+def test_the_secret_appears_on_no_page_and_in_no_log(
+    staff_alice, team, dave, bob, vera, sandbox_url, caplog, run_jobs
+):
     caplog.set_level(logging.DEBUG)
     key = make_key(team, profile="sandbox", base_url="")
     owner = Membership.objects.get(team=team, user=staff_alice)
@@ -122,7 +124,7 @@ def test_the_secret_appears_on_no_page_and_in_no_log(staff_alice, team, dave, bo
     assert any(b"\xe2\x80\xa2\xe2\x80\xa2\xe2\x80\xa2\xe2\x80\xa2QZX9" in body for body in responses.values())
 
 
-def test_a_real_sandbox_key_is_not_shown_after_adding_it(staff_alice, team, sandbox_key, caplog):
+def test_a_real_sandbox_key_is_not_shown_after_adding_it(staff_alice, team, sandbox_key, caplog, run_jobs):
     caplog.set_level(logging.DEBUG)
     client = client_for(staff_alice)
     response = client.post(

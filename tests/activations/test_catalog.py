@@ -3,7 +3,7 @@ synced, and from the provider itself (cached) before that."""
 
 from django.utils import translation
 
-from activations import catalog
+from providers import selectors as catalog
 from providers.catalog import catalog_sync
 from providers.client import ProviderClient
 

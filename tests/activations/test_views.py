@@ -466,3 +466,24 @@ def test_it_deletes_a_preset(team, bob, make_key):
     response = login(bob).post(url("preset_delete", team), {"preset": preset.public_id})
     assert response.status_code == 302
     assert not Preset.objects.exists()
+
+
+def test_presets_of_a_key_the_operator_is_not_granted_are_out_of_reach(team, alice, bob, make_key):
+    """A preset on a key restricted to others: bob can neither buy it, delete it, nor overwrite it by
+    saving a namesake on a key he may use."""
+    restricted, _ = make_key()
+    mine, _ = make_key()
+    restricted.restrict_to_members = True
+    restricted.save(update_fields=["restrict_to_members"])
+    preset = Preset.objects.create(team=team, api_key=restricted, name="VIP", service="tg", country=0)
+    client = login(bob)
+    assert client.post(url("preset_buy", team), {"preset": preset.public_id}).status_code == 404
+    assert client.post(url("preset_delete", team), {"preset": preset.public_id}).status_code == 404
+    response = client.post(url("preset_save", team), buy_data(mine, name="VIP"))
+    assert response.status_code == 200
+    assert "uses a key you may not use" in response.content.decode()
+    preset.refresh_from_db()
+    assert preset.api_key == restricted
+    assert not Activation.objects.exists()
+    # The owner may use every key, so the same steps work for her.
+    assert login(alice).post(url("preset_delete", team), {"preset": preset.public_id}).status_code == 302

@@ -9,8 +9,10 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from accounts.models import LedgerEntry
-from providers.price_tasks import snapshot_team_prices
-from providers.snapshots import Offer, balance_sample_record, provider_for_key, snapshot_store
+from prices.services import Offer, snapshot_store
+from prices.tasks import snapshot_team_prices
+from providers.keys import provider_of
+from providers.services import balance_sample_record
 from tests.activations.conftest import register_key
 from tests.conftest import PASSWORD, sandbox_account
 
@@ -28,7 +30,7 @@ def priced_team(team, alice, sandbox_url, settings):
     """Acme with a sandbox key, a real snapshot of its prices, an older one, balances and spend."""
     settings.SANDBOX_PRICE_DRIFT = False
     key = register_key(team, sandbox_account("--balance", "100"))
-    provider = provider_for_key(key)
+    provider = provider_of(key, create=True)
     earlier = timezone.now() - timedelta(days=2)
     snapshot_store(
         provider=provider,

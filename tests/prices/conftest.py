@@ -7,8 +7,8 @@ import pytest
 from django.test import Client
 
 from accounts.models import Membership, User
+from prices.services import Offer
 from providers.models import Provider
-from providers.snapshots import Offer
 
 
 @pytest.fixture(autouse=True)

@@ -5,18 +5,11 @@ import time
 import pytest
 
 from activations.models import Preset
-from providers.models import (
-    CatalogCountry,
-    CatalogOperator,
-    CatalogService,
-    LatestPrice,
-    PriceKind,
-    PricePoint,
-    Snapshot,
-    TeamPriceSettings,
-)
-from providers.price_tasks import snapshot_sweep, snapshot_team_prices, sync_catalog
-from providers.snapshots import provider_for_key, snapshot_claim_due
+from prices.models import LatestPrice, PriceKind, PricePoint, Snapshot, TeamPriceSettings
+from prices.services import snapshot_claim_due
+from prices.tasks import snapshot_sweep, snapshot_team_prices, sync_catalog
+from providers.keys import provider_of
+from providers.models import CatalogCountry, CatalogOperator, CatalogService
 from tests.activations.conftest import register_key
 from tests.conftest import sandbox_account
 
@@ -32,7 +25,7 @@ def key(team, sandbox_url, settings):
 def test_the_snapshot_task_stores_the_whole_catalog_then_only_changes(team, key, settings):
     snapshot_team_prices(team.pk)
 
-    provider = provider_for_key(key)
+    provider = provider_of(key, create=True)
     first = Snapshot.objects.get(provider=provider, kind=PriceKind.ACTIVATION)
     assert first.entries > 100 and first.changes == first.entries
     assert LatestPrice.objects.filter(provider=provider, kind=PriceKind.ACTIVATION).count() == first.entries
@@ -62,7 +55,7 @@ def test_favourites_add_top_countries_with_free_price_maps_and_rent_prices(team,
 
     snapshot_team_prices(team.pk)
 
-    provider = provider_for_key(key)
+    provider = provider_of(key, create=True)
     top = LatestPrice.objects.filter(provider=provider, kind=PriceKind.TOP, service="tg")
     assert top.count() > 1
     assert all(row.detail for row in top if row.count)
@@ -100,13 +93,13 @@ def test_a_provider_that_fails_is_recorded_and_the_rest_go_on(team, key):
 
     settings_row = TeamPriceSettings.objects.get(team=team)
     assert "Other compatible provider" in settings_row.last_error
-    assert Snapshot.objects.filter(provider=provider_for_key(key)).exists()
+    assert Snapshot.objects.filter(provider=provider_of(key, create=True)).exists()
 
 
 def test_the_catalog_sync_stores_names_in_three_languages_services_and_operators(team, key):
     sync_catalog(key.pk)
 
-    provider = provider_for_key(key)
+    provider = provider_of(key, create=True)
     russia = CatalogCountry.objects.get(provider=provider, code=0)
     assert (russia.name_eng, russia.name_rus, russia.name_chn) == ("Russia", "Россия", "俄罗斯")
     assert russia.name_in("ru") == "Россия" and russia.name_in("zh-hans") == "俄罗斯"
@@ -115,17 +108,31 @@ def test_the_catalog_sync_stores_names_in_three_languages_services_and_operators
     assert provider.catalog_synced_at is not None
 
 
-def test_the_catalog_refresh_button_syncs_on_demand(team, key, alice, client):
+def test_the_catalog_refresh_button_syncs_on_demand(team, key, alice, client, run_jobs):
     client.force_login(alice)
     response = client.post(f"/t/{team.slug}/prices/catalog/refresh/", {"key": str(key.public_id)})
-    assert response.status_code == 302
+    assert response.status_code == 302 and "job=" in response["Location"]
     page = client.get(response["Location"]).content.decode()
     assert "Russia" in page and "Telegram" in page
+    assert "refreshed." in page
 
 
-def test_snapshot_now_button(team, key, alice, bob, client):
+def test_snapshot_now_button(team, key, alice, bob, client, run_jobs):
     client.force_login(bob)
     assert client.post(f"/t/{team.slug}/prices/snapshot/").status_code == 403
     client.force_login(alice)
-    assert client.post(f"/t/{team.slug}/prices/snapshot/").status_code == 302
-    assert Snapshot.objects.filter(provider=provider_for_key(key)).exists()
+    response = client.post(f"/t/{team.slug}/prices/snapshot/")
+    assert response.status_code == 302 and "?job=" in response["Location"]
+    assert Snapshot.objects.filter(provider=provider_of(key, create=True)).exists()
+    assert "Snapshot stored:" in client.get(response["Location"]).content.decode()
+
+
+def test_the_buttons_answer_without_calling_the_provider(team, key, alice, client):
+    """The request only enqueues: with no worker running nothing is read, and the job poll says 204."""
+    client.force_login(alice)
+    snapshot = client.post(f"/t/{team.slug}/prices/snapshot/")
+    catalogue = client.post(f"/t/{team.slug}/prices/catalog/refresh/", {"key": str(key.public_id)})
+    assert not Snapshot.objects.exists() and not CatalogCountry.objects.exists()
+    for response in (snapshot, catalogue):
+        job_id = response["Location"].split("job=")[1].split("&")[0]
+        assert client.get(f"/t/{team.slug}/jobs/{job_id}/").status_code == 204

@@ -11,14 +11,15 @@ from django.utils import timezone
 
 from accounts.crypto import encrypt_secret
 from accounts.models import ApiKey, AuditEntry, LedgerEntry, Team
-from providers.models import CatalogCountry, CatalogService, PriceAlert
-from providers.snapshots import (
+from prices.models import PriceAlert
+from prices.services import (
     Offer,
     alerts_evaluate,
-    balance_sample_record,
-    provider_for_key,
     snapshot_store,
 )
+from providers.keys import provider_of
+from providers.models import CatalogCountry, CatalogService
+from providers.services import balance_sample_record
 from tests.prices.conftest import client_for
 
 pytestmark = pytest.mark.django_db
@@ -53,13 +54,13 @@ def store(api_key: ApiKey, prices: dict[tuple[int, str], tuple[str, int]], *, at
     offers = [
         Offer(country=c, service=s, cost=Decimal(cost), count=n) for (c, s), (cost, n) in prices.items()
     ]
-    return snapshot_store(provider=provider_for_key(api_key), offers=offers, taken_at=at)
+    return snapshot_store(provider=provider_of(api_key, create=True), offers=offers, taken_at=at)
 
 
 @pytest.fixture
 def priced(key, second_key):
     """Two snapshots at Main's provider (tg in Russia got cheaper) and one at Second's, with names."""
-    provider = provider_for_key(key)
+    provider = provider_of(key, create=True)
     CatalogCountry.objects.create(
         provider=provider, code=0, name_eng="Russia", name_rus="Россия", name_chn="俄罗斯"
     )
@@ -361,3 +362,26 @@ def test_settings_change_the_interval(alice, bob, team, key):
     )
     client_for(alice).post(url("settings", team), {"enabled": "on", "interval_minutes": 15})
     assert team.price_settings.interval_minutes == 15
+
+
+def test_price_pages_refuse_a_key_the_operator_is_not_granted(team, bob, key, second_key, priced):
+    """An operator sees and uses only the keys granted to him: a restricted key's prices, catalogue sync
+    and alerts are a 404, and it is not offered in the key lists."""
+    second_key.restrict_to_members = True
+    second_key.save(update_fields=["restrict_to_members"])
+    alert = PriceAlert.objects.create(team=team, api_key=second_key, service="tg", country=0, stock_above=1)
+    client = client_for(bob)
+    for name in ("overview", "over_time", "catalog", "cheapest_json", "cheapest_csv", "history_json"):
+        assert client.get(url(name, team, key=str(second_key.public_id))).status_code == 404, name
+    assert client.post(url("catalog_refresh", team), {"key": str(second_key.public_id)}).status_code == 404
+    added = client.post(
+        url("alert_add", team),
+        {"key": str(second_key.public_id), "service": "tg", "country": 0, "stock_above": 1},
+    )
+    assert added.status_code == 302 and PriceAlert.objects.count() == 1
+    assert client.post(url("alert_remove", team), {"alert": str(alert.public_id)}).status_code == 404
+    assert PriceAlert.objects.filter(pk=alert.pk).exists()
+    page = client.get(url("overview", team)).content.decode()
+    assert "Second" not in page and "Main" in page
+    compare = client.get(url("compare", team, service="tg")).context["chart"].rows
+    assert {row[0] for row in compare} == {"Main"}

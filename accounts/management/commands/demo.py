@@ -2,7 +2,6 @@
 
 import io
 
-from django.apps import apps
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
@@ -46,10 +45,6 @@ class Command(BaseCommand):
             # Codes reach the board by webhook at once, as they would with a provider configured for it.
             hook = site_url.rstrip("/") + reverse("activations:webhook", args=[api_key.webhook_token])
             call_command("sandbox_account", "set", sandbox_key, "--webhook-url", hook, stdout=io.StringIO())
-            # The sandbox's prices drift every 10 minutes; snapshot as often so the charts move during a demo.
-            apps.get_model("providers", "TeamPriceSettings").objects.update_or_create(
-                team=team, defaults={"interval_minutes": 10}
-            )
         self.stdout.write(f"simdesk is at {site_url}/  (login: {DEMO_USERNAME} / password: {DEMO_PASSWORD})")
         self.stdout.write(f"read-only login: {VIEWER_USERNAME} / password: {VIEWER_PASSWORD}")
         if sandbox_key:

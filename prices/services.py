@@ -1,4 +1,4 @@
-"""Price snapshots stored as changes, their scheduling per team, alerts, and balance samples.
+"""Price snapshots stored as changes, their scheduling per team, and alerts.
 
 `snapshot_store` is the storage core (no HTTP): it diffs a price answer against `LatestPrice` and
 writes a `Snapshot` header plus one `PricePoint` per changed series, so storage grows with price
@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.apps import apps
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -28,18 +28,13 @@ from django.utils.translation import gettext as _
 
 from accounts.models import ApiKey, KeyStatus, Team
 from accounts.services import audit_record
+from activations.selectors import preset_targets
+from prices.models import LatestPrice, PriceAlert, PriceKind, PricePoint, Snapshot, TeamPriceSettings
 from providers import errors
-from providers.keys import client_for_key, profile_for_key
-from providers.models import (
-    BalanceSample,
-    LatestPrice,
-    PriceAlert,
-    PriceKind,
-    PricePoint,
-    Provider,
-    Snapshot,
-    TeamPriceSettings,
-)
+from providers.catalog import catalog_sync
+from providers.keys import client_for_key, profile_for_key, provider_endpoint, provider_of
+from providers.models import Provider
+from providers.services import api_key_mark_health
 
 logger = logging.getLogger(__name__)
 
@@ -70,20 +65,6 @@ def _norm_cost(cost: Decimal | None) -> Decimal | None:
 # --- providers ------------------------------------------------------------------------------
 
 
-def provider_endpoint(api_key: ApiKey) -> tuple[str, str]:
-    """(profile slug, base URL) that identifies the key's provider; custom keys carry their own URL."""
-    return api_key.profile, (api_key.base_url or profile_for_key(api_key).base_url).rstrip("/")
-
-
-def provider_for_key(api_key: ApiKey) -> Provider:
-    """The `Provider` row of the key's endpoint, created on first use."""
-    profile, base_url = provider_endpoint(api_key)
-    provider, _created = Provider.objects.get_or_create(
-        profile=profile, base_url=base_url, defaults={"currency": api_key.currency}
-    )
-    return provider
-
-
 def providers_of_team(team: Team) -> list[tuple[Provider, ApiKey]]:
     """Each provider the team's active keys use, with one key (the oldest healthy one) to read it with."""
     chosen: dict[tuple[str, str], ApiKey] = {}
@@ -93,7 +74,7 @@ def providers_of_team(team: Team) -> list[tuple[Provider, ApiKey]]:
         current = chosen.get(endpoint)
         if current is None or (current.health != "ok" and api_key.health == "ok"):
             chosen[endpoint] = api_key
-    return [(provider_for_key(api_key), api_key) for api_key in chosen.values()]
+    return [(provider_of(api_key, create=True), api_key) for api_key in chosen.values()]
 
 
 # --- the storage core -----------------------------------------------------------------------
@@ -267,13 +248,6 @@ def snapshot_store(
 # --- reading a provider's prices (HTTP) -----------------------------------------------------
 
 
-def _favourites(team: Team) -> list[tuple[int, str, int]]:
-    """(api_key id, service, country) of the team's favourite purchases (activations.Preset)."""
-    # Read through the app registry: providers must not import activations (arrows point one way).
-    preset_model = apps.get_model("activations", "Preset")
-    return list(preset_model.objects.filter(team=team).values_list("api_key_id", "service", "country"))
-
-
 def _offers_from_prices(entries: Iterable[Any]) -> Iterator[Offer]:
     for entry in entries:
         # HeroSMS' `count` may exceed what can be bought; `physicalCount` is the real stock.
@@ -341,15 +315,15 @@ def snapshot_provider(
 
 
 def team_price_settings(team: Team) -> TeamPriceSettings:
-    """The team's snapshot settings, created with the defaults (hourly) on first use."""
-    settings_row, _created = TeamPriceSettings.objects.get_or_create(team=team)
+    """The team's snapshot settings, created with the defaults (`PRICE_SNAPSHOT_MINUTES`) on first use."""
+    settings_row, _created = TeamPriceSettings.objects.get_or_create(
+        team=team, defaults={"interval_minutes": settings.PRICE_SNAPSHOT_MINUTES}
+    )
     return settings_row
 
 
 def _ensure_catalog(api_key: ApiKey) -> None:
     """Sync a provider's catalog the first time it is snapshotted, so charts show names at once."""
-    from providers.catalog import catalog_sync  # catalog builds on this module
-
     try:
         catalog_sync(api_key=api_key)
     except errors.ProviderError as exc:
@@ -362,9 +336,7 @@ def snapshot_team(*, team: Team) -> list[Snapshot]:
     A provider that fails is recorded in `TeamPriceSettings.last_error` (and the key's health) and
     does not stop the others.
     """
-    from providers.services import api_key_mark_health  # a write helper of the key pages
-
-    favourites = _favourites(team)
+    favourites = preset_targets(team)
     snapshots: list[Snapshot] = []
     problems: list[str] = []
     for provider, api_key in providers_of_team(team):
@@ -400,12 +372,16 @@ def snapshot_team(*, team: Team) -> list[Snapshot]:
 def snapshot_claim_due(*, now: datetime | None = None) -> list[int]:
     """Ids of teams whose snapshot is due, each claimed by a conditional UPDATE (safe to run twice).
 
-    Teams with active keys get their settings row (hourly) on first sight.
+    Teams with active keys get their settings row (every `PRICE_SNAPSHOT_MINUTES`) on first sight.
     """
     now = now or timezone.now()
     missing = Team.objects.filter(api_keys__status=KeyStatus.ACTIVE, price_settings__isnull=True).distinct()
     TeamPriceSettings.objects.bulk_create(
-        [TeamPriceSettings(team=team, next_due_at=now) for team in missing], ignore_conflicts=True
+        [
+            TeamPriceSettings(team=team, next_due_at=now, interval_minutes=settings.PRICE_SNAPSHOT_MINUTES)
+            for team in missing
+        ],
+        ignore_conflicts=True,
     )
     claimed: list[int] = []
     due = TeamPriceSettings.objects.filter(enabled=True, next_due_at__lte=now).values_list(
@@ -514,7 +490,7 @@ def alerts_evaluate(*, team: Team, alerts: Iterable[PriceAlert] | None = None) -
     for alert in alerts:
         api_key = alert.api_key
         if api_key.pk not in providers:
-            providers[api_key.pk] = provider_for_key(api_key)
+            providers[api_key.pk] = provider_of(api_key, create=True)
         latest = LatestPrice.objects.filter(
             provider=providers[api_key.pk],
             kind=PriceKind.ACTIVATION,
@@ -547,36 +523,3 @@ def alerts_evaluate(*, team: Team, alerts: Iterable[PriceAlert] | None = None) -
         )
         fired.append(alert)
     return fired
-
-
-def alerts_firing(team: Team) -> list[PriceAlert]:
-    """The team's alerts whose condition holds now (the team home page shows them)."""
-    return list(
-        PriceAlert.objects.filter(team=team, firing=True).select_related("api_key").order_by("-fired_at")
-    )
-
-
-# --- balances -------------------------------------------------------------------------------
-
-
-def balance_sample_record(*, api_key: ApiKey, at: datetime | None = None) -> BalanceSample | None:
-    """Record the key's current balance for the balance chart, only when it differs from the last sample.
-
-    Call it after a balance refresh (`providers.services.api_key_refresh_balance`). A key without a
-    known balance records nothing. Returns the new sample or None.
-    """
-    if api_key.balance is None:
-        return None
-    last = BalanceSample.objects.filter(api_key=api_key).order_by("-at", "-id").first()
-    balance = Decimal(api_key.balance).quantize(QUANT)
-    cashback = None if api_key.cashback is None else Decimal(api_key.cashback).quantize(QUANT)
-    if last and last.balance == balance and last.currency == api_key.currency and last.cashback == cashback:
-        return None
-    return BalanceSample.objects.create(
-        team_id=api_key.team_id,
-        api_key=api_key,
-        balance=balance,
-        cashback=cashback,
-        currency=api_key.currency,
-        at=at or api_key.balance_updated_at or timezone.now(),
-    )

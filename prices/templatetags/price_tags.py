@@ -7,17 +7,17 @@ from typing import Any
 from django import template
 
 from accounts.models import Membership
-from providers.snapshots import alerts_firing
+from prices.selectors import alerts_firing
 
 register = template.Library()
 
 
 @register.inclusion_tag("prices/home_alerts.html")
 def price_alerts(membership: Membership) -> dict[str, Any]:
-    """Alerts of the member's team whose condition holds now (nothing is rendered when none do)."""
+    """Alerts on the member's keys whose condition holds now (nothing is rendered when none do)."""
     return {
         "team": membership.team,
-        "alerts": alerts_firing(membership.team),
+        "alerts": alerts_firing(membership),
         "can_buy": membership.can_buy,
     }
 

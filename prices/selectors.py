@@ -4,22 +4,20 @@ Every chart selector returns a `ChartData`: the datasets Chart.js draws and the 
 rows) the page shows under the chart and the CSV download repeats. Nothing here writes, and nothing
 here calls a provider: pages read what the snapshot and catalog tasks stored.
 
-Success rates and times to the first code read the team's own activations through the app registry
-(providers must not import activations: arrows point one way).
+Success rates and times to the first code come from the team's own activations, read through
+`activations.selectors` (that app's public reads).
 """
 
 from __future__ import annotations
 
-import statistics
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.apps import apps
-from django.db.models import Count, Min, Q, Sum
+from django.db.models import Count, Sum
 from django.db.models.functions import TruncDate
 from django.urls import reverse
 from django.utils import timezone
@@ -27,21 +25,14 @@ from django.utils.http import urlencode
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from accounts.models import ApiKey, KeyStatus, LedgerEntry, Team
-from providers.models import (
-    BalanceSample,
-    CatalogCountry,
-    CatalogOperator,
-    CatalogService,
-    LatestPrice,
-    PriceAlert,
-    PriceKind,
-    PricePoint,
-    Provider,
-    Snapshot,
-    TeamPriceSettings,
-)
-from providers.snapshots import provider_endpoint
+from accounts.models import ApiKey, KeyStatus, LedgerEntry, Membership, Team
+from accounts.permissions import get_owned, visible_keys
+from accounts.selectors import team_keys
+from activations.selectors import team_outcomes
+from prices.models import LatestPrice, PriceAlert, PriceKind, PricePoint, Snapshot, TeamPriceSettings
+from providers.keys import provider_endpoint, provider_of
+from providers.models import BalanceSample, CatalogCountry, CatalogOperator, CatalogService, Provider
+from providers.selectors import Names
 
 # Dataset colours, in order; the same key/country keeps its colour within one chart.
 PALETTE = ("#2f6fed", "#e8590c", "#2b8a3e", "#ae3ec9", "#f59f00", "#0c8599", "#c2255c", "#5c940d", "#495057")
@@ -99,53 +90,26 @@ def _num(value: Decimal | None) -> float | None:
 # --- keys, providers and names --------------------------------------------------------------
 
 
-def team_keys(team: Team) -> list[ApiKey]:
-    """The team's keys that are not archived, by label."""
-    return list(ApiKey.objects.filter(team=team).exclude(status=KeyStatus.ARCHIVED).order_by("label", "pk"))
+def member_keys(membership: Membership) -> list[ApiKey]:
+    """The keys the price pages offer the member: not archived, and (operators) granted to them."""
+    return list(visible_keys(membership).exclude(status=KeyStatus.ARCHIVED).order_by("label", "pk"))
 
 
-def provider_of(api_key: ApiKey) -> Provider | None:
-    """The stored provider row of the key's endpoint (None until a snapshot or sync created it)."""
-    profile, base_url = provider_endpoint(api_key)
-    return Provider.objects.filter(profile=profile, base_url=base_url).first()
-
-
-def team_providers(team: Team) -> list[Provider]:
-    """The distinct providers of the team's keys that have stored data."""
+def member_providers(membership: Membership) -> list[Provider]:
+    """The distinct providers of the member's keys that have stored data."""
     seen: dict[int, Provider] = {}
-    for api_key in team_keys(team):
+    for api_key in member_keys(membership):
         provider = provider_of(api_key)
         if provider is not None:
             seen.setdefault(provider.pk, provider)
     return list(seen.values())
 
 
-class Names:
-    """Country and service names of one provider's catalog in the active language, with code fallbacks."""
-
-    def __init__(self, provider: Provider | None, language: str | None = None):
-        self.language = language or get_language()
-        self.countries: dict[int, str] = {}
-        self.services: dict[str, str] = {}
-        if provider is not None:
-            self.countries = {
-                c.code: c.name_in(self.language) for c in CatalogCountry.objects.filter(provider=provider)
-            }
-            self.services = {
-                s.code: s.name_in(self.language) for s in CatalogService.objects.filter(provider=provider)
-            }
-
-    def country(self, code: int) -> str:
-        return self.countries.get(code) or _("Country %(code)s") % {"code": code}
-
-    def service(self, code: str) -> str:
-        name = self.services.get(code)
-        return f"{name} ({code})" if name and name != code else code
-
-
-def service_choices(team: Team, api_key: ApiKey | None = None) -> list[tuple[str, str]]:
+def service_choices(membership: Membership, api_key: ApiKey | None = None) -> list[tuple[str, str]]:
     """(code, name) of services with stored prices or catalog entries at the key's (or team's) providers."""
-    providers = [p for p in ([provider_of(api_key)] if api_key else team_providers(team)) if p is not None]
+    providers = [
+        p for p in ([provider_of(api_key)] if api_key else member_providers(membership)) if p is not None
+    ]
     names: dict[str, str] = {}
     for provider in providers:
         catalog = Names(provider)
@@ -159,9 +123,11 @@ def service_choices(team: Team, api_key: ApiKey | None = None) -> list[tuple[str
     return sorted(names.items(), key=lambda item: item[1].lower())
 
 
-def country_choices(team: Team, api_key: ApiKey | None = None) -> list[tuple[int, str]]:
+def country_choices(membership: Membership, api_key: ApiKey | None = None) -> list[tuple[int, str]]:
     """(code, name) of countries of the key's (or team's) providers, by name."""
-    providers = [p for p in ([provider_of(api_key)] if api_key else team_providers(team)) if p is not None]
+    providers = [
+        p for p in ([provider_of(api_key)] if api_key else member_providers(membership)) if p is not None
+    ]
     names: dict[int, str] = {}
     for provider in providers:
         catalog = Names(provider)
@@ -173,18 +139,6 @@ def country_choices(team: Team, api_key: ApiKey | None = None) -> list[tuple[int
         for code in codes:
             names.setdefault(code, catalog.country(code))
     return sorted(names.items(), key=lambda item: item[1].lower())
-
-
-def favourite_services(team: Team) -> list[str]:
-    """Service codes of the team's favourites (activations.Preset), most used first."""
-    preset_model = apps.get_model("activations", "Preset")
-    rows = (
-        preset_model.objects.filter(team=team)
-        .values("service")
-        .annotate(n=Count("id"))
-        .order_by("-n", "service")
-    )
-    return [row["service"] for row in rows]
 
 
 # --- catalog --------------------------------------------------------------------------------
@@ -240,11 +194,11 @@ def catalog_for(api_key: ApiKey, *, language: str | None = None) -> CatalogView:
 # --- snapshots status -----------------------------------------------------------------------
 
 
-def snapshot_status(team: Team) -> dict[str, Any]:
-    """The team's snapshot settings and the latest snapshot of each of its providers."""
-    settings_row = TeamPriceSettings.objects.filter(team=team).first()
+def snapshot_status(membership: Membership) -> dict[str, Any]:
+    """The team's snapshot settings and the latest snapshot of each provider of the member's keys."""
+    settings_row = TeamPriceSettings.objects.filter(team=membership.team).first()
     latest = []
-    for provider in team_providers(team):
+    for provider in member_providers(membership):
         snapshot = Snapshot.objects.filter(provider=provider, kind=PriceKind.ACTIVATION).first()
         stored = Snapshot.objects.filter(provider=provider).aggregate(n=Count("id"), changes=Sum("changes"))
         latest.append(
@@ -357,53 +311,6 @@ def price_history(
 # --- cheapest now, with the team's own results ----------------------------------------------
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """The team's own record for one (service, country): numbers bought, codes received, time to code."""
-
-    bought: int
-    with_code: int
-    median_seconds: float | None
-
-    @property
-    def success_rate(self) -> float | None:
-        return None if not self.bought else self.with_code / self.bought
-
-
-def team_outcomes(
-    team: Team, *, service: str, keys: Iterable[ApiKey] | None = None, since: datetime | None = None
-) -> dict[int, Outcome]:
-    """Per country: activations bought (`bought_at` set), those with a code (`sms_count > 0`), median time
-    from `bought_at` to the first SMS. Limited to `keys` when given, to `since` when given.
-    """
-    activation_model = apps.get_model("activations", "Activation")
-    rows = activation_model.objects.filter(team=team, service=service, bought_at__isnull=False)
-    if keys is not None:
-        rows = rows.filter(api_key__in=list(keys))
-    if since is not None:
-        rows = rows.filter(bought_at__gte=since)
-    counts = rows.values("country").annotate(
-        bought=Count("id"), with_code=Count("id", filter=Q(sms_count__gt=0))
-    )
-    delays: dict[int, list[float]] = defaultdict(list)
-    for country, bought_at, first in (
-        rows.filter(sms_count__gt=0)
-        .annotate(first=Min("messages__received_at"))
-        .filter(first__isnull=False)
-        .values_list("country", "bought_at", "first")
-    ):
-        delays[country].append(max((first - bought_at).total_seconds(), 0.0))
-    return {
-        row["country"]: Outcome(
-            bought=row["bought"],
-            with_code=row["with_code"],
-            median_seconds=statistics.median(delays[row["country"]]) if delays.get(row["country"]) else None,
-        )
-        for row in counts
-        if row["country"] is not None
-    }
-
-
 def _same_provider_keys(team: Team, api_key: ApiKey) -> list[ApiKey]:
     endpoint = provider_endpoint(api_key)
     return [k for k in ApiKey.objects.filter(team=team) if provider_endpoint(k) == endpoint]
@@ -482,8 +389,10 @@ def buy_url(team: Team, api_key: ApiKey, service: str, country: int) -> str:
     return reverse("activations:buy", args=[team.slug]) + "?" + query
 
 
-def compare_keys(*, team: Team, service: str, country: int | None = None, limit: int = 200) -> ChartData:
-    """Price and stock of `service` per (key, country) over all the team's usable keys, best first.
+def compare_keys(
+    *, membership: Membership, service: str, country: int | None = None, limit: int = 200
+) -> ChartData:
+    """Price and stock of `service` per (key, country) over the member's active keys, best first.
 
     Amounts are never converted: rows sort by currency, then price, then stock (higher first).
     Each row carries the buy-form link for that key, service and country.
@@ -504,7 +413,8 @@ def compare_keys(*, team: Team, service: str, country: int | None = None, limit:
         title=_("Where to buy %(service)s") % {"service": service},
     )
     rows: list[tuple[Any, ...]] = []
-    for api_key in ApiKey.objects.filter(team=team, status=KeyStatus.ACTIVE).order_by("label"):
+    team = membership.team
+    for api_key in (k for k in member_keys(membership) if k.status == KeyStatus.ACTIVE):
         provider = provider_of(api_key)
         if provider is None:
             continue
@@ -576,7 +486,8 @@ def balance_history(
         currency=currency,
         title=_("Balance per key (%(currency)s)") % {"currency": currency},
     )
-    for index, api_key in enumerate(k for k in team_keys(team) if k.currency == currency):
+    keys = team_keys(team).filter(currency=currency).order_by("label", "pk")
+    for index, api_key in enumerate(keys):
         samples = BalanceSample.objects.filter(api_key=api_key, currency=currency)
         before = samples.filter(at__lt=since).order_by("-at", "-id").first()
         points = list(samples.filter(at__gte=since, at__lte=until).order_by("at", "id"))
@@ -646,11 +557,30 @@ def spend_history(*, team: Team, currency: str, since: datetime, by: str = "key"
 # --- alerts ---------------------------------------------------------------------------------
 
 
-def team_alerts(team: Team) -> list[PriceAlert]:
-    """Every alert of the team, with its key."""
-    return list(PriceAlert.objects.filter(team=team).select_related("api_key").order_by("service", "country"))
+def member_alerts(membership: Membership) -> list[PriceAlert]:
+    """The team's alerts on keys the member sees, with their key."""
+    return list(
+        PriceAlert.objects.filter(team=membership.team, api_key__in=visible_keys(membership).values("pk"))
+        .select_related("api_key")
+        .order_by("service", "country")
+    )
+
+
+def get_alert(membership: Membership, public_id: Any, *, write: bool = False) -> PriceAlert:
+    """One alert on a key the member sees: 404 otherwise; with `write`, 403 without a grant on its key."""
+    alerts = PriceAlert.objects.filter(
+        team=membership.team, api_key__in=visible_keys(membership).values("pk")
+    )
+    return get_owned(membership, alerts, public_id, write=write)
 
 
 def default_since(days: int) -> datetime:
     """`days` ago from now (at least one day, at most a year)."""
     return timezone.now() - timedelta(days=min(max(days, 1), 366))
+
+
+def alerts_firing(membership: Membership) -> list[PriceAlert]:
+    """Alerts on the member's keys whose condition holds now (the team home page shows them)."""
+    return sorted(
+        (alert for alert in member_alerts(membership) if alert.firing), key=lambda a: a.fired_at, reverse=True
+    )

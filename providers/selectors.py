@@ -1,4 +1,6 @@
-"""Cached reads of a provider's catalogue: countries, services and operators with names, prices and stock.
+"""Reads of a provider's catalogue: countries, services and operators with names, prices and stock.
+
+`Names` reads the catalogue the sweeper stored (`providers.catalog.catalog_sync`) in the active language.
 
 Names change rarely and are cached for an hour; prices and stock move and are cached for 30 seconds.
 The cache key is the provider's endpoint (not the team key): every key of one provider shares one
@@ -10,15 +12,16 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
-from hashlib import sha256
 from typing import Any, TypeVar
 
 from django.core.cache import cache
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 
 from accounts.models import ApiKey
 from providers import errors
-from providers.charts import Names, provider_of
-from providers.keys import client_for_key, profile_for_key
+from providers.keys import client_for_key, profile_for_key, provider_cache_id, provider_of
+from providers.models import CatalogCountry, CatalogService, Provider
 
 logger = logging.getLogger(__name__)
 
@@ -52,15 +55,32 @@ class CatalogUnavailable(Exception):
     """The provider's catalogue could not be read (down, refused, or not supported)."""
 
 
-def provider_id(api_key: ApiKey) -> str:
-    """A cache namespace per provider endpoint: the profile plus the base URL (custom providers differ)."""
-    base = api_key.base_url or profile_for_key(api_key).base_url
-    return sha256(f"{api_key.profile}|{base}".encode()).hexdigest()[:16]
+class Names:
+    """Country and service names of one provider's catalog in the active language, with code fallbacks."""
+
+    def __init__(self, provider: Provider | None, language: str | None = None):
+        self.language = language or get_language()
+        self.countries: dict[int, str] = {}
+        self.services: dict[str, str] = {}
+        if provider is not None:
+            self.countries = {
+                c.code: c.name_in(self.language) for c in CatalogCountry.objects.filter(provider=provider)
+            }
+            self.services = {
+                s.code: s.name_in(self.language) for s in CatalogService.objects.filter(provider=provider)
+            }
+
+    def country(self, code: int) -> str:
+        return self.countries.get(code) or _("Country %(code)s") % {"code": code}
+
+    def service(self, code: str) -> str:
+        name = self.services.get(code)
+        return f"{name} ({code})" if name and name != code else code
 
 
 def _cached(api_key: ApiKey, name: str, ttl: int, fetch: Callable[[], T], *, allow_fetch: bool = True) -> T:
     """Read `name` from the cache or the provider; raises CatalogUnavailable on a (cached) failure."""
-    key = f"catalog:{provider_id(api_key)}:{name}"
+    key = f"catalog:{provider_cache_id(api_key)}:{name}"
     # Stored wrapped in a tuple, so a legitimate None ("no price") is a hit, not a miss.
     hit: Any = cache.get(key)
     if hit == _FAILED:

@@ -1,39 +1,38 @@
 """Prices, catalog, balance and spend pages under /t/<team_slug>/prices/, with JSON and CSV data.
 
-Thin views: each reads its GET filters, calls one selector of `providers.charts` (reads) or one
-service of `providers.snapshots` / `providers.catalog` (writes), and renders. Every chart's JSON
+Thin views: each reads its GET filters, calls one selector of `prices.selectors` (reads) or one
+service of `prices.services` / `providers.catalog` (writes), and renders. Every chart's JSON
 endpoint and CSV download share the selector the page's table comes from.
 """
 
 from __future__ import annotations
 
 import csv
-import uuid
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Any
 
-from django import forms
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
+from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from accounts.models import ApiKey, KeyStatus, Membership
-from accounts.permissions import team_view
-from providers import charts, errors
-from providers.catalog import catalog_sync
-from providers.charts import ChartData
-from providers.models import PriceAlert, PriceKind
-from providers.snapshots import (
+from accounts.permissions import get_api_key, is_granted, team_view
+from activations.selectors import favourite_services
+from kit.jobs import job_enqueue, job_get, job_owner
+from prices import selectors as charts
+from prices.forms import AlertForm, SettingsForm
+from prices.models import PriceKind
+from prices.selectors import ChartData
+from prices.services import (
     alert_create,
     alert_delete,
     price_settings_update,
-    snapshot_team,
     team_price_settings,
 )
+from prices.tasks import snapshot_team_prices, sync_catalog
 
 PERIODS = (1, 7, 30, 90)
 
@@ -45,17 +44,16 @@ def _context(membership: Membership, **extra: Any) -> dict[str, Any]:
 # --- filters --------------------------------------------------------------------------------
 
 
-def _key(membership: Membership, value: str | None, *, default: bool = True) -> ApiKey | None:
-    """The team key named by a `key` parameter (a public id): 404 when it is not the team's."""
+def _key(
+    membership: Membership, value: str | None, *, default: bool = True, write: bool = False
+) -> ApiKey | None:
+    """The key named by a `key` parameter (a public id), through the access module: 404 unless the member
+    sees it, 403 for a write without a grant on it. Without one, the member's first active key."""
     if value:
-        try:
-            public_id = uuid.UUID(value)
-        except ValueError:
-            raise Http404 from None
-        return get_object_or_404(ApiKey, public_id=public_id, team=membership.team)
+        return get_api_key(membership, value, write=write)
     if not default:
         return None
-    keys = charts.team_keys(membership.team)
+    keys = [k for k in charts.member_keys(membership) if not write or is_granted(membership, k)]
     active = [k for k in keys if k.status == KeyStatus.ACTIVE]
     return (active or keys or [None])[0]
 
@@ -77,10 +75,10 @@ def _service(membership: Membership, query: QueryDict, api_key: ApiKey | None) -
     service = (query.get("service") or "").strip()[:32]
     if service:
         return service
-    favourites = charts.favourite_services(membership.team)
+    favourites = favourite_services(membership.team)
     if favourites:
         return favourites[0]
-    choices = charts.service_choices(membership.team, api_key)
+    choices = charts.service_choices(membership, api_key)
     return choices[0][0] if choices else ""
 
 
@@ -134,7 +132,7 @@ def _cheapest_chart(membership: Membership, query: QueryDict) -> tuple[ChartData
 def _compare_chart(membership: Membership, query: QueryDict) -> tuple[ChartData, dict[str, Any]]:
     service = _service(membership, query, None)
     country = _int(query.get("country"))
-    chart = charts.compare_keys(team=membership.team, service=service, country=country)
+    chart = charts.compare_keys(membership=membership, service=service, country=country)
     return chart, {"service": service, "country": country}
 
 
@@ -198,39 +196,13 @@ spend_csv = _csv(_spend_chart, "spend")
 # --- pages ----------------------------------------------------------------------------------
 
 
-class AlertForm(forms.Form):
-    """A price/stock alert on one of the team's keys."""
-
-    key = forms.ChoiceField(label=gettext_lazy("Key"))
-    service = forms.CharField(label=gettext_lazy("Service code"), max_length=32)
-    country = forms.IntegerField(label=gettext_lazy("Country code"), min_value=0)
-    price_below = forms.DecimalField(
-        label=gettext_lazy("Price below"),
-        required=False,
-        min_value=Decimal("0"),
-        max_digits=14,
-        decimal_places=4,
-    )
-    stock_above = forms.IntegerField(label=gettext_lazy("Stock above"), required=False, min_value=0)
-
-    def __init__(self, *args: Any, keys: list[ApiKey], **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        self.fields["key"].choices = [(str(k.public_id), k.label) for k in keys]
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        if data.get("price_below") is None and data.get("stock_above") is None:
-            raise forms.ValidationError(_("Set a price, a stock level, or both."))
-        return data
-
-
-class SettingsForm(forms.Form):
-    """How often the team's prices are snapshotted."""
-
-    enabled = forms.BooleanField(label=gettext_lazy("Take price snapshots"), required=False)
-    interval_minutes = forms.IntegerField(
-        label=gettext_lazy("Minutes between snapshots"), min_value=5, max_value=7 * 24 * 60
-    )
+def _alert_keys(membership: Membership) -> list[ApiKey]:
+    """Keys an alert may watch: active ones the member may act with."""
+    return [
+        k
+        for k in charts.member_keys(membership)
+        if k.status == KeyStatus.ACTIVE and is_granted(membership, k)
+    ]
 
 
 @team_view()
@@ -238,17 +210,19 @@ def overview(request: HttpRequest, membership: Membership) -> HttpResponse:
     """The cheapest countries for a service now (chart and table), snapshot status, alerts."""
     chart, filters = _cheapest_chart(membership, request.GET)
     team = membership.team
-    keys = charts.team_keys(team)
+    keys = charts.member_keys(membership)
     settings_row = team_price_settings(team) if membership.can_manage_keys else None
     context = _context(
         membership,
         chart=chart,
         filters=filters,
         keys=keys,
-        services=charts.service_choices(team, filters["key"]),
-        status=charts.snapshot_status(team),
-        alerts=charts.team_alerts(team),
-        alert_form=AlertForm(keys=[k for k in keys if k.status == KeyStatus.ACTIVE]),
+        services=charts.service_choices(membership, filters["key"]),
+        status=charts.snapshot_status(membership),
+        alerts=charts.member_alerts(membership),
+        alert_form=AlertForm(keys=_alert_keys(membership)),
+        job=job_get(request.GET.get("job"), owner=job_owner(team), kind="snapshot"),
+        job_label=_("Taking a snapshot of the prices…"),
         settings_form=SettingsForm(
             initial={"enabled": settings_row.enabled, "interval_minutes": settings_row.interval_minutes}
         )
@@ -268,9 +242,9 @@ def history(request: HttpRequest, membership: Membership) -> HttpResponse:
         membership,
         chart=chart,
         filters=filters,
-        keys=charts.team_keys(membership.team),
-        services=charts.service_choices(membership.team, first),
-        countries=charts.country_choices(membership.team, first),
+        keys=charts.member_keys(membership),
+        services=charts.service_choices(membership, first),
+        countries=charts.country_choices(membership, first),
         periods=PERIODS,
         kinds=PriceKind.choices,
         query=request.GET.urlencode(),
@@ -286,8 +260,8 @@ def compare(request: HttpRequest, membership: Membership) -> HttpResponse:
         membership,
         chart=chart,
         filters=filters,
-        services=charts.service_choices(membership.team),
-        countries=charts.country_choices(membership.team),
+        services=charts.service_choices(membership),
+        countries=charts.country_choices(membership),
         query=request.GET.urlencode(),
     )
     return render(request, "prices/compare.html", context)
@@ -324,46 +298,38 @@ def catalog(request: HttpRequest, membership: Membership) -> HttpResponse:
             s for s in view.services if search in s["name"].lower() or search in s["code"].lower()
         ]
     context = _context(
-        membership, key=api_key, keys=charts.team_keys(membership.team), catalog=view, search=search
+        membership,
+        key=api_key,
+        keys=charts.member_keys(membership),
+        catalog=view,
+        search=search,
+        can_refresh=api_key is not None and is_granted(membership, api_key),
+        job=job_get(request.GET.get("job"), owner=job_owner(membership.team), kind="catalog"),
+        job_label=_("Reading the catalogue from the provider…"),
     )
     return render(request, "prices/catalog.html", context)
 
 
 @team_view("can_buy", methods=("POST",))
 def catalog_refresh(request: HttpRequest, membership: Membership) -> HttpResponse:
-    """Sync the catalog of the chosen key's provider now (getCountries, getServicesList, getOperators)."""
-    api_key = _key(membership, request.POST.get("key"))
+    """Sync the catalog of the chosen key's provider (getCountries, getServicesList, getOperators) in the
+    worker; the page follows the job."""
+    api_key = _key(membership, request.POST.get("key"), write=True)
     if api_key is None:
         messages.error(request, _("Add an API key first."))
         return redirect("prices:catalog", membership.team.slug)
-    try:
-        catalog_sync(api_key=api_key)
-    except errors.ProviderError as exc:
-        messages.error(
-            request, _("The provider did not answer the catalog request (%(code)s).") % {"code": exc.code}
-        )
-    else:
-        messages.success(request, _("Catalog of “%(label)s” refreshed.") % {"label": api_key.label})
-    return redirect(reverse("prices:catalog", args=[membership.team.slug]) + f"?key={api_key.public_id}")
+    job = job_enqueue(sync_catalog, api_key.pk, kind="catalog", owner=job_owner(membership.team))
+    query = urlencode({"key": str(api_key.public_id), "job": job.id})
+    return redirect(reverse("prices:catalog", args=[membership.team.slug]) + "?" + query)
 
 
 @team_view("can_manage_keys", methods=("POST",))
 def snapshot_now(request: HttpRequest, membership: Membership) -> HttpResponse:
-    """Take a price snapshot of the team's providers now and evaluate the alerts."""
-    snapshots = snapshot_team(team=membership.team)
-    settings_row = team_price_settings(membership.team)
-    if settings_row.last_error:
-        messages.warning(
-            request, _("Snapshot finished with problems: %(error)s") % {"error": settings_row.last_error}
-        )
-    else:
-        changes = sum(s.changes for s in snapshots)
-        messages.success(
-            request,
-            _("Snapshot stored: %(n)s price reads, %(changes)s changed prices.")
-            % {"n": len(snapshots), "changes": changes},
-        )
-    return redirect("prices:overview", membership.team.slug)
+    """Take a price snapshot of the team's providers in the worker and evaluate the alerts; the page
+    follows the job."""
+    team = membership.team
+    job = job_enqueue(snapshot_team_prices, team.pk, kind="snapshot", owner=job_owner(team))
+    return redirect(reverse("prices:overview", args=[team.slug]) + "?" + urlencode({"job": job.id}))
 
 
 @team_view("can_manage_keys", methods=("POST",))
@@ -386,11 +352,10 @@ def settings_update(request: HttpRequest, membership: Membership) -> HttpRespons
 @team_view("can_buy", methods=("POST",))
 def alert_add(request: HttpRequest, membership: Membership) -> HttpResponse:
     """Add a price/stock alert; an invalid form says why and changes nothing."""
-    keys = [k for k in charts.team_keys(membership.team) if k.status == KeyStatus.ACTIVE]
-    form = AlertForm(request.POST, keys=keys)
+    form = AlertForm(request.POST, keys=_alert_keys(membership))
     if form.is_valid():
         data = form.cleaned_data
-        api_key = _key(membership, data["key"])
+        api_key = _key(membership, data["key"], write=True)
         assert api_key is not None
         alert = alert_create(
             team=membership.team,
@@ -418,11 +383,7 @@ def alert_remove(request: HttpRequest, membership: Membership) -> HttpResponse:
     if not value:
         messages.error(request, _("No alert chosen."))
         return redirect("prices:overview", membership.team.slug)
-    try:
-        public_id = uuid.UUID(value)
-    except ValueError:
-        raise Http404 from None
-    alert = get_object_or_404(PriceAlert, public_id=public_id, team=membership.team)
+    alert = charts.get_alert(membership, value, write=True)
     alert_delete(team=membership.team, actor=request.user, alert=alert)
     messages.success(request, _("Alert removed."))
     return redirect("prices:overview", membership.team.slug)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from providers import price_views as views
+from prices import views
 
 app_name = "prices"
 

@@ -1,0 +1,94 @@
+"""Background work a member asked for, and how the page follows it (poll-and-204).
+
+A web request never waits on a provider sweep: the view starts a job (a cache entry), enqueues the task
+with the job's id and answers at once. The page then polls the job: 204 while it runs, the outcome when
+it ends. The cache is shared by every process (Redis in production, a file cache in development).
+The outcome's wording is stored untranslated (a `gettext_noop` message and its parameters) and
+translated for whoever reads it, in their language.
+"""
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.utils.translation import gettext, gettext_noop
+
+JOB_TTL = 60 * 60
+# A job nobody finished after this long (a lost task, a dead worker) is shown as failed.
+JOB_STALE_SECONDS = 5 * 60
+
+RUNNING, DONE, FAILED = "running", "done", "failed"
+
+
+@dataclass
+class Job:
+    id: str
+    kind: str
+    owner: str
+    state: str = RUNNING
+    started: float = field(default_factory=time.time)
+    message: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def finished(self) -> bool:
+        return self.state != RUNNING
+
+    @property
+    def ok(self) -> bool:
+        return self.state == DONE
+
+    def text(self) -> str:
+        """The outcome in the reader's language."""
+        return gettext(self.message) % self.params if self.message else ""
+
+
+def _key(job_id: str) -> str:
+    return f"simdesk:job:{job_id}"
+
+
+def job_start(*, kind: str, owner: str) -> Job:
+    """A new running job of `kind` that only `owner` (see `job_owner`) may read."""
+    job = Job(id=uuid.uuid4().hex, kind=kind, owner=owner)
+    cache.set(_key(job.id), job.__dict__, JOB_TTL)
+    return job
+
+
+def job_enqueue(task: Any, *args: Any, kind: str, owner: str) -> Job:
+    """Start a job and enqueue `task(*args, job=<id>)` on the configured queue once the request's
+    transaction commits. The request returns at once; the task records the outcome (`job_finish`)."""
+    job = job_start(kind=kind, owner=owner)
+    queue = settings.CELERY_TASK_DEFAULT_QUEUE
+    transaction.on_commit(lambda: task.apply_async(args=args, kwargs={"job": job.id}, queue=queue))
+    return job
+
+
+def job_finish(job_id: str | None, *, ok: bool, message: str, **params: Any) -> None:
+    """Record the outcome; `message` is a `gettext_noop` string formatted with `params`."""
+    if not job_id:
+        return
+    stored = cache.get(_key(job_id))
+    if stored is None:
+        return
+    stored.update(state=DONE if ok else FAILED, message=message, params=params)
+    cache.set(_key(job_id), stored, JOB_TTL)
+
+
+def job_get(job_id: str | None, *, owner: str, kind: str | None = None) -> Job | None:
+    """The job if it exists and belongs to `owner` (and is of `kind`); a stale one reads as failed."""
+    stored = cache.get(_key(job_id)) if job_id and len(job_id) <= 64 else None
+    if stored is None or stored.get("owner") != owner or (kind and stored.get("kind") != kind):
+        return None
+    job = Job(**stored)
+    if not job.finished and time.time() - job.started > JOB_STALE_SECONDS:
+        job.state, job.message, job.params = FAILED, gettext_noop("No answer in time; try again later."), {}
+    return job
+
+
+def job_owner(team: Any) -> str:
+    """Jobs belong to a team: any of its members may follow one, nobody else."""
+    return f"team:{team.pk}"
