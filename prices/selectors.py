@@ -29,6 +29,7 @@ from accounts.models import ApiKey, KeyStatus, LedgerEntry, Membership, Team
 from accounts.permissions import get_owned, visible_keys
 from accounts.selectors import team_keys
 from activations.selectors import team_outcomes
+from kit.formats import iso_time, money_number, money_plain
 from prices.models import LatestPrice, PriceAlert, PriceKind, PricePoint, Snapshot, TeamPriceSettings
 from providers.keys import provider_endpoint, provider_of
 from providers.models import BalanceSample, CatalogCountry, CatalogOperator, CatalogService, Provider
@@ -70,11 +71,11 @@ class ChartData:
 
 
 def plain(value: Any) -> Any:
-    """A table cell as JSON and CSV carry it: exact Decimal text, ISO 8601 times."""
+    """A table cell as the JSON carries it: amounts and times as the CSV writes them (kit.formats)."""
     if isinstance(value, Decimal):
-        return str(value)
+        return money_plain(value)
     if isinstance(value, datetime):
-        return value.isoformat()
+        return iso_time(value)
     return value
 
 
@@ -84,7 +85,7 @@ def _ms(moment: datetime) -> int:
 
 def _num(value: Decimal | None) -> float | None:
     # Chart.js wants numbers; the table and CSV keep the exact Decimal.
-    return None if value is None else float(value)
+    return money_number(value)
 
 
 # --- keys, providers and names --------------------------------------------------------------

@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 from accounts.models import ApiKey, KeyStatus, Team
 from accounts.services import audit_record
 from activations.selectors import preset_targets
+from kit.formats import money_text
 from prices.models import LatestPrice, PriceAlert, PriceKind, PricePoint, Snapshot, TeamPriceSettings
 from providers import errors
 from providers.catalog import catalog_sync
@@ -518,7 +519,12 @@ def alerts_evaluate(*, team: Team, alerts: Iterable[PriceAlert] | None = None) -
             amount=cost,
             currency=api_key.currency,
             summary=_("Price alert: %(service)s in country %(country)s costs %(cost)s, %(count)s in stock")
-            % {"service": alert.service, "country": alert.country, "cost": cost, "count": count},
+            % {
+                "service": alert.service,
+                "country": alert.country,
+                "cost": money_text(cost, api_key.currency),
+                "count": count,
+            },
             details={"service": alert.service, "country": alert.country, "count": count},
         )
         fired.append(alert)

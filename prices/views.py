@@ -7,8 +7,8 @@ endpoint and CSV download share the selector the page's table comes from.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable
+from operator import itemgetter
 from typing import Any
 
 from django.contrib import messages
@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from accounts.models import ApiKey, KeyStatus, Membership
 from accounts.permissions import get_api_key, is_granted, team_view
 from activations.selectors import favourite_services
+from kit.csv import Column, csv_response
 from kit.jobs import job_enqueue, job_get, job_owner
 from prices import selectors as charts
 from prices.forms import AlertForm, SettingsForm
@@ -167,14 +168,8 @@ def _json(builder: ChartBuilder) -> Callable[..., HttpResponse]:
 def _csv(builder: ChartBuilder, filename: str) -> Callable[..., HttpResponse]:
     def view(request: HttpRequest, membership: Membership) -> HttpResponse:
         chart, _filters = builder(membership, request.GET)
-        # The table is already in memory (a chart's rows are bounded), so a plain response is enough.
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="{membership.team.slug}-{filename}.csv"'
-        writer = csv.writer(response)
-        writer.writerow(chart.columns)
-        for row in chart.rows:
-            writer.writerow(["" if v is None else charts.plain(v) for v in row])
-        return response
+        columns = [Column(header, itemgetter(index)) for index, header in enumerate(chart.columns)]
+        return csv_response(f"{membership.team.slug}-{filename}.csv", columns, chart.rows)
 
     view.__doc__ = f"The table behind the {filename} chart as CSV."
     view.__name__ = f"{filename.replace('-', '_')}_csv"

@@ -7,6 +7,7 @@ from typing import Any
 from django import template
 
 from accounts.models import Membership
+from kit.formats import money_text
 from prices.selectors import alerts_firing
 
 register = template.Library()
@@ -24,12 +25,11 @@ def price_alerts(membership: Membership) -> dict[str, Any]:
 
 @register.filter
 def price_cell(value: Any) -> Any:
-    """A chart table cell: times as `YYYY-MM-DD HH:MM` UTC, amounts without trailing zeros, None as a dash."""
+    """A chart table cell: times as `YYYY-MM-DD HH:MM` UTC, amounts as every page shows them, None as a dash."""
     if value is None:
         return "—"
     if isinstance(value, datetime):
         return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
     if isinstance(value, Decimal):
-        text = f"{value:f}"
-        return text.rstrip("0").rstrip(".") if "." in text else text
+        return money_text(value)
     return value

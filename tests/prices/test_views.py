@@ -121,7 +121,7 @@ def test_the_history_csv_repeats_the_table(alice, team, key, priced):
     response = client_for(alice).get(url("history_csv", team, key=key.public_id, service="tg", country=0))
 
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
-    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert rows[0][:5] == ["Time (UTC)", "Key", "Country", "Service", "Price"]
     assert [row[4] for row in rows[1:]] == ["30.0000", "25.0000"]
 
@@ -180,7 +180,7 @@ def test_the_compare_table_ranks_keys_and_links_to_the_buy_form(alice, team, key
 
 def test_the_compare_csv_has_the_buy_links(alice, team, key, priced):
     response = client_for(alice).get(url("compare_csv", team, service="tg", country=6))
-    text = response.content.decode()
+    text = b"".join(response.streaming_content).decode()
     assert "Buy" in text.splitlines()[0] and f"key={key.public_id}" in text
 
 
@@ -385,3 +385,12 @@ def test_price_pages_refuse_a_key_the_operator_is_not_granted(team, bob, key, se
     assert "Second" not in page and "Main" in page
     compare = client.get(url("compare", team, service="tg")).context["chart"].rows
     assert {row[0] for row in compare} == {"Main"}
+
+
+def test_price_csv_cells_a_spreadsheet_would_run_are_neutralised(alice, team, key, priced):
+    key.label = '=HYPERLINK("http://x","y")'
+    key.save(update_fields=["label"])
+    response = client_for(alice).get(url("compare_csv", team, service="tg"))
+    text = b"".join(response.streaming_content).decode()
+    assert "'=HYPERLINK(" in text
+    assert not any(line.startswith("=") or ',=' in line for line in text.splitlines())
