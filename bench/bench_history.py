@@ -52,12 +52,14 @@ def fill(team: Team, api_key: ApiKey, user: User) -> None:
                 INSERT INTO activations_activation (
                     public_id, team_id, api_key_id, member_id, upstream_id, phone, service, country, operator,
                     forward, verification, cost, currency, status, ready_reported, can_get_another_sms,
-                    created_at, bought_at, closed_at, error_code, error_message, last_code, sms_count, updated_at)
+                    created_at, bought_at, closed_at, error_code, error_message, last_code, sms_count, updated_at,
+                    price_confirmed, candidates)
                 SELECT gen_random_uuid(), %s, %s, %s, (2640086027 + g)::text, (79000000000 + g)::text,
                     ({services})[1 + g %% 8], g %% 30, 'any', false, false, 10 + (g %% 700) / 100.0, 'RUB',
                     ({statuses})[1 + g %% 5], false, true,
                     now() - (g * interval '31 seconds'), now() - (g * interval '31 seconds'),
-                    now() - (g * interval '31 seconds') + interval '5 minutes', '', '', (g %% 900000)::text, 1, now()
+                    now() - (g * interval '31 seconds') + interval '5 minutes', '', '', (g %% 900000)::text, 1, now(),
+                    true, '[]'
                 FROM generate_series(1, %s) AS g
                 """,
                 [team.pk, api_key.pk, user.pk, ROWS],
@@ -70,7 +72,8 @@ def fill(team: Team, api_key: ApiKey, user: User) -> None:
                 INSERT INTO activations_activation (
                     public_id, team_id, api_key_id, member_id, upstream_id, phone, service, country, operator,
                     forward, verification, cost, currency, status, ready_reported, can_get_another_sms,
-                    created_at, bought_at, closed_at, error_code, error_message, last_code, sms_count, updated_at)
+                    created_at, bought_at, closed_at, error_code, error_message, last_code, sms_count, updated_at,
+                    price_confirmed, candidates)
                 SELECT lower(hex(randomblob(16))), %s, %s, %s, CAST(2640086027 + n AS TEXT),
                     CAST(79000000000 + n AS TEXT),
                     CASE n %% 8 WHEN 0 THEN 'tg' WHEN 1 THEN 'wa' WHEN 2 THEN 'vk' WHEN 3 THEN 'go'
@@ -79,7 +82,7 @@ def fill(team: Team, api_key: ApiKey, user: User) -> None:
                     CASE n %% 5 WHEN 1 THEN 'cancelled' WHEN 2 THEN 'expired' ELSE 'finished' END, 0, 1,
                     datetime('now', '-' || (n * 31) || ' seconds'), datetime('now', '-' || (n * 31) || ' seconds'),
                     datetime('now', '-' || (n * 31 - 300) || ' seconds'), '', '', CAST(n %% 900000 AS TEXT), 1,
-                    datetime('now')
+                    datetime('now'), 1, '[]'
                 FROM g
                 """,
                 [ROWS, team.pk, api_key.pk, user.pk],
