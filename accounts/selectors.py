@@ -18,7 +18,7 @@ from accounts.models import (
     Team,
     User,
 )
-from accounts.permissions import start_of_today
+from accounts.permissions import start_of_today, visible_keys
 
 
 def memberships_of(user: User) -> QuerySet[Membership]:
@@ -49,6 +49,12 @@ def team_keys(team: Team, *, include_archived: bool = False) -> QuerySet[ApiKey]
     if not include_archived:
         keys = keys.exclude(status=KeyStatus.ARCHIVED)
     return keys.order_by("status", "label", "pk")
+
+
+def member_keys(membership: Membership, *, include_archived: bool = False) -> QuerySet[ApiKey]:
+    """`team_keys` as the member sees them: operators only the keys granted to them (`visible_keys`)."""
+    visible = visible_keys(membership).values("pk")
+    return team_keys(membership.team, include_archived=include_archived).filter(pk__in=visible)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from django.utils.http import urlencode
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from accounts import selectors as accounts_selectors
 from accounts.models import ApiKey, KeyStatus, LedgerEntry, Membership, Team
 from accounts.permissions import get_owned, visible_keys
 from accounts.selectors import team_keys
@@ -92,8 +93,8 @@ def _num(value: Decimal | None) -> float | None:
 
 
 def member_keys(membership: Membership) -> list[ApiKey]:
-    """The keys the price pages offer the member: not archived, and (operators) granted to them."""
-    return list(visible_keys(membership).exclude(status=KeyStatus.ARCHIVED).order_by("label", "pk"))
+    """The keys the price pages offer the member (`accounts.selectors.member_keys`), by label."""
+    return list(accounts_selectors.member_keys(membership).order_by("label", "pk"))
 
 
 def member_providers(membership: Membership) -> list[Provider]:

@@ -36,9 +36,10 @@ def _redirect(request: HttpRequest, url: str) -> HttpResponse:
 
 @team_view()
 def key_list(request: HttpRequest, membership: Membership) -> HttpResponse:
-    """Every member sees the keys with balance and health; only owners and admins get the buttons."""
+    """Members see the keys with balance and health (operators the keys granted to them); only owners and
+    admins get the buttons."""
     show_archived = request.GET.get("archived") == "1"
-    keys = selectors.team_keys(membership.team, include_archived=show_archived)
+    keys = selectors.member_keys(membership, include_archived=show_archived)
     return render(
         request, "providers/key_list.html", _context(membership, keys=keys, show_archived=show_archived)
     )

@@ -300,3 +300,16 @@ def test_refreshing_a_balance_records_a_sample_for_the_charts(team, sandbox_url)
     api_key_refresh_balance(api_key=api_key)  # unchanged: no second sample
     sample = BalanceSample.objects.get(api_key=api_key)
     assert sample.balance == Decimal("321.5")
+
+
+def test_an_operator_sees_only_the_keys_granted_to_him(alice, bob, vera, team, api_key):
+    restricted = make_key(team, label="Reserved")
+    restricted.restrict_to_members = True
+    restricted.save(update_fields=["restrict_to_members"])
+    listing = client_for(bob).get("/t/acme/keys/").content.decode()
+    assert api_key.label in listing and "Reserved" not in listing
+    assert client_for(bob).get(f"/t/acme/keys/{restricted.public_id}/").status_code == 404
+    assert client_for(bob).post(f"/t/acme/keys/{restricted.public_id}/refresh/").status_code == 404
+    # Viewers and admins see every key of the team.
+    assert "Reserved" in client_for(vera).get("/t/acme/keys/").content.decode()
+    assert client_for(alice).get(f"/t/acme/keys/{restricted.public_id}/").status_code == 200
