@@ -9,6 +9,7 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections import Counter
@@ -28,6 +29,8 @@ from purchases.models import UNSETTLED
 from rentals import polling as rental_polling
 from rentals import services as rental_services
 from rentals.models import RenewalStatus, Rental, RentalRenewal, RentalStatus
+from sandbox import actions as sandbox_actions
+from sandbox import views as sandbox_views
 from sandbox.models import Activation as SandboxActivation
 from sandbox.models import Rental as SandboxRental
 from tests.activations.conftest import ledger_net, provider_charged, register_key, set_sandbox
@@ -69,6 +72,9 @@ buy(membership=Membership.objects.get(pk={membership}), api_key=ApiKey.objects.g
     request=Request(service="{service}", country=0))
 """
 
+# How long the sandbox sits on each call of a process about to be killed: the kill lands in that window.
+KILLED_LATENCY_MS = 1000
+
 KILLED_RENEWAL = """
 import django
 django.setup()
@@ -77,11 +83,57 @@ rental_auto_renew(rental_id={rental})
 """
 
 
+class SpendingCalls:
+    """The money calls the sandbox (served by the live server, in this process) has received and answered,
+    per key, so a test can wait for a call to be on the wire or carried out instead of sleeping."""
+
+    def __init__(self, monkeypatch):
+        self.changed = threading.Condition()
+        self.received: Counter[str] = Counter()
+        self.answered: Counter[str] = Counter()
+        dispatch = sandbox_views.dispatch
+
+        def counting(params, now, **kwargs):
+            spec = sandbox_actions.ACTIONS.get(params.get("action", "").strip())
+            if spec is None or spec.kind != sandbox_actions.SPEND:
+                return dispatch(params, now, **kwargs)
+            key = params.get("api_key", "").strip()
+            self._count(self.received, key)
+            try:
+                return dispatch(params, now, **kwargs)
+            finally:
+                self._count(self.answered, key)
+
+        monkeypatch.setattr(sandbox_views, "dispatch", counting)
+
+    def _count(self, counter: Counter[str], key: str) -> None:
+        with self.changed:
+            counter[key] += 1
+            self.changed.notify_all()
+
+    def wait(self, predicate, timeout: float = 30) -> bool:
+        """Wait until `predicate()`, woken by every call counted; it is looked at every 50 ms too, since it
+        may also watch something the sandbox does not announce (a process that ended)."""
+        deadline = time.monotonic() + timeout
+        with self.changed:
+            while not predicate():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self.changed.wait(min(left, 0.05))
+            return True
+
+    def in_flight(self, key: str) -> bool:
+        with self.changed:
+            return self.received[key] > self.answered[key]
+
+
 class Workload:
     """The product driven as its users and its worker would, with the sandbox's faults."""
 
-    def __init__(self, live_server, team, alice, bob):
+    def __init__(self, live_server, team, alice, bob, calls: SpendingCalls):
         self.rng = random.Random(SEED)
+        self.calls = calls
         self.live_server = live_server
         self.team = team
         self.clients = {"alice": _login(alice), "bob": _login(bob)}
@@ -217,29 +269,32 @@ class Workload:
 
     def killed(self, script: str, secret: str, appeared) -> None:
         """Run `script` in its own process against the same database, kill -9 it while its money call is on
-        the wire (the sandbox answers slowly), and wait until the provider has carried the call out. A process
-        that ends first (nothing was due, a refusal) is not killed."""
-        set_sandbox(secret, "--latency-ms", "1500")
+        the wire (the sandbox has it and answers slowly), and wait until the provider has carried the call
+        out. A process that ends first (nothing was due, a refusal) is not killed."""
+        set_sandbox(secret, "--latency-ms", str(KILLED_LATENCY_MS))
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "config.settings",
             "DATABASE_URL": _database_url(),
             "SITE_URL": self.live_server.url,
         }
+        sent = self.calls.received[secret]
         process = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, env=env)
         try:
-            deadline = time.monotonic() + 30
-            while not appeared() and process.poll() is None and time.monotonic() < deadline:
-                time.sleep(0.1)
-            if appeared() and process.poll() is None:
-                time.sleep(2.2)  # past the reads before the call: the money call itself is in flight
+            self.calls.wait(lambda: self.calls.received[secret] > sent or process.poll() is not None)
+            if self.calls.received[secret] > sent and process.poll() is None:
+                on_the_wire = self.calls.in_flight(secret)
                 process.send_signal(signal.SIGKILL)
                 process.wait(timeout=10)
-                self.faults["killed"] += 1
+                if on_the_wire:  # killed before the answer could reach it: the case this workload is after
+                    self.faults["killed"] += 1
+                    # Intent is recorded before the money call goes out, so the dead process left it.
+                    assert appeared(), "a money call went out before its intent was recorded"
         finally:
             if process.poll() is None:
                 process.kill()
-        time.sleep(1.5)  # the provider finishes the call the dead process sent
+        # The provider finishes the call the dead process sent.
+        assert self.calls.wait(lambda: not self.calls.in_flight(secret)), "the sandbox never answered"
         set_sandbox(secret, "--latency-ms", "0")
 
     def kill_web_buy(self, feature: str) -> None:
@@ -405,7 +460,7 @@ def test_the_seeded_fault_workload_ends_with_the_ledger_equal_to_the_providers(
     settings.PROVIDER_READ_TIMEOUT = 2.0
     settings.PROVIDER_READ_RETRIES = 0
     Membership.objects.filter(team=team, user=bob).update(role=Role.OPERATOR)
-    workload = Workload(live_server, team, alice, bob)
+    workload = Workload(live_server, team, alice, bob, SpendingCalls(monkeypatch))
 
     kills = {OPERATIONS // 4: "activation", OPERATIONS // 2: "rental", 3 * OPERATIONS // 4: "renewal"}
     for index in range(OPERATIONS):
