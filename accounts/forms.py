@@ -1,4 +1,5 @@
-"""Forms for teams, members, invites, sign-up and the audit filter. They validate input; services decide."""
+"""Forms for teams, members, invites and sign-up. They validate input; services decide (the audit log's
+filters are `accounts.filters.AuditFilters`)."""
 
 from decimal import Decimal
 
@@ -6,7 +7,7 @@ from django import forms
 from django.contrib.auth.forms import UserCreationForm
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import ApiKey, Membership, Role, Team, User
+from accounts.models import Membership, Role, User
 
 MONEY = {"max_digits": 14, "decimal_places": 4, "min_value": Decimal("0")}
 
@@ -63,32 +64,6 @@ class SignupForm(UserCreationForm):
     class Meta(UserCreationForm.Meta):
         model = User
         fields = ("username", "email")
-
-
-class AuditFilterForm(forms.Form):
-    """Filters of the audit log. Members and keys are chosen by UUID from the team's own rows only."""
-
-    action = forms.ChoiceField(label=_("Action"), required=False)
-    member = forms.ModelChoiceField(
-        label=_("Member"), required=False, queryset=User.objects.none(), to_field_name="public_id"
-    )
-    key = forms.ModelChoiceField(
-        label=_("Key"), required=False, queryset=ApiKey.objects.none(), to_field_name="public_id"
-    )
-    date_from = forms.DateField(
-        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-
-    def __init__(self, *args, team: Team, actions: list[str], **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["action"].choices = [("", _("All actions")), *[(a, a) for a in actions]]
-        self.fields["member"].queryset = User.objects.filter(memberships__team=team).order_by("username")
-        self.fields["member"].empty_label = _("Everyone")
-        self.fields["key"].queryset = ApiKey.objects.filter(team=team).order_by("label")
-        self.fields["key"].empty_label = _("All keys")
-        self.fields["member"].label_from_instance = lambda user: user.username
-        self.fields["key"].label_from_instance = lambda key: f"{key.label} ({key.masked})"
 
 
 class TeamSettingsForm(forms.Form):

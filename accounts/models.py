@@ -192,7 +192,11 @@ class AuditEntry(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["team", "-created_at"]), models.Index(fields=["team", "action"])]
+        indexes = [
+            # The log's order and keyset (kit.cursor): a page is one range of this index.
+            models.Index(fields=["team", "-created_at", "-id"], name="auditentry_team_recent"),
+            models.Index(fields=["team", "action"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.action}: {self.summary}"

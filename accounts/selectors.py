@@ -1,7 +1,8 @@
 """Team-scoped reads for the pages: every query starts from the team (or the user's own memberships)."""
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import datetime
 from decimal import Decimal
 
 from django.db.models import Count, QuerySet, Sum
@@ -19,6 +20,8 @@ from accounts.models import (
     User,
 )
 from accounts.permissions import start_of_today, visible_keys
+from kit.cursor import Cursor, Page, keyset_page
+from kit.filters import ListFilters
 
 
 def memberships_of(user: User) -> QuerySet[Membership]:
@@ -128,25 +131,24 @@ def audit_actions(team: Team) -> list[str]:
     )
 
 
-def audit_entries(
-    team: Team,
-    *,
-    action: str = "",
-    actor: User | None = None,
-    api_key: ApiKey | None = None,
-    date_from: date | None = None,
-    date_to: date | None = None,
-) -> QuerySet[AuditEntry]:
-    """The team's audit log, newest first, filtered. Dates are whole UTC days, both ends included."""
-    entries = AuditEntry.objects.filter(team=team).select_related("actor", "api_key")
-    if action:
-        entries = entries.filter(action=action)
-    if actor is not None:
-        entries = entries.filter(actor=actor)
-    if api_key is not None:
-        entries = entries.filter(api_key=api_key)
-    if date_from is not None:
-        entries = entries.filter(created_at__gte=datetime.combine(date_from, time.min, tzinfo=UTC))
-    if date_to is not None:
-        entries = entries.filter(created_at__lte=datetime.combine(date_to, time.max, tzinfo=UTC))
-    return entries.order_by("-created_at", "-id")
+def audit_entries(team: Team, filters: ListFilters | None = None) -> QuerySet[AuditEntry]:
+    """The team's audit log narrowed by `filters` (`accounts.filters.AuditFilters`), newest first.
+
+    Actors and keys come in two small queries by id (a join would make SQLite sort the team's whole log
+    instead of walking the (team, -created_at, -id) index)."""
+    entries = AuditEntry.objects.filter(team=team)
+    if filters is not None:
+        entries = filters.apply(entries)
+    return entries.prefetch_related("actor", "api_key").order_by("-created_at", "-id")
+
+
+def audit_page(
+    team: Team, filters: ListFilters | None, *, after: Cursor | None, size: int
+) -> Page[AuditEntry]:
+    """One page of the log after `after`, by keyset (no OFFSET: an old page costs what the first costs)."""
+    return keyset_page(audit_entries(team, filters), after=after, size=size)
+
+
+def audit_for_export(team: Team, filters: ListFilters | None) -> Iterator[AuditEntry]:
+    """The filtered log for the CSV (`accounts.export.AUDIT_COLUMNS`), newest first, read in chunks."""
+    return audit_entries(team, filters).iterator(chunk_size=2000)

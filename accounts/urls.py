@@ -19,5 +19,6 @@ urlpatterns = [
     path("t/<slug:team_slug>/leave/", views.team_leave, name="team_leave"),
     path("t/<slug:team_slug>/settings/", views.team_settings, name="team_settings"),
     path("t/<slug:team_slug>/audit/", views.audit_log, name="audit_log"),
+    path("t/<slug:team_slug>/audit.csv", views.audit_csv, name="audit_csv"),
     path("t/<slug:team_slug>/jobs/<str:job_id>/", views.job_status, name="job"),
 ]

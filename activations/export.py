@@ -15,7 +15,8 @@ from collections.abc import Iterator
 from django.db import connection
 
 from accounts.models import LedgerEntry, Membership
-from activations.selectors import ExportRow, HistoryFilters, history
+from activations.filters import HistoryFilters
+from activations.selectors import ExportRow, history
 from kit.csv import FALSE, FORMULA_STARTS, LINE_END, NEUTRALISER, TRUE, Column
 from kit.formats import PLAIN_PLACES
 

@@ -1,4 +1,5 @@
-"""Forms of the activation pages: buying (single and multi-service), presets, calls, extras, history filters."""
+"""Forms of the activation pages: buying (single and multi-service), presets, calls, extras (the history's
+filters are `activations.filters.HistoryFilters`)."""
 
 import re
 import uuid
@@ -10,9 +11,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import ApiKey, Membership
-from accounts.permissions import keys_usable_by, visible_keys
-from activations.models import ActivationStatus
-from activations.selectors import HistoryFilters, team_member_users
+from accounts.permissions import keys_usable_by
 from providers.selectors import Option
 
 SERVICE_CODE = re.compile(r"^[a-z0-9_]{1,16}$")
@@ -222,58 +221,3 @@ class AdditionalServiceForm(forms.Form):
         if not SERVICE_CODE.match(code):
             raise ValidationError(_("Not a service code."))
         return code
-
-
-class HistoryFilterForm(forms.Form):
-    """Filters of the history page, its CSV and the ledger CSV (which uses the dates, key and member)."""
-
-    date_from = forms.DateField(
-        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    api_key = forms.ModelChoiceField(
-        label=_("Key"),
-        required=False,
-        queryset=ApiKey.objects.none(),
-        to_field_name="public_id",
-        empty_label=_("All keys"),
-    )
-    member = forms.ModelChoiceField(
-        label=_("Member"), required=False, queryset=None, to_field_name="public_id", empty_label=_("Everyone")
-    )
-    service = forms.CharField(label=_("Service"), required=False, max_length=16)
-    country = forms.IntegerField(label=_("Country"), required=False, min_value=0)
-    status = forms.ChoiceField(
-        label=_("Status"), required=False, choices=[("", _("Any status")), *ActivationStatus.choices]
-    )
-    phone = forms.CharField(label=_("Phone"), required=False, max_length=32)
-
-    def __init__(self, *args: Any, membership: Membership, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["api_key"].queryset = visible_keys(membership).order_by("label")
-        self.fields["member"].queryset = team_member_users(membership.team)
-        self.fields["member"].label_from_instance = lambda user: user.username
-
-    def clean_service(self) -> str:
-        return self.cleaned_data["service"].strip().lower()
-
-    def clean_phone(self) -> str:
-        # Numbers are stored as digits only, without "+": match the way they are stored (an indexed lookup).
-        return re.sub(r"\D", "", self.cleaned_data["phone"])
-
-    def filters(self) -> HistoryFilters:
-        """The valid filters (an invalid field filters nothing rather than hiding everything)."""
-        if not self.is_bound:
-            return HistoryFilters()
-        self.is_valid()
-        data = {name: value for name, value in self.cleaned_data.items() if name not in self.errors}
-        return HistoryFilters(
-            date_from=data.get("date_from"),
-            date_to=data.get("date_to"),
-            api_key=data.get("api_key"),
-            member=data.get("member"),
-            service=data.get("service") or "",
-            country=data.get("country"),
-            status=data.get("status") or "",
-            phone=data.get("phone") or "",
-        )

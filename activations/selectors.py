@@ -8,7 +8,7 @@ import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import Count, IntegerField, Max, Min, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from accounts.models import ApiKey, KeyHealth, KeyStatus, LedgerEntry, Membership, Team, User
 from accounts.permissions import get_owned, keys_usable_by, visible_keys, visible_to
+from activations.filters import HistoryFilters, LedgerFilters
 from activations.models import BOARD_STATUSES, CLOSED_STATUSES, Activation, Preset, Sms
 from kit.cursor import Cursor, Page, keyset_page
 from providers import selectors as catalog
@@ -219,43 +220,11 @@ def get_preset(membership: Membership, public_id: Any, *, write: bool = False) -
 # --- history and exports -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class HistoryFilters:
-    """The filters of the history page and the exports; empty values filter nothing."""
-
-    date_from: date | None = None
-    date_to: date | None = None
-    api_key: ApiKey | None = None
-    member: User | None = None
-    service: str = ""
-    country: int | None = None
-    status: str = ""
-    phone: str = ""
-
-
-def _day_start(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=UTC)
-
-
-def history(membership: Membership, filters: HistoryFilters) -> QuerySet[Activation]:
-    """The member's visible activations matching `filters`, newest first (by created_at, then id)."""
+def history(membership: Membership, filters: HistoryFilters | None = None) -> QuerySet[Activation]:
+    """The member's visible activations narrowed by `filters`, newest first (by created_at, then id)."""
     rows = visible_activations(membership)
-    if filters.date_from:
-        rows = rows.filter(created_at__gte=_day_start(filters.date_from))
-    if filters.date_to:
-        rows = rows.filter(created_at__lt=_day_start(filters.date_to) + timedelta(days=1))
-    if filters.api_key is not None:
-        rows = rows.filter(api_key=filters.api_key)
-    if filters.member is not None:
-        rows = rows.filter(member=filters.member)
-    if filters.service:
-        rows = rows.filter(service=filters.service)
-    if filters.country is not None:
-        rows = rows.filter(country=filters.country)
-    if filters.status:
-        rows = rows.filter(status=filters.status)
-    if filters.phone:
-        rows = rows.filter(phone=filters.phone)
+    if filters is not None:
+        rows = filters.apply(rows)
     return rows.order_by("-created_at", "-id")
 
 
@@ -325,23 +294,12 @@ def history_for_export(
         after = Cursor(batch[-1]["created_at"], batch[-1]["id"])
 
 
-def ledger_for_export(membership: Membership, filters: HistoryFilters) -> QuerySet[LedgerEntry]:
-    """The team's ledger rows visible to the member, filtered by date, key and member, newest first."""
+def ledger_for_export(membership: Membership, filters: LedgerFilters | None = None) -> QuerySet[LedgerEntry]:
+    """The team's ledger rows visible to the member, narrowed by date, key and member, newest first."""
     rows = visible_to(membership, LedgerEntry.objects.all())
-    if filters.date_from:
-        rows = rows.filter(created_at__gte=_day_start(filters.date_from))
-    if filters.date_to:
-        rows = rows.filter(created_at__lt=_day_start(filters.date_to) + timedelta(days=1))
-    if filters.api_key is not None:
-        rows = rows.filter(api_key=filters.api_key)
-    if filters.member is not None:
-        rows = rows.filter(member=filters.member)
+    if filters is not None:
+        rows = filters.apply(rows)
     return rows.select_related("api_key", "member").order_by("-created_at", "-id")
-
-
-def team_member_users(team: Team) -> QuerySet[User]:
-    """Users of the team, for the member filter."""
-    return User.objects.filter(memberships__team=team).order_by("username")
 
 
 def favourite_services(team: Team) -> list[str]:

@@ -22,11 +22,11 @@ from accounts.models import ApiKey, Membership
 from accounts.permissions import SpendDenied, keys_usable_by, team_view
 from accounts.services import ActionRefused
 from activations import calls, export, extra, presets, selectors
+from activations.filters import HistoryFilters, LedgerFilters
 from activations.forms import (
     AdditionalServiceForm,
     BuyForm,
     CallTaskForm,
-    HistoryFilterForm,
     MultiBuyForm,
     PresetForm,
 )
@@ -517,18 +517,16 @@ def additional_buy(request: HttpRequest, membership: Membership) -> HttpResponse
 @vary_on_headers("HX-Request")
 def history(request: HttpRequest, membership: Membership) -> HttpResponse:
     """Every activation the member may see, filtered, keyset-paginated (`?after=<created_at>,<id>`)."""
-    form = HistoryFilterForm(request.GET or None, membership=membership)
-    filters = form.filters()
+    filters = HistoryFilters(request.GET, membership=membership)
     page = selectors.history_page(membership, filters, after=Cursor.parse(request.GET.get("after")))
-    query = request.GET.copy()
-    query.pop("after", None)
     rows = selectors.label_rows(page.rows)
     context = _context(
         membership,
-        form=form,
+        form=filters.form,
+        filters=filters,
         page=page,
         rows=rows,
-        query=query.urlencode(),
+        query=filters.query,
         is_first_page=not request.GET.get("after"),
     )
     template = "activations/history.html#results" if request.htmx else "activations/history.html"
@@ -541,7 +539,7 @@ CSV_CHUNK = 2000
 @team_view()
 def history_csv(request: HttpRequest, membership: Membership) -> StreamingHttpResponse:
     """Exactly the rows the history filters show, streamed (constant memory); the key's label, never its secret."""
-    filters = HistoryFilterForm(request.GET or None, membership=membership).filters()
+    filters = HistoryFilters(request.GET, membership=membership)
     filename = f"activations-{membership.team.slug}-{timezone.now():%Y%m%d-%H%M%S}.csv"
     if connection.vendor == "postgresql":
         # The database formats and streams the rows itself: close to the speed of a plain COPY.
@@ -552,7 +550,7 @@ def history_csv(request: HttpRequest, membership: Membership) -> StreamingHttpRe
 @team_view()
 def ledger_csv(request: HttpRequest, membership: Membership) -> StreamingHttpResponse:
     """The team's money movements (purchases positive, refunds negative), filtered by date, key and member."""
-    filters = HistoryFilterForm(request.GET or None, membership=membership).filters()
+    filters = LedgerFilters(request.GET, membership=membership)
     entries = selectors.ledger_for_export(membership, filters).iterator(chunk_size=CSV_CHUNK)
     filename = f"ledger-{membership.team.slug}-{timezone.now():%Y%m%d-%H%M%S}.csv"
     return csv_response(filename, export.LEDGER_COLUMNS, entries)

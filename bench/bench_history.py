@@ -35,7 +35,8 @@ from django.test import RequestFactory  # noqa: E402
 
 from accounts.models import ApiKey, Membership, Role, Team, User  # noqa: E402
 from activations import selectors, views  # noqa: E402
-from activations.selectors import Cursor, HistoryFilters  # noqa: E402
+from activations.filters import HistoryFilters  # noqa: E402
+from kit.cursor import Cursor  # noqa: E402
 
 SERVICES = ["tg", "wa", "vk", "go", "fb", "ig", "tw", "ot"]
 STATUSES = ["finished", "cancelled", "expired", "finished", "finished"]
@@ -145,8 +146,8 @@ def main() -> None:
 
         deep_at = parse_datetime(deep_at)
     deep = Cursor(deep_at if deep_at.tzinfo else deep_at.replace(tzinfo=__import__("datetime").UTC), deep_id)
-    everything = HistoryFilters()
-    telegram = HistoryFilters(service="tg")
+    everything = HistoryFilters(membership=membership)
+    telegram = HistoryFilters({"service": "tg"}, membership=membership)
     keyset_after = "AND created_at <= %s AND (created_at < %s OR (created_at = %s AND id < %s))"
     cases = [
         (

@@ -32,10 +32,13 @@ class Cursor:
         try:
             moment = datetime.fromisoformat(stamp.replace(" ", "+"))
             number = int(pk)
-        except ValueError:
+            if timezone.is_naive(moment):
+                moment = moment.replace(tzinfo=UTC)
+            # The database compares in UTC: a moment whose UTC falls outside the calendar
+            # (9999-12-31T23:00-05:00) is tampered with, not a row anyone was shown.
+            moment = moment.astimezone(UTC)
+        except (ValueError, OverflowError):
             return None
-        if timezone.is_naive(moment):
-            moment = moment.replace(tzinfo=UTC)
         return cls(moment, number)
 
     @classmethod

@@ -1,4 +1,5 @@
-"""Forms of the rental pages: rent, extend, auto-renew and the history filters. Validation only; no writes."""
+"""Forms of the rental pages: rent, extend, auto-renew. Validation only; no writes (the history's filters are
+`rentals.filters.HistoryFilters`)."""
 
 import uuid
 from datetime import datetime
@@ -9,9 +10,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import ApiKey, Membership
-from accounts.permissions import keys_usable_by, visible_keys
-from rentals.models import MAX_HOURS, MIN_HOURS, RentalStatus
-from rentals.selectors import HistoryFilters
+from accounts.permissions import keys_usable_by
+from rentals.models import MAX_HOURS, MIN_HOURS
 from rentals.services import MAX_RENEW_BEFORE_HOURS
 
 # Lengths providers commonly sell (4 h, 12 h, then whole days); any 4..1344 is accepted.
@@ -99,34 +99,3 @@ class AutoRenewForm(forms.Form):
         if until is not None and until <= timezone.now():
             raise forms.ValidationError(_("Choose a moment in the future."))
         return until
-
-
-class HistoryFilterForm(forms.Form):
-    status = forms.ChoiceField(label=_("Status"), required=False)
-    service = forms.CharField(label=_("Service"), required=False, max_length=16)
-    phone = forms.CharField(label=_("Number contains"), required=False, max_length=32)
-    api_key = forms.ChoiceField(label=_("Key"), required=False)
-    date_from = forms.DateField(
-        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-
-    def __init__(self, *args: Any, membership: Membership, **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        self.fields["status"].choices = [("", _("Any status")), *RentalStatus.choices]
-        self.fields["api_key"].choices = [("", _("Any key"))] + [
-            (str(key.public_id), key.label) for key in visible_keys(membership).order_by("label")
-        ]
-
-    def filters(self) -> HistoryFilters:
-        """The valid filters (invalid ones are ignored rather than failing the page)."""
-        data = self.cleaned_data if self.is_valid() else {}
-        api_key = data.get("api_key")
-        return HistoryFilters(
-            status=data.get("status", ""),
-            service=data.get("service", "").strip(),
-            phone=data.get("phone", "").strip(),
-            api_key=uuid.UUID(api_key) if api_key else None,
-            date_from=data.get("date_from"),
-            date_to=data.get("date_to"),
-        )

@@ -7,10 +7,9 @@ their own); owners, admins and viewers see the whole team.
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from uuid import UUID
 
 from django.core.cache import cache
 from django.db.models import Count, IntegerField, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
@@ -25,6 +24,7 @@ from providers import errors
 from providers import selectors as catalog
 from providers.keys import client_for_key, provider_cache_id
 from providers.results import RentCatalog
+from rentals.filters import HistoryFilters
 from rentals.models import BOARD_STATUSES, Rental, RentalRenewal, RentalSms, RentalStatus
 from rentals.services import continue_price, describe_error
 
@@ -266,44 +266,10 @@ def extend_quote(rental: Rental, hours: int) -> Quote:
 # --- history and exports -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class HistoryFilters:
-    status: str = ""
-    service: str = ""
-    phone: str = ""
-    api_key: UUID | None = None
-    date_from: date | None = None
-    date_to: date | None = None
-
-    def as_query(self) -> dict[str, str]:
-        values = {
-            "status": self.status,
-            "service": self.service,
-            "phone": self.phone,
-            "api_key": str(self.api_key) if self.api_key else "",
-            "date_from": self.date_from.isoformat() if self.date_from else "",
-            "date_to": self.date_to.isoformat() if self.date_to else "",
-        }
-        return {name: value for name, value in values.items() if value}
-
-
-def filtered_rentals(membership: Membership, filters: HistoryFilters) -> QuerySet[Rental]:
+def filtered_rentals(membership: Membership, filters: HistoryFilters | None = None) -> QuerySet[Rental]:
+    """The member's visible rentals narrowed by `filters` (`rentals.filters.HistoryFilters`)."""
     rentals = visible_rentals(membership)
-    if filters.status:
-        rentals = rentals.filter(status=filters.status)
-    if filters.service:
-        rentals = rentals.filter(service=filters.service)
-    if filters.phone:
-        rentals = rentals.filter(phone__contains=filters.phone.lstrip("+"))
-    if filters.api_key:
-        rentals = rentals.filter(api_key__public_id=filters.api_key)
-    if filters.date_from:
-        rentals = rentals.filter(created_at__gte=datetime.combine(filters.date_from, time.min, tzinfo=UTC))
-    if filters.date_to:
-        rentals = rentals.filter(
-            created_at__lt=datetime.combine(filters.date_to + timedelta(days=1), time.min, tzinfo=UTC)
-        )
-    return rentals
+    return rentals if filters is None else filters.apply(rentals)
 
 
 def history(membership: Membership, filters: HistoryFilters, *, after: str | None = None) -> Page[Rental]:

@@ -6,7 +6,6 @@ within the member's team (a foreign or unknown id is a 404), selectors read, ser
 
 import uuid
 from typing import Any
-from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -23,7 +22,8 @@ from accounts.services import ActionRefused
 from kit.csv import csv_response
 from purchases.services import PurchaseRefused
 from rentals import export, selectors
-from rentals.forms import HOUR_CHOICES, AutoRenewForm, ExtendForm, HistoryFilterForm, RentChoiceForm, RentForm
+from rentals.filters import HistoryFilters
+from rentals.forms import HOUR_CHOICES, AutoRenewForm, ExtendForm, RentChoiceForm, RentForm
 from rentals.models import RentalStatus
 from rentals.services import (
     ACTIONS,
@@ -324,23 +324,16 @@ def auto_renew(request: HttpRequest, membership: Membership, rental_id: uuid.UUI
 @team_view()
 def history(request: HttpRequest, membership: Membership) -> HttpResponse:
     """Every rental of the team the member may see, filtered, newest first, keyset-paginated."""
-    form = HistoryFilterForm(request.GET or None, membership=membership)
-    filters = form.filters() if form.is_bound else selectors.HistoryFilters()
+    filters = HistoryFilters(request.GET, membership=membership)
     page = selectors.history(membership, filters, after=request.GET.get("after"))
-    query = filters.as_query()
-    context = _context(membership, form=form, page=page, query_string=urlencode(query))
+    context = _context(membership, form=filters.form, filters=filters, page=page, query_string=filters.query)
     return render(request, "rentals/history.html", context)
-
-
-def _export_filters(request: HttpRequest, membership: Membership) -> selectors.HistoryFilters:
-    form = HistoryFilterForm(request.GET or None, membership=membership)
-    return form.filters() if form.is_bound else selectors.HistoryFilters()
 
 
 @team_view()
 def export_rentals(request: HttpRequest, membership: Membership) -> StreamingHttpResponse:
     """The filtered rentals as CSV, streamed (ISO 8601 UTC times, plain decimals, never a secret)."""
-    filters = _export_filters(request, membership)
+    filters = HistoryFilters(request.GET, membership=membership)
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
     return csv_response(
         f"rentals-{membership.team.slug}-{stamp}.csv",
@@ -352,7 +345,7 @@ def export_rentals(request: HttpRequest, membership: Membership) -> StreamingHtt
 @team_view()
 def export_messages(request: HttpRequest, membership: Membership) -> StreamingHttpResponse:
     """Every SMS of the filtered rentals as CSV, streamed."""
-    filters = _export_filters(request, membership)
+    filters = HistoryFilters(request.GET, membership=membership)
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
     return csv_response(
         f"rental-messages-{membership.team.slug}-{stamp}.csv",

@@ -118,6 +118,11 @@ def test_the_secret_appears_on_no_page_and_in_no_log(
     responses.update(_get_all(client, pages))
     responses.update(_get_all(client, _admin_pages()))
     responses["audit-filtered"] = client.get("/t/acme/audit/", {"key": str(key.public_id)}).content
+    # The audit CSV (walked above with the other pages) filtered by the key whose entries name it.
+    assert "/t/acme/audit.csv" in pages
+    audit_csv = client.get("/t/acme/audit.csv", {"key": str(key.public_id)})
+    responses["audit-csv-filtered"] = b"".join(audit_csv.streaming_content)
+    assert responses["audit-csv-filtered"].count(b"\r\n") > 1  # the key's entries are in it
 
     _assert_clean(responses, caplog.records, SECRET)
     assert SECRET_HEAD  # the check above is not vacuous
