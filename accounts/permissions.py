@@ -253,7 +253,7 @@ def visible_keys(membership: Membership, *, include_archived: bool = True) -> Qu
         keys = keys.exclude(status=KeyStatus.ARCHIVED)
     if sees_whole_team(membership):
         return keys
-    return keys.filter(Q(restrict_to_members=False) | Q(allowed_members=membership))
+    return keys.filter(Q(restrict_to_members=False) | Q(allowed_members=membership)).distinct()
 
 
 def visible_to(membership: Membership, rows: QuerySet) -> QuerySet:

@@ -80,6 +80,7 @@ TABLE = [
     Row("accounts:invite_create",      "can_manage_members", FORM),
     Row("accounts:invite_revoke",      "can_manage_members", POST, "invite"),
     Row("accounts:audit_log",          "can_view_audit",     GET),
+    Row("accounts:audit_csv",          "can_view_audit",     GET),
     # Work a page handed to the worker; any member may follow a job of the team (an unknown one is 404).
     Row("accounts:job",                None,                 GET,  "job"),
     # providers: the team's API keys
