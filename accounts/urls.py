@@ -1,4 +1,7 @@
-"""Team pages live under /t/<team_slug>/; invites and team creation are not team-scoped."""
+"""Team pages live under /t/<team_slug>/; invites and team creation are not team-scoped.
+
+The team home (`accounts:team_home`, `/t/<team_slug>/`) shows every app, so config/urls.py adds it to
+this namespace with its view from config/views.py."""
 
 from django.urls import path
 
@@ -10,7 +13,6 @@ urlpatterns = [
     path("teams/new/", views.team_create, name="team_create"),
     path("invite/<str:token>/", views.invite_accept, name="invite_accept"),
     path("invite/<str:token>/signup/", views.invite_signup, name="invite_signup"),
-    path("t/<slug:team_slug>/", views.team_home, name="team_home"),
     path("t/<slug:team_slug>/members/", views.member_list, name="member_list"),
     path("t/<slug:team_slug>/members/invite/", views.invite_create, name="invite_create"),
     path("t/<slug:team_slug>/members/<uuid:member_id>/", views.member_edit, name="member_edit"),

@@ -1,4 +1,5 @@
-"""Team pages: home, members, invites, the audit log; plus team creation and invite acceptance.
+"""Team pages: members, invites, settings, the audit log; plus team creation and invite acceptance.
+The team home shows every app, so it lives in config/views.py.
 
 Thin views: `team_view` checks access first, selectors read, services write.
 """
@@ -59,15 +60,6 @@ def team_create(request: HttpRequest) -> HttpResponse:
         return _redirect(request, reverse("accounts:team_home", args=[team.slug]))
     first = not selectors.memberships_of(request.user).exists()
     return render(request, "accounts/team_create.html", {"form": form, "first_team": first})
-
-
-@team_view()
-@vary_on_headers("HX-Request")
-def team_home(request: HttpRequest, membership: Membership) -> HttpResponse:
-    """Balances, today's spend and health warnings; the summary partial is polled by htmx."""
-    context = _team_context(membership, summary=selectors.team_summary(membership.team))
-    template = "accounts/team_home.html#summary" if request.htmx else "accounts/team_home.html"
-    return render(request, template, context)
 
 
 @team_view("can_manage_members", methods=("GET", "POST"))

@@ -19,6 +19,7 @@ from accounts.models import ApiKey, KeyHealth, KeyStatus, LedgerEntry, Membershi
 from accounts.permissions import get_owned, keys_usable_by, visible_keys, visible_to
 from activations.filters import HistoryFilters, LedgerFilters
 from activations.models import BOARD_STATUSES, CLOSED_STATUSES, Activation, Preset, Sms
+from kit import boards
 from kit.cursor import Cursor, Page, keyset_page
 from providers import selectors as catalog
 
@@ -54,15 +55,13 @@ class BoardVersion:
 
     @property
     def token(self) -> str:
-        return f"{self.updated}.{self.count}.{self.last_sms}.{self.bad_keys}.{self.bad_checked}"
+        return boards.token(self.updated, self.count, self.last_sms, self.bad_keys, self.bad_checked)
 
     @classmethod
     def parse(cls, token: str | None) -> "BoardVersion | None":
         """The client's token back as a version; None when absent or malformed."""
-        parts = (token or "").split(".")
-        if len(parts) != 5 or not all(part.isdigit() for part in parts):
-            return None
-        return cls(*(int(part) for part in parts))
+        parts = boards.parse_token(token, 5)
+        return None if parts is None else cls(*parts)
 
 
 def _micros(moment: datetime | None) -> int:

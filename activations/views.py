@@ -16,7 +16,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
 from accounts.models import ApiKey, Membership
 from accounts.permissions import SpendDenied, keys_usable_by, team_view
@@ -39,6 +38,7 @@ from activations.services import (
     activation_resolve,
     activation_set_status,
 )
+from kit import boards
 from kit.csv import csv_response, stream_download
 from kit.cursor import Cursor
 from providers import selectors as catalog
@@ -53,21 +53,11 @@ def _board_url(membership: Membership) -> str:
     return reverse("activations:board", args=[membership.team.slug])
 
 
-def _redirect(request: HttpRequest, url: str) -> HttpResponse:
-    """After a successful htmx post the whole page moves on; without htmx a plain 302 does the same."""
-    if request.htmx:
-        return HttpResponseClientRedirect(url)
-    return redirect(url)
-
-
 def _parse_uuid(raw: str | None) -> uuid.UUID | None:
     try:
         return uuid.UUID(str(raw))
     except (TypeError, ValueError):
         return None
-
-
-LEVELS = {"success": messages.SUCCESS, "warning": messages.WARNING, "error": messages.ERROR}
 
 
 def _outcome_message(activation: Activation) -> tuple[str, str]:
@@ -93,41 +83,43 @@ def _render_board(
     return render(request, template, _context(membership, board=data, actions=ACTIONS))
 
 
+def _codes_arrived(membership: Membership, client: str, current: str) -> list[dict[str, str]]:
+    """Codes of the board received after the client's version (the `codeArrived` event)."""
+    seen, now = BoardVersion.parse(client), BoardVersion.parse(current)
+    if seen is None or now is None or now.last_sms <= seen.last_sms:
+        return []
+    return [
+        {"phone": sms.activation.phone, "code": sms.code} for sms in selectors.new_codes(membership, seen)
+    ]
+
+
 @team_view()
 @vary_on_headers("HX-Request")
 def board(request: HttpRequest, membership: Membership) -> HttpResponse:
-    """Live activations, recent closings and key warnings. htmx polls send `?v=`; 204 when nothing changed."""
-    if not request.htmx:
-        return _render_board(request, membership, partial=False)
-    client = BoardVersion.parse(request.GET.get("v"))
-    current = selectors.board_version(membership)
-    if client is not None and client == current:
-        # htmx leaves the DOM alone on 204; this answer costs one aggregate query.
-        return HttpResponse(status=204)
-    response = _render_board(request, membership, version=current, partial=True)
-    if client is not None and current.last_sms > client.last_sms:
-        codes = selectors.new_codes(membership, client)
-        if codes:
-            last = codes[-1]
-            trigger_client_event(
-                response,
-                "codeArrived",
-                {
-                    "phone": last.activation.phone,
-                    "code": last.code,
-                    "codes": [{"phone": sms.activation.phone, "code": sms.code} for sms in codes],
-                },
-            )
-    return response
+    """Live activations, recent closings and key warnings. htmx polls send `?v=`; 204 when nothing changed
+    (one aggregate query), else the board and `codeArrived` for new codes."""
+    return boards.live_board(
+        request,
+        version=lambda: selectors.board_version(membership).token,
+        page=lambda: _render_board(request, membership, partial=False),
+        partial=lambda token: _render_board(
+            request, membership, version=BoardVersion.parse(token), partial=True
+        ),
+        arrived=lambda client, current: _codes_arrived(membership, client, current),
+        event="codeArrived",
+    )
 
 
 def _after_board_post(request: HttpRequest, membership: Membership, level: str, message: str) -> HttpResponse:
     """htmx from the board: the fresh board and a toast; otherwise a flash message and back to the board."""
-    if request.htmx and request.htmx.target == "board":
-        response = _render_board(request, membership, partial=True)
-        return trigger_client_event(response, "toast", {"message": message, "level": level})
-    messages.add_message(request, LEVELS.get(level, messages.INFO), message)
-    return _redirect(request, _board_url(membership))
+    return boards.after_action(
+        request,
+        target="board",
+        board=lambda: _render_board(request, membership, partial=True),
+        board_url=_board_url(membership),
+        level=level,
+        message=message,
+    )
 
 
 @team_view("can_buy", methods=("POST",))
@@ -251,8 +243,8 @@ def buy(request: HttpRequest, membership: Membership) -> HttpResponse:
                 if activation.status == ActivationStatus.FAILED:
                     form.add_error(None, text)
                 else:
-                    messages.add_message(request, LEVELS[level], text)
-                    return _redirect(request, _board_url(membership))
+                    messages.add_message(request, boards.LEVELS[level], text)
+                    return boards.page_redirect(request, _board_url(membership))
         # A refused purchase spent nothing: a fresh token lets the member try again with changes.
         form.data = form.data.copy()
         form.data["request_token"] = str(uuid.uuid4())
@@ -328,7 +320,7 @@ def preset_save(request: HttpRequest, membership: Membership) -> HttpResponse:
             form.add_error(None, exc.message)
         else:
             messages.success(request, _("Saved the preset “%s”.") % preset.name)
-            return _redirect(request, reverse("activations:buy", args=[membership.team.slug]))
+            return boards.page_redirect(request, reverse("activations:buy", args=[membership.team.slug]))
     # Re-render the buy form with the preset's errors on it.
     buy_form = _buy_form(membership, request.POST, api_key)
     buy_form.is_valid()
@@ -363,7 +355,7 @@ def preset_delete(request: HttpRequest, membership: Membership) -> HttpResponse:
     preset = selectors.get_preset(membership, request.POST.get("preset"), write=True)
     presets.preset_delete(membership=membership, preset=preset)
     messages.success(request, _("Deleted the preset “%s”.") % preset.name)
-    return _redirect(request, reverse("activations:buy", args=[membership.team.slug]))
+    return boards.page_redirect(request, reverse("activations:buy", args=[membership.team.slug]))
 
 
 # --- several services on one number --------------------------------------------------------------
@@ -401,8 +393,8 @@ def buy_multi(request: HttpRequest, membership: Membership) -> HttpResponse:
                     "phone": rows[0].phone,
                     "services": ", ".join(row.service for row in rows),
                 }
-            messages.add_message(request, LEVELS[level], text)
-            return _redirect(request, _board_url(membership))
+            messages.add_message(request, boards.LEVELS[level], text)
+            return boards.page_redirect(request, _board_url(membership))
         form.data = form.data.copy()
         form.data["request_token"] = str(uuid.uuid4())
     context = _context(membership, form=form, api_key=api_key, catalog_available=available)
@@ -454,8 +446,8 @@ def call_create(request: HttpRequest, membership: Membership) -> HttpResponse:
             level, message = "success", answer or _("The call is ordered.")
     if request.htmx:
         response = _render_calls(request, membership, activation)
-        return trigger_client_event(response, "toast", {"message": message, "level": level})
-    messages.add_message(request, LEVELS[level], message)
+        return boards.toast(response, message, level)
+    messages.add_message(request, boards.LEVELS[level], message)
     return redirect(_board_url(membership))
 
 

@@ -148,6 +148,8 @@ STATICFILES_DIRS = [
     BASE_DIR / "static",
     # Front-end packages come from npm (package.json), never from a CDN.
     ("vendor/htmx", BASE_DIR / "node_modules" / "htmx.org" / "dist"),
+    # Live boards swap by morphing (hx-ext="morph"), so focus and typed text survive a refresh.
+    ("vendor/idiomorph", BASE_DIR / "node_modules" / "idiomorph" / "dist"),
     ("vendor/chart.js", BASE_DIR / "node_modules" / "chart.js" / "dist"),
 ]
 STORAGES = {

@@ -2,13 +2,21 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from accounts import urls as accounts_urls
 from config import views
+
+# The team home shows every app, so its view lives here (config may import them all); it keeps its
+# place and name among the team pages: `accounts:team_home`, `/t/<team_slug>/`.
+team_pages = [
+    path("t/<slug:team_slug>/", views.team_home, name="team_home"),
+    *accounts_urls.urlpatterns,
+]
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("accounts.auth_urls")),
-    path("", include("accounts.urls")),
+    path("", include((team_pages, accounts_urls.app_name))),
     path("", include("providers.urls")),
     path("", include("prices.urls")),
     path("", include("activations.urls")),

@@ -10,6 +10,8 @@ Money is `Decimal` from the database to the text; a float exists only for Chart.
   shape whatever its rows hold, and no row is rounded. No grouping, no exponent, no currency.
 - Times in exports: `iso_time` -> `2026-03-01T12:00:00+00:00`, ISO 8601 in UTC (fractions of a
   second only when there are any, as `datetime.isoformat()` writes them).
+- Time left on pages: `countdown_text` -> `2d 3:04:05`, `3:04:05`, `4:05` (the JavaScript countdown
+  goes on from it in the same format).
 """
 
 from datetime import UTC, datetime
@@ -71,3 +73,15 @@ def iso_time(moment: datetime | None) -> str:
     if moment is None:
         return ""
     return (moment if moment.tzinfo is UTC else moment.astimezone(UTC)).isoformat()
+
+
+def countdown_text(seconds: int | None) -> str:
+    """Seconds left as `2d 3:04:05`, `3:04:05` or `4:05`; None -> `—`. The text a countdown starts from,
+    in the format `static/js/simdesk.js` keeps it ticking in."""
+    if seconds is None:
+        return "—"
+    days, rest = divmod(max(0, int(seconds)), 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    clock = f"{hours}:{minutes:02d}:{secs:02d}" if hours or days else f"{minutes}:{secs:02d}"
+    return f"{days}d {clock}" if days else clock

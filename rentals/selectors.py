@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import ApiKey, Membership, Team
 from accounts.permissions import get_owned, visible_to
+from kit import boards
 from kit.cursor import Cursor, Page, keyset_page
 from providers import errors
 from providers import selectors as catalog
@@ -86,15 +87,13 @@ def board_version(membership: Membership) -> str:
         .values_list("v_updated", "v_count", "v_sms")
         .get()
     )
-    return f"{_micros(updated)}.{count}.{sms_id}.{int(now.timestamp()) // 60}"
+    return boards.token(_micros(updated), count, sms_id, int(now.timestamp()) // 60)
 
 
 def sms_id_of(version: str | None) -> int | None:
     """The newest SMS id a client's version token saw; None if the token is absent or malformed."""
-    parts = (version or "").split(".")
-    if len(parts) != 4 or not all(part.isdigit() for part in parts):
-        return None
-    return int(parts[2])
+    parts = boards.parse_token(version, 4)
+    return None if parts is None else parts[2]
 
 
 def new_messages(membership: Membership, since_id: int) -> list[RentalSms]:

@@ -9,16 +9,17 @@ from typing import Any
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
 from accounts.models import Membership
 from accounts.permissions import SpendDenied, team_view
 from accounts.services import ActionRefused
+from kit import boards
 from kit.csv import csv_response
 from purchases.services import PurchaseRefused
 from rentals import export, selectors
@@ -35,7 +36,8 @@ from rentals.services import (
     rental_set_status,
 )
 
-LEVELS = {"success": messages.SUCCESS, "warning": messages.WARNING, "error": messages.ERROR}
+# How long a browser keeps the navigation's at-risk badge before asking again.
+RISK_BADGE_MAX_AGE = 30
 
 
 def _context(membership: Membership, **extra: Any) -> dict[str, Any]:
@@ -44,13 +46,6 @@ def _context(membership: Membership, **extra: Any) -> dict[str, Any]:
 
 def _board_url(membership: Membership) -> str:
     return reverse("rentals:board", args=[membership.team.slug])
-
-
-def _redirect(request: HttpRequest, url: str) -> HttpResponse:
-    """After a successful htmx post the whole page moves on; without htmx a plain 302 does the same."""
-    if request.htmx:
-        return HttpResponseClientRedirect(url)
-    return redirect(url)
 
 
 # --- the live board ------------------------------------------------------------------------------
@@ -64,47 +59,52 @@ def _render_board(
     return render(request, template, _context(membership, board=data))
 
 
+def _messages_arrived(membership: Membership, client: str, current: str) -> list[dict[str, str]]:
+    """SMS of the board received after the client's version (the `rentSmsArrived` event)."""
+    seen = selectors.sms_id_of(client)
+    if seen is None or selectors.sms_id_of(current) == seen:
+        return []
+    return [
+        {"phone": sms.rental.phone, "code": sms.code, "text": sms.text[:120], "from": sms.phone_from}
+        for sms in selectors.new_messages(membership, seen)
+    ]
+
+
+def _risk_badge(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """The number of rentals at risk, for the navigation of every team page (loaded by htmx after the
+    page, so a page that is not about rentals reads no rental); kept by the browser for a little while."""
+    response = render(request, "rentals/includes/risk_badge.html", {"at_risk": selectors.at_risk(membership)})
+    patch_cache_control(response, private=True, max_age=RISK_BADGE_MAX_AGE)
+    return response
+
+
 @team_view()
 @vary_on_headers("HX-Request")
 def board(request: HttpRequest, membership: Membership) -> HttpResponse:
-    """Live rentals with their inbox. htmx polls send `?v=`; 204 when nothing changed (one aggregate query)."""
-    if not request.htmx:
-        return _render_board(request, membership, version=None, partial=False)
-    client_version = request.GET.get("v")
-    current = selectors.board_version(membership)
-    if client_version == current:
-        # htmx leaves the DOM alone on 204.
-        return HttpResponse(status=204)
-    response = _render_board(request, membership, version=current, partial=True)
-    seen = selectors.sms_id_of(client_version)
-    if seen is not None and selectors.sms_id_of(current) != seen:
-        arrived = selectors.new_messages(membership, seen)
-        if arrived:
-            trigger_client_event(
-                response,
-                "rentSmsArrived",
-                {
-                    "messages": [
-                        {
-                            "phone": sms.rental.phone,
-                            "code": sms.code,
-                            "text": sms.text[:120],
-                            "from": sms.phone_from,
-                        }
-                        for sms in arrived
-                    ]
-                },
-            )
-    return response
+    """Live rentals with their inbox. htmx polls send `?v=`; 204 when nothing changed (one aggregate query),
+    else the board and `rentSmsArrived` for new SMS. `?part=risk` is the navigation's at-risk badge."""
+    if request.GET.get("part") == "risk":
+        return _risk_badge(request, membership)
+    return boards.live_board(
+        request,
+        version=lambda: selectors.board_version(membership),
+        page=lambda: _render_board(request, membership, version=None, partial=False),
+        partial=lambda token: _render_board(request, membership, version=token, partial=True),
+        arrived=lambda client, current: _messages_arrived(membership, client, current),
+        event="rentSmsArrived",
+    )
 
 
 def _after_board_post(request: HttpRequest, membership: Membership, level: str, message: str) -> HttpResponse:
     """htmx from the board: the fresh board and a toast; otherwise a flash message and back to the board."""
-    if request.htmx and request.htmx.target == "rental-board":
-        response = _render_board(request, membership, version=None, partial=True)
-        return trigger_client_event(response, "toast", {"message": message, "level": level})
-    messages.add_message(request, LEVELS.get(level, messages.INFO), message)
-    return _redirect(request, _board_url(membership))
+    return boards.after_action(
+        request,
+        target="rental-board",
+        board=lambda: _render_board(request, membership, version=None, partial=True),
+        board_url=_board_url(membership),
+        level=level,
+        message=message,
+    )
 
 
 @team_view("can_buy", methods=("POST",))
@@ -212,7 +212,7 @@ def rent(request: HttpRequest, membership: Membership) -> HttpResponse:
                             "end": timezone.localtime(rental.ends_at).strftime("%Y-%m-%d %H:%M"),
                         },
                     )
-                return _redirect(request, _board_url(membership))
+                return boards.page_redirect(request, _board_url(membership))
         else:
             error = _("Choose a service from the list.") if "service" in form.errors else ""
         choice = RentChoiceForm(request.POST, membership=membership)
@@ -262,7 +262,7 @@ def extend(request: HttpRequest, membership: Membership, rental_id: uuid.UUID) -
                             "end": timezone.localtime(renewal.new_ends_at).strftime("%Y-%m-%d %H:%M"),
                         },
                     )
-                return _redirect(request, _board_url(membership))
+                return boards.page_redirect(request, _board_url(membership))
     else:
         form = ExtendForm(request.GET if "hours" in request.GET else None)
     hours = form.cleaned_data["hours"] if form.is_bound and form.is_valid() else 24
@@ -304,7 +304,7 @@ def auto_renew(request: HttpRequest, membership: Membership, rental_id: uuid.UUI
                     )
                     % {"phone": rental.phone},
                 )
-                return _redirect(request, _board_url(membership))
+                return boards.page_redirect(request, _board_url(membership))
     else:
         form = AutoRenewForm(
             initial={

@@ -1,4 +1,4 @@
-"""Template helpers shared by every page: the team switcher and money formatting."""
+"""Template helpers shared by every page: the team switcher, money and countdown formatting."""
 
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Membership, User
 from accounts.selectors import memberships_of
-from kit.formats import money_text
+from kit.formats import countdown_text, money_text
 
 register = template.Library()
 
@@ -31,6 +31,13 @@ def money(value: Decimal | None, currency: str = "") -> str:
         return money_text(value, currency)
     except (InvalidOperation, TypeError, ValueError):
         return str(value)
+
+
+@register.filter
+def countdown(seconds: int | None) -> str:
+    """Seconds left as `2d 3:04:05`, `3:04:05` or `4:05` (`kit.formats.countdown_text`); `data-countdown`
+    elements keep it ticking in the browser."""
+    return countdown_text(seconds)
 
 
 @register.filter

@@ -1,4 +1,4 @@
-"""Template helpers of the activation pages: countdown text and a key's webhook URL."""
+"""Template helpers of the activation pages: a key's webhook URL and one-click purchase tokens."""
 
 import uuid
 
@@ -9,17 +9,6 @@ from django.urls import reverse
 from accounts.models import ApiKey
 
 register = template.Library()
-
-
-@register.filter
-def clock(seconds: int | None) -> str:
-    """`125` -> `2:05`, `3725` -> `1:02:05`; the server-side text a countdown starts from."""
-    if seconds is None:
-        return ""
-    seconds = max(int(seconds), 0)
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 @register.simple_tag

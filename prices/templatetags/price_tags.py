@@ -1,4 +1,4 @@
-"""The price alerts block of the team home page."""
+"""Template helpers of the price pages: chart table cells."""
 
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -6,21 +6,9 @@ from typing import Any
 
 from django import template
 
-from accounts.models import Membership
 from kit.formats import money_text
-from prices.selectors import alerts_firing
 
 register = template.Library()
-
-
-@register.inclusion_tag("prices/home_alerts.html")
-def price_alerts(membership: Membership) -> dict[str, Any]:
-    """Alerts on the member's keys whose condition holds now (nothing is rendered when none do)."""
-    return {
-        "team": membership.team,
-        "alerts": alerts_firing(membership),
-        "can_buy": membership.can_buy,
-    }
 
 
 @register.filter

@@ -1,33 +1,70 @@
-// simdesk: small progressive enhancements; every page works without them.
+// simdesk: the page behaviours, one implementation each, for every page: toasts, copy to clipboard,
+// countdowns, confirmation, what arrived on a live board, and morphing that keeps what the member typed.
+// Every page works without this file; these are comforts on top.
 (function () {
   "use strict";
 
-  function toast(message) {
+  // --- toasts: `toast(message)`, and the server's `toast` event (kit.boards.toast) ---------------------
+  function toast(message, options) {
     var box = document.getElementById("toasts");
-    if (!box || !message) return;
+    if (!box || !message) return null;
+    options = options || {};
     var item = document.createElement("div");
-    item.className = "toast";
+    item.className = "toast" + (options.level ? " toast-" + options.level : "") + (options.className ? " " + options.className : "");
     item.setAttribute("role", "status");
     item.textContent = message;
+    if (options.copy) {
+      // A click on the toast copies the code it shows.
+      item.setAttribute("data-copy-text", options.copy);
+      item.setAttribute("data-copied", options.copy);
+      item.title = message;
+    }
     box.appendChild(item);
-    setTimeout(function () { item.remove(); }, 4000);
+    setTimeout(function () { item.remove(); }, options.duration || 4000);
+    return item;
   }
 
-  // Server-sent toasts: `trigger_client_event(response, "toast", {"message": ...})`.
   document.addEventListener("toast", function (event) {
-    toast(event.detail && event.detail.message);
+    var detail = event.detail || {};
+    toast(detail.message, { level: detail.level });
   });
 
+  // --- copy to clipboard: data-copy-text="<the text>" or data-copy="<selector of an input>" -------------
+  function fallbackCopy(text) {
+    var area = document.createElement("textarea");
+    area.value = text;
+    area.setAttribute("readonly", "");
+    area.style.position = "fixed";
+    area.style.opacity = "0";
+    document.body.appendChild(area);
+    area.select();
+    try { document.execCommand("copy"); } catch (e) { /* nothing more to try */ }
+    area.remove();
+  }
+
+  function copyText(text, note) {
+    var done = function () { toast(note || document.body.getAttribute("data-copied")); };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(done, function () { fallbackCopy(text); done(); });
+    } else {
+      fallbackCopy(text);
+      done();
+    }
+  }
+
   document.addEventListener("click", function (event) {
-    var copy = event.target.closest("[data-copy]");
-    if (copy) {
-      var input = document.querySelector(copy.getAttribute("data-copy"));
-      if (input) {
-        input.select();
-        (navigator.clipboard ? navigator.clipboard.writeText(input.value) : Promise.reject())
-          .catch(function () { document.execCommand("copy"); })
-          .finally(function () { toast(copy.getAttribute("data-copied") || "Copied"); });
+    var button = event.target.closest("[data-copy-text], [data-copy]");
+    if (button) {
+      var text = button.getAttribute("data-copy-text");
+      if (text === null) {
+        var input = document.querySelector(button.getAttribute("data-copy"));
+        if (input) {
+          input.select();
+          text = input.value;
+        }
       }
+      if (text !== null) copyText(text, button.getAttribute("data-copied"));
+      clearUnseen();
     }
     var dismiss = event.target.closest("[data-dismiss]");
     if (dismiss) dismiss.parentElement.remove();
@@ -37,12 +74,132 @@
     });
   });
 
+  // --- confirmation: data-confirm="<question>" on a form or on its submit button ------------------------
+  // Capturing on the document runs before htmx's own submit listener, which a declined form must not reach
+  // (htmx sends its request even when the event's default is prevented).
   document.addEventListener("submit", function (event) {
-    var question = event.target.getAttribute("data-confirm");
-    if (question && !window.confirm(question)) event.preventDefault();
+    var submitter = event.submitter;
+    var question = (submitter && submitter.getAttribute("data-confirm")) || event.target.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+    }
   }, true);
 
-  // The base URL field only matters for a custom provider.
+  // --- countdowns: data-countdown="<seconds left at render>" [data-countdown-low="<seconds>"] ------------
+  // The deadline is fixed when the element appears; a morph drops it with the server's fresh value, and
+  // htmx:load arms it again. data-reveal-after="<seconds>" shows .when-unlocked (hides .when-locked) then.
+  function arm(root) {
+    var now = Date.now();
+    (root || document).querySelectorAll("[data-countdown], [data-reveal-after]").forEach(function (el) {
+      if (el.dataset.deadline) return;
+      var seconds = Number(el.getAttribute("data-countdown") || el.getAttribute("data-reveal-after"));
+      el.dataset.deadline = String(now + seconds * 1000);
+    });
+  }
+
+  // The same text as kit.formats.countdown_text: `2d 3:04:05`, `3:04:05`, `4:05`.
+  function countdownText(seconds) {
+    var d = Math.floor(seconds / 86400), h = Math.floor((seconds % 86400) / 3600);
+    var m = Math.floor((seconds % 3600) / 60), s = seconds % 60;
+    var clock = (h || d) ? h + ":" + String(m).padStart(2, "0") + ":" + String(s).padStart(2, "0") : m + ":" + String(s).padStart(2, "0");
+    return d ? d + "d " + clock : clock;
+  }
+
+  function tick() {
+    var now = Date.now();
+    document.querySelectorAll("[data-countdown][data-deadline]").forEach(function (el) {
+      var left = Math.max(0, Math.round((Number(el.dataset.deadline) - now) / 1000));
+      el.textContent = countdownText(left);
+      el.classList.toggle("countdown-low", left < Number(el.getAttribute("data-countdown-low") || 0));
+    });
+    // A button that becomes allowed (cancel after the provider's lock); the server checks again anyway.
+    document.querySelectorAll("[data-reveal-after][data-deadline]").forEach(function (el) {
+      if (Number(el.dataset.deadline) > now) return;
+      el.querySelectorAll(".when-locked").forEach(function (x) { x.hidden = true; });
+      el.querySelectorAll(".when-unlocked").forEach(function (x) { x.hidden = false; });
+    });
+  }
+
+  // --- what arrived on a live board: codeArrived (activations), rentSmsArrived (rentals) ----------------
+  // kit.boards.announce sends the newest item's fields and all of them under `codes`. Each becomes a toast
+  // (a click copies its code), the title counts them until the page is looked at again, and pages with a
+  // sound toggle beep when it is on.
+  var SOUND_KEY = "simdesk.codeSound";
+  var baseTitle = document.title;
+  var unseen = 0;
+
+  function clearUnseen() {
+    unseen = 0;
+    document.title = baseTitle;
+  }
+
+  function beep() {
+    var Ctx = window.AudioContext || window.webkitAudioContext;
+    if (!Ctx) return;
+    try {
+      var ctx = new Ctx();
+      var osc = ctx.createOscillator(), gain = ctx.createGain();
+      osc.type = "sine";
+      osc.frequency.value = 880;
+      gain.gain.setValueAtTime(0.15, ctx.currentTime);
+      gain.gain.exponentialRampToValueAtTime(0.001, ctx.currentTime + 0.25);
+      osc.connect(gain).connect(ctx.destination);
+      osc.start();
+      osc.stop(ctx.currentTime + 0.25);
+      osc.onended = function () { ctx.close(); };
+    } catch (e) { /* sound is optional */ }
+  }
+
+  function arrived(event) {
+    var detail = event.detail || {};
+    var items = detail.codes && detail.codes.length ? detail.codes : [detail];
+    items.forEach(function (item) {
+      toast("+" + item.phone + ": " + (item.code || item.text || ""), item.code ? { className: "toast-code", copy: item.code, duration: 6000 } : { duration: 6000 });
+    });
+    unseen += items.length;
+    document.title = "(" + unseen + ") " + baseTitle;
+    var sound = document.querySelector("[data-sound-toggle]");
+    if (sound && sound.checked) beep();
+  }
+
+  document.body.addEventListener("codeArrived", arrived);
+  document.body.addEventListener("rentSmsArrived", arrived);
+  window.addEventListener("focus", clearUnseen);
+  document.addEventListener("visibilitychange", function () { if (!document.hidden) clearUnseen(); });
+
+  var soundToggle = document.querySelector("[data-sound-toggle]");
+  if (soundToggle) {
+    soundToggle.checked = localStorage.getItem(SOUND_KEY) === "1";
+    soundToggle.addEventListener("change", function () {
+      localStorage.setItem(SOUND_KEY, soundToggle.checked ? "1" : "0");
+      if (soundToggle.checked) beep();
+    });
+  }
+
+  // --- morphing (hx-swap="morph:..."): a refresh keeps what the member did inside a board ---------------
+  // Focus stays because morphing keeps the elements. A field the member typed into or ticked keeps its
+  // value (hidden fields, such as purchase tokens, always take the server's). While a board refreshes
+  // itself (GET), a <details> the member opened stays open with what it loaded; the answer to an action
+  // (POST) shows the board as the server has it, with fresh tokens in its forms.
+  var refreshing = false;
+  document.body.addEventListener("htmx:beforeSwap", function (event) {
+    var config = event.detail.requestConfig;
+    refreshing = !!config && config.verb === "get";
+  });
+  if (window.Idiomorph) {
+    Idiomorph.defaults.callbacks.beforeAttributeUpdated = function (name, el) {
+      if (name === "value" && (el.tagName === "INPUT" || el.tagName === "TEXTAREA") && el.type !== "hidden") {
+        if (el.value !== el.defaultValue) return false;
+      }
+      if (name === "checked" && el.tagName === "INPUT" && el.checked !== el.defaultChecked) return false;
+    };
+    Idiomorph.defaults.callbacks.beforeNodeMorphed = function (oldNode) {
+      if (refreshing && oldNode.nodeType === 1 && oldNode.tagName === "DETAILS" && oldNode.open) return false;
+    };
+  }
+
+  // --- forms: the base URL field only matters for a custom provider -------------------------------------
   function syncProviderForm(root) {
     (root || document).querySelectorAll("[data-provider-form]").forEach(function (form) {
       var select = form.querySelector("select[name=profile]");
@@ -53,6 +210,14 @@
       update();
     });
   }
-  document.addEventListener("DOMContentLoaded", function () { syncProviderForm(document); });
-  document.addEventListener("htmx:load", function (event) { syncProviderForm(event.target); });
+
+  document.body.addEventListener("htmx:load", function (event) {
+    arm(event.target);
+    tick();
+    syncProviderForm(event.target);
+  });
+  arm(document);
+  tick();
+  syncProviderForm(document);
+  setInterval(tick, 1000);
 })();

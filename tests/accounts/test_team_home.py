@@ -61,7 +61,7 @@ def test_the_page_shows_balances_spend_and_warnings(team, alice, bob, api_key):
     assert "42.00 RUB" in content
     assert "Broken" in content and "the provider rejects this key" in content
     assert 'hx-trigger="every 10s"' in content
-    assert 'hx-get="/t/acme/"' in content
+    assert 'hx-get="/t/acme/?v=' in content  # the summary polls itself with its version token
 
 
 def test_htmx_polls_get_only_the_summary(team, alice, api_key):
@@ -71,6 +71,45 @@ def test_htmx_polls_get_only_the_summary(team, alice, api_key):
     assert content.lstrip().startswith('<div id="summary"')
     assert "<html" not in content and "topbar" not in content
     assert "HX-Request" in response["Vary"]
+
+
+def _home_token(response) -> str:
+    page = response.content.decode()
+    start = page.index('hx-get="/t/acme/?v=') + len('hx-get="/t/acme/?v=')
+    return page[start : page.index('"', start)]
+
+
+def test_an_unchanged_poll_answers_204_and_a_change_renders_again(team, alice, bob, api_key, monkeypatch):
+    # The token holds the minute (relative times move once a minute): keep the clock on one minute.
+    now = timezone.now().replace(second=30)
+    monkeypatch.setattr("config.home.timezone.now", lambda: now)
+    client = client_for(alice)
+    token = _home_token(client.get("/t/acme/"))
+
+    unchanged = client.get("/t/acme/", {"v": token}, HTTP_HX_REQUEST="true")
+    assert unchanged.status_code == 204 and unchanged.content == b""
+
+    _spend(team, api_key, bob, "42", when=now)
+    changed = client.get("/t/acme/", {"v": token}, HTTP_HX_REQUEST="true")
+    assert changed.status_code == 200 and "42.00 RUB" in changed.content.decode()
+    new_token = _home_token(changed)
+    assert new_token != token
+    assert client.get("/t/acme/", {"v": new_token}, HTTP_HX_REQUEST="true").status_code == 204
+
+    # A key's health is part of what the home shows, so its change renders again too.
+    api_key.health = KeyHealth.BANNED
+    api_key.save(update_fields=["health"])
+    banned = client.get("/t/acme/", {"v": new_token}, HTTP_HX_REQUEST="true")
+    assert banned.status_code == 200 and "banned by the provider" in banned.content.decode()
+
+
+def test_the_next_minute_renders_again_for_the_relative_times(team, alice, api_key, monkeypatch):
+    now = timezone.now().replace(second=30)
+    monkeypatch.setattr("config.home.timezone.now", lambda: now)
+    client = client_for(alice)
+    token = _home_token(client.get("/t/acme/"))
+    monkeypatch.setattr("config.home.timezone.now", lambda: now + timedelta(minutes=1))
+    assert client.get("/t/acme/", {"v": token}, HTTP_HX_REQUEST="true").status_code == 200
 
 
 def test_viewers_are_told_they_cannot_buy(team, vera):

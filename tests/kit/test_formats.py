@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.template import Context, Template
 
-from kit.formats import PLAIN_PLACES, iso_time, money_number, money_plain, money_text
+from kit.formats import PLAIN_PLACES, countdown_text, iso_time, money_number, money_plain, money_text
 
 
 @pytest.mark.parametrize(
@@ -82,3 +82,21 @@ def test_iso_time_is_utc_iso_8601():
 def test_the_money_filter_shows_what_money_text_says(value, shown):
     template = Template("{% load simdesk %}{{ value|money:'RUB' }}")
     assert template.render(Context({"value": value})) == shown
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (None, "—"),
+        (0, "0:00"),
+        (-5, "0:00"),  # past the deadline: nothing left, never negative
+        (65, "1:05"),
+        (3725, "1:02:05"),
+        (86400, "1d 0:00:00"),
+        (90061, "1d 1:01:01"),
+    ],
+)
+def test_countdown_text_is_what_the_javascript_countdown_goes_on_from(seconds, text):
+    assert countdown_text(seconds) == text
+    template = Template("{% load simdesk %}{{ seconds|countdown }}")
+    assert template.render(Context({"seconds": seconds})) == text

@@ -10,7 +10,9 @@ from urllib.parse import unquote
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -19,6 +21,7 @@ from rentals import polling
 from rentals.models import Rental, RentalSms, RentalStatus
 from rentals.services import RentRequest, rental_rent
 from tests.accounts.conftest import make_key as make_team_key
+from tests.rentals.conftest import shift_end
 
 TG = RentRequest(service="tg", country=0, hours=4)
 
@@ -55,6 +58,30 @@ def test_the_board_shows_the_rental_and_its_inbox_live(rented, team, alice, vera
     assert changed.status_code == 200
     assert "rentSmsArrived" in changed["HX-Trigger"] and "908070" in changed["HX-Trigger"]
     assert '<mark class="code mono">908070</mark>' in changed.content.decode()
+
+
+def test_a_page_about_something_else_reads_no_rental(rented, team, alice):
+    """The navigation's at-risk badge comes after the page, from the rentals board: the key list (like
+    every page outside rentals) runs no query on the rentals tables."""
+    shift_end(rented, to=timezone.now() + timedelta(minutes=30))  # at risk: the badge would show
+    client = login(alice)
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(reverse("providers:key_list", args=[team.slug]))
+    assert page.status_code == 200
+    assert not [q["sql"] for q in queries.captured_queries if "rentals_" in q["sql"]]
+    assert f'hx-get="{board_url(team)}?part=risk" hx-trigger="load"' in page.content.decode()
+
+
+def test_the_navigation_badge_counts_the_rentals_at_risk(rented, team, alice, vera):
+    badge = login(vera).get(board_url(team), {"part": "risk"}, HTTP_HX_REQUEST="true")
+    assert badge.status_code == 200 and "rent-risk-badge" not in badge.content.decode()
+    shift_end(rented, to=timezone.now() + timedelta(minutes=30))
+    badge = login(vera).get(board_url(team), {"part": "risk"}, HTTP_HX_REQUEST="true")
+    html = badge.content.decode()
+    assert 'class="badge rent-risk-badge"' in html and ">1</span>" in html
+    assert "1 rented number ends soon without a working auto-renew" in html
+    # The browser keeps it a little while (one member's answer: private).
+    assert "private" in badge["Cache-Control"] and "max-age=30" in badge["Cache-Control"]
 
 
 def test_it_rents_from_the_form(make_key, team, alice):
