@@ -28,7 +28,7 @@ from accounts.models import Membership
 from accounts.permissions import get_invite, get_team_member, team_view
 from kit.csv import csv_response
 from kit.cursor import Cursor
-from kit.jobs import job_get, job_owner
+from kit.jobs import job_get, job_owner, job_tell
 
 logger = logging.getLogger(__name__)
 
@@ -280,13 +280,15 @@ def audit_csv(request: HttpRequest, membership: Membership) -> StreamingHttpResp
 @team_view()
 def job_status(request: HttpRequest, membership: Membership, job_id: str) -> HttpResponse:
     """Poll-and-204 for work the member started (a snapshot, a catalogue or balance refresh): 204 while it
-    runs; once it ended, its outcome, and the page reloads to show the fresh data."""
+    runs; once it ended, the page reloads with the fresh data and the outcome as a flash message."""
     job = job_get(job_id, owner=job_owner(membership.team))
     if job is None:
         raise Http404
     if not job.finished:
         return HttpResponse(status=204)
-    response = render(request, "includes/job.html", _team_context(membership, job=job))
     if request.htmx:
+        job_tell(request, job)  # shown by the reloaded page
+        response = HttpResponse()
         response["HX-Refresh"] = "true"
-    return response
+        return response
+    return render(request, "includes/job.html", _team_context(membership, job=job))

@@ -1,8 +1,8 @@
 """Background work a member asked for, and how the page follows it (poll-and-204).
 
 A web request never waits on a provider sweep: the view starts a job (a cache entry), enqueues the task
-with the job's id and answers at once. The page then polls the job: 204 while it runs, the outcome when
-it ends. The cache is shared by every process (Redis in production, a file cache in development).
+with the job's id and answers at once. The page then polls the job: 204 while it runs; when it ended, the
+page reloads with fresh data and the outcome as a flash message. The cache is shared by every process (Redis in production, a file cache in development).
 The outcome's wording is stored untranslated (a `gettext_noop` message and its parameters) and
 translated for whoever reads it, in their language.
 """
@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.contrib import messages
 from django.core.cache import cache
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils.translation import gettext, gettext_noop
 
 JOB_TTL = 60 * 60
@@ -86,6 +88,22 @@ def job_get(job_id: str | None, *, owner: str, kind: str | None = None) -> Job |
     job = Job(**stored)
     if not job.finished and time.time() - job.started > JOB_STALE_SECONDS:
         job.state, job.message, job.params = FAILED, gettext_noop("No answer in time; try again later."), {}
+    return job
+
+
+def job_tell(request: HttpRequest, job: Job) -> None:
+    """Put a finished job's outcome in the member's flash messages, once (a reload does not repeat it)."""
+    if job.finished and cache.add(_key(job.id) + ":told", True, JOB_TTL):
+        messages.add_message(request, messages.SUCCESS if job.ok else messages.ERROR, job.text())
+
+
+def job_follow(request: HttpRequest, job_id: str | None, *, owner: str, kind: str) -> Job | None:
+    """For a page named with `?job=`: the job while it runs (the page polls it); once it ended, None and
+    its outcome among the flash messages."""
+    job = job_get(job_id, owner=owner, kind=kind)
+    if job is not None and job.finished:
+        job_tell(request, job)
+        return None
     return job
 
 

@@ -22,7 +22,7 @@ from accounts.models import ApiKey, KeyStatus, Membership
 from accounts.permissions import get_api_key, is_granted, team_view
 from activations.selectors import favourite_services
 from kit.csv import Column, csv_response
-from kit.jobs import job_enqueue, job_get, job_owner
+from kit.jobs import job_enqueue, job_follow, job_owner
 from prices import selectors as charts
 from prices.forms import AlertForm, SettingsForm
 from prices.models import PriceKind
@@ -216,7 +216,7 @@ def overview(request: HttpRequest, membership: Membership) -> HttpResponse:
         status=charts.snapshot_status(membership),
         alerts=charts.member_alerts(membership),
         alert_form=AlertForm(keys=_alert_keys(membership)),
-        job=job_get(request.GET.get("job"), owner=job_owner(team), kind="snapshot"),
+        job=job_follow(request, request.GET.get("job"), owner=job_owner(team), kind="snapshot"),
         job_label=_("Taking a snapshot of the prices…"),
         settings_form=SettingsForm(
             initial={"enabled": settings_row.enabled, "interval_minutes": settings_row.interval_minutes}
@@ -299,7 +299,7 @@ def catalog(request: HttpRequest, membership: Membership) -> HttpResponse:
         catalog=view,
         search=search,
         can_refresh=api_key is not None and is_granted(membership, api_key),
-        job=job_get(request.GET.get("job"), owner=job_owner(membership.team), kind="catalog"),
+        job=job_follow(request, request.GET.get("job"), owner=job_owner(membership.team), kind="catalog"),
         job_label=_("Reading the catalogue from the provider…"),
     )
     return render(request, "prices/catalog.html", context)

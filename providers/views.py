@@ -18,7 +18,7 @@ from accounts import selectors
 from accounts.models import KeyStatus, Membership
 from accounts.permissions import get_api_key, team_view
 from accounts.services import ActionRefused, api_key_set_status, api_key_update_settings
-from kit.jobs import job_enqueue, job_get, job_owner
+from kit.jobs import job_enqueue, job_follow, job_owner
 from providers import services
 from providers.forms import ApiKeyAddForm, ApiKeyRotateForm, ApiKeySettingsForm, ApiKeyStatusForm
 from providers.tasks import refresh_key_balance
@@ -75,7 +75,7 @@ def key_add(request: HttpRequest, membership: Membership) -> HttpResponse:
 def key_detail(request: HttpRequest, membership: Membership, key_id) -> HttpResponse:
     api_key = get_api_key(membership, key_id)
     grants = api_key.allowed_members.select_related("user").order_by("user__username")
-    job = job_get(request.GET.get("job"), owner=job_owner(membership.team), kind="balance")
+    job = job_follow(request, request.GET.get("job"), owner=job_owner(membership.team), kind="balance")
     context = _context(membership, key=api_key, grants=grants, job=job, job_label=_("Asking the provider…"))
     return render(request, "providers/key_detail.html", context)
 

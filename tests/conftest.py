@@ -195,3 +195,20 @@ def run_jobs(monkeypatch):
 
     monkeypatch.setitem(app.conf, "task_always_eager", True)
     monkeypatch.setattr(jobs.transaction, "on_commit", lambda callback, *args, **kwargs: callback())
+
+
+@pytest.fixture
+def job_worker(live_server, sandbox_url, tmp_path, monkeypatch, settings) -> Iterator[str]:
+    """A real worker for the work pages hand over (kit.jobs): on the queue `job_enqueue` uses, and sharing
+    this process's cache, where jobs live (the file cache the settings give without Redis; each test
+    process otherwise has a private in-memory one)."""
+    monkeypatch.setenv("REDIS_URL", "")
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(settings.VAR_DIR / "cache"),
+        }
+    }
+    with celery_worker(live_server, tmp_path, beat=False) as queue:
+        settings.CELERY_TASK_DEFAULT_QUEUE = queue
+        yield queue
