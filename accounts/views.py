@@ -18,7 +18,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.http import HttpResponseClientRedirect
 
 from accounts import selectors, services
 from accounts.export import AUDIT_COLUMNS
@@ -26,6 +25,7 @@ from accounts.filters import AuditFilters
 from accounts.forms import InviteForm, MemberForm, SignupForm, TeamForm, TeamSettingsForm
 from accounts.models import Membership
 from accounts.permissions import get_invite, get_team_member, team_view
+from kit.boards import page_redirect
 from kit.csv import csv_response
 from kit.cursor import Cursor
 from kit.jobs import job_get, job_owner, job_tell
@@ -39,13 +39,6 @@ def _team_context(membership: Membership, **extra) -> dict:
     return {"membership": membership, "team": membership.team, **extra}
 
 
-def _redirect(request: HttpRequest, url: str) -> HttpResponse:
-    """After a successful htmx post the whole page moves on; without htmx a plain 302 does the same."""
-    if request.htmx:
-        return HttpResponseClientRedirect(url)
-    return redirect(url)
-
-
 # Teams -----------------------------------------------------------------------
 
 
@@ -57,7 +50,7 @@ def team_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         team = services.team_create(user=request.user, name=form.cleaned_data["name"])
         messages.success(request, _("Team “%s” created.") % team.name)
-        return _redirect(request, reverse("accounts:team_home", args=[team.slug]))
+        return page_redirect(request, reverse("accounts:team_home", args=[team.slug]))
     first = not selectors.memberships_of(request.user).exists()
     return render(request, "accounts/team_create.html", {"form": form, "first_team": first})
 
@@ -72,7 +65,7 @@ def team_settings(request: HttpRequest, membership: Membership) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         services.team_update_settings(membership=membership, **form.cleaned_data)
         messages.success(request, _("Team settings saved."))
-        return _redirect(request, reverse("accounts:team_settings", args=[team.slug]))
+        return page_redirect(request, reverse("accounts:team_settings", args=[team.slug]))
     return render(request, "accounts/team_settings.html", _team_context(membership, form=form))
 
 
@@ -159,7 +152,7 @@ def member_edit(request: HttpRequest, membership: Membership, member_id) -> Http
             form.add_error(None, exc.message)
         else:
             messages.success(request, _("Saved %s.") % target.user.username)
-            return _redirect(request, reverse("accounts:member_list", args=[membership.team.slug]))
+            return page_redirect(request, reverse("accounts:member_list", args=[membership.team.slug]))
     context = _team_context(membership, form=form, target=target)
     template = "accounts/member_edit.html#form" if request.htmx else "accounts/member_edit.html"
     return render(request, template, context)

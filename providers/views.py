@@ -12,12 +12,12 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
-from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
 from accounts import selectors
 from accounts.models import KeyStatus, Membership
 from accounts.permissions import get_api_key, team_view
 from accounts.services import ActionRefused, api_key_set_status, api_key_update_settings
+from kit.boards import page_redirect, toast
 from kit.jobs import job_enqueue, job_follow, job_owner
 from providers import services
 from providers.forms import ApiKeyAddForm, ApiKeyRotateForm, ApiKeySettingsForm, ApiKeyStatusForm
@@ -26,12 +26,6 @@ from providers.tasks import refresh_key_balance
 
 def _context(membership: Membership, **extra) -> dict:
     return {"membership": membership, "team": membership.team, **extra}
-
-
-def _redirect(request: HttpRequest, url: str) -> HttpResponse:
-    if request.htmx:
-        return HttpResponseClientRedirect(url)
-    return redirect(url)
 
 
 @team_view()
@@ -64,7 +58,7 @@ def key_add(request: HttpRequest, membership: Membership) -> HttpResponse:
             form.add_error(None, exc.message)
         else:
             messages.success(request, _("Key “%s” added and checked.") % api_key.label)
-            return _redirect(
+            return page_redirect(
                 request, reverse("providers:key_detail", args=[membership.team.slug, api_key.public_id])
             )
     template = "providers/key_add.html#form" if request.htmx else "providers/key_add.html"
@@ -101,7 +95,7 @@ def key_edit(request: HttpRequest, membership: Membership, key_id) -> HttpRespon
             form.add_error(None, exc.message)
         else:
             messages.success(request, _("Saved the settings of “%s”.") % api_key.label)
-            return _redirect(
+            return page_redirect(
                 request, reverse("providers:key_detail", args=[membership.team.slug, api_key.public_id])
             )
     template = "providers/key_edit.html#form" if request.htmx else "providers/key_edit.html"
@@ -126,7 +120,7 @@ def key_rotate(request: HttpRequest, membership: Membership, key_id) -> HttpResp
                 form.add_error(None, exc.message)
             else:
                 messages.success(request, _("The new secret of “%s” works and is saved.") % api_key.label)
-                return _redirect(
+                return page_redirect(
                     request, reverse("providers:key_detail", args=[membership.team.slug, api_key.public_id])
                 )
     template = "providers/key_rotate.html#form" if request.htmx else "providers/key_rotate.html"
@@ -163,7 +157,7 @@ def key_refresh(request: HttpRequest, membership: Membership, key_id) -> HttpRes
         message = _("An archived key is not checked any more.")
         if request.htmx:
             response = render(request, "providers/key_list.html#balance", _context(membership, key=api_key))
-            return trigger_client_event(response, "toast", {"message": message})
+            return toast(response, message)
         messages.info(request, message)
         return redirect("providers:key_detail", membership.team.slug, api_key.public_id)
     job = job_enqueue(refresh_key_balance, api_key.pk, kind="balance", owner=job_owner(membership.team))
