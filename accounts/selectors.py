@@ -19,7 +19,7 @@ from accounts.models import (
     Team,
     User,
 )
-from accounts.permissions import start_of_today, visible_keys
+from accounts.permissions import start_of_today, visible_keys, visible_to
 from kit.cursor import Cursor, Page, keyset_page
 from kit.filters import ListFilters
 
@@ -89,10 +89,11 @@ class TeamSummary:
     updated_at: datetime
 
 
-def team_summary(team: Team) -> TeamSummary:
-    """Balances and health per key plus today's spend per key, per member and in total, by currency."""
-    keys = list(team_keys(team))
-    today = LedgerEntry.objects.filter(team=team, created_at__gte=start_of_today())
+def team_summary(membership: Membership) -> TeamSummary:
+    """Balances and health per key plus today's spend per key, per member and in total, by currency, as
+    the member sees them: operators the keys granted to them and what was spent with those (or by them)."""
+    keys = list(member_keys(membership))
+    today = visible_to(membership, LedgerEntry.objects.filter(created_at__gte=start_of_today()))
 
     per_key: dict[int, list[Amount]] = {}
     for row in today.values("api_key_id", "currency").annotate(total=Sum("amount")).order_by("currency"):

@@ -75,7 +75,7 @@ def _alerts_state(alerts: list[PriceAlert]) -> tuple[Any, ...]:
 
 def home_for(membership: Membership) -> TeamHome:
     """What the team home shows the member, with its version token."""
-    summary = team_summary(membership.team)
+    summary = team_summary(membership)
     alerts = alerts_firing(membership)
     risks = at_risk(membership)
     state = boards.fingerprint(

@@ -7,7 +7,7 @@ from itertools import count
 
 from django.utils import timezone
 
-from accounts.models import KeyHealth, LedgerEntry
+from accounts.models import KeyHealth, LedgerEntry, Membership
 from accounts.selectors import team_summary
 from tests.accounts.conftest import client_for, make_key
 
@@ -35,7 +35,7 @@ def test_it_sums_today_per_key_member_and_currency(team, alice, bob, api_key):
     _spend(team, usd, bob, "0.75")
     _spend(team, api_key, bob, "100", when=timezone.now() - timedelta(days=1))  # not today
 
-    summary = team_summary(team)
+    summary = team_summary(Membership.objects.get(team=team, user=alice))
     per_key = {row.key.label: [(a.value, a.currency) for a in row.spent_today] for row in summary.keys}
     assert per_key["Main"] == [(Decimal("12.5"), "RUB")]
     assert per_key["Hero"] == [(Decimal("0.75"), "USD")]
@@ -50,7 +50,7 @@ def test_it_sums_today_per_key_member_and_currency(team, alice, bob, api_key):
 
 def test_another_teams_spend_is_not_counted(team, alice, charlie, api_key, other_key):
     _spend(other_key.team, other_key, charlie, "99")
-    assert team_summary(team).totals == []
+    assert team_summary(Membership.objects.get(team=team, user=alice)).totals == []
 
 
 def test_the_page_shows_balances_spend_and_warnings(team, alice, bob, api_key):
@@ -138,3 +138,13 @@ def test_owners_set_the_auto_cancel_rule_and_it_is_audited(client, alice, team, 
     assert Team.objects.get(pk=team.pk).auto_cancel_minutes == 7
     client.force_login(vera)
     assert client.post("/t/acme/settings/", {"name": "X", "auto_cancel_minutes": "1"}).status_code == 403
+
+
+def test_an_operator_sees_the_keys_granted_to_him_and_their_spend(team, alice, bob, api_key):
+    reserved = make_key(team, label="Reserved", secret="sk-reserved-0003", restrict_to_members=True)
+    _spend(team, reserved, alice, "40")
+    _spend(team, api_key, alice, "5")
+    summary = team_summary(Membership.objects.get(team=team, user=bob))
+    assert [row.key.label for row in summary.keys] == ["Main"]
+    assert [(a.value, a.currency) for a in summary.totals] == [(Decimal("5"), "RUB")]
+    assert "Reserved" not in client_for(bob).get("/t/acme/").content.decode()
