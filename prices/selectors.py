@@ -107,40 +107,33 @@ def member_providers(membership: Membership) -> list[Provider]:
     return list(seen.values())
 
 
-def service_choices(membership: Membership, api_key: ApiKey | None = None) -> list[tuple[str, str]]:
-    """(code, name) of services with stored prices or catalog entries at the key's (or team's) providers."""
+def _choices(membership: Membership, api_key: ApiKey | None, field: str) -> list[tuple[Any, str]]:
+    """(code, name) of the `field` ("service" or "country") values in the catalogue or the stored prices
+    of the key's (or the member's) providers, by name."""
     providers = [
         p for p in ([provider_of(api_key)] if api_key else member_providers(membership)) if p is not None
     ]
-    names: dict[str, str] = {}
+    names: dict[Any, str] = {}
     for provider in providers:
         catalog = Names(provider)
-        codes = set(catalog.services) | set(
-            LatestPrice.objects.filter(provider=provider, kind=PriceKind.ACTIVATION)
-            .values_list("service", flat=True)
-            .distinct()
+        known = catalog.services if field == "service" else catalog.countries
+        name_of = catalog.service if field == "service" else catalog.country
+        stored = LatestPrice.objects.filter(provider=provider, kind=PriceKind.ACTIVATION).values_list(
+            field, flat=True
         )
-        for code in codes:
-            names.setdefault(code, catalog.service(code))
+        for code in set(known) | set(stored.distinct()):
+            names.setdefault(code, name_of(code))
     return sorted(names.items(), key=lambda item: item[1].lower())
+
+
+def service_choices(membership: Membership, api_key: ApiKey | None = None) -> list[tuple[str, str]]:
+    """(code, name) of services with stored prices or catalog entries at the key's (or member's) providers."""
+    return _choices(membership, api_key, "service")
 
 
 def country_choices(membership: Membership, api_key: ApiKey | None = None) -> list[tuple[int, str]]:
-    """(code, name) of countries of the key's (or team's) providers, by name."""
-    providers = [
-        p for p in ([provider_of(api_key)] if api_key else member_providers(membership)) if p is not None
-    ]
-    names: dict[int, str] = {}
-    for provider in providers:
-        catalog = Names(provider)
-        codes = set(catalog.countries) | set(
-            LatestPrice.objects.filter(provider=provider, kind=PriceKind.ACTIVATION)
-            .values_list("country", flat=True)
-            .distinct()
-        )
-        for code in codes:
-            names.setdefault(code, catalog.country(code))
-    return sorted(names.items(), key=lambda item: item[1].lower())
+    """(code, name) of countries of the key's (or member's) providers, by name."""
+    return _choices(membership, api_key, "country")
 
 
 # --- catalog --------------------------------------------------------------------------------
