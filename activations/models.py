@@ -138,3 +138,5 @@ class KeyPollState(KeyPollStateBase):
     """Per-key worker bookkeeping of the activations' poll cycle."""
 
     api_key = models.OneToOneField(ApiKey, on_delete=models.CASCADE, related_name="poll_state")
+    # Keys polled one getStatus per number: the last activation (pk) asked, where the next cycle goes on.
+    status_cursor = models.BigIntegerField(null=True, blank=True)

@@ -5,11 +5,19 @@ applies codes and closings, confirms prices from the provider's list, reconciles
 was lost (or whose process died mid-call) only where the match is unambiguous, adopts numbers bought
 elsewhere with the key once no purchase of ours could be them, cancels numbers that got no code when the
 team asks for it, and backs off on upstream faults.
+
+A provider without getActiveActivations (its profile says so, or it answered BAD_ACTION, which the key
+keeps for a day before trying again) is asked getStatus per live number instead, a budget's worth a
+cycle, in turn. Without the list, lost purchases and numbers bought elsewhere wait for the history sync.
 """
 
 import logging
-from datetime import timedelta
+import math
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from functools import partial
 
+from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -30,6 +38,8 @@ from activations.services import (
     touch_activation,
 )
 from providers import errors
+from providers.capabilities import api_key_try_action
+from providers.client import ProviderClient
 from providers.keys import client_for_key, profile_for_key
 from providers.results import ActiveActivation
 from providers.services import api_key_mark_health
@@ -46,6 +56,21 @@ from purchases.services import (
 
 logger = logging.getLogger(__name__)
 
+# The one call that reads every live number of a key; providers without it (SMSBower) are asked per number.
+LIST_ACTION = "getActiveActivations"
+# However large a key's request budget, one cycle asks about at most this many numbers one by one.
+STATUS_POLL_MAX = 50
+# Faults of the key or of the whole provider: the next number's getStatus would meet them too.
+KEY_FAULTS = (
+    errors.BadKey,
+    errors.Banned,
+    errors.AccountInactive,
+    errors.RateLimited,
+    errors.UpstreamUnavailable,
+)
+# Numbers in a row whose getStatus failed before the cycle gives up and backs off.
+FAULTS_IN_A_ROW = 2
+
 
 def keys_to_poll() -> list[int]:
     """Active keys with live or unsettled activations, not backing off."""
@@ -57,21 +82,26 @@ def keys_to_poll() -> list[int]:
     return list(ApiKey.objects.filter(pk__in=busy).exclude(pk__in=backing_off).values_list("pk", flat=True))
 
 
-def poll_key(api_key_id: int) -> str:
-    """One poll cycle for one key; returns a short word for logs. Never raises on upstream faults."""
-    return run_locked_cycle(api_key_id, _cycle, state_model=KeyPollState)
+def poll_key(api_key_id: int, *, clock: Callable[[], datetime] = timezone.now) -> str:
+    """One poll cycle for one key; returns a short word for logs. Never raises on upstream faults.
+
+    `clock` tells when a key whose provider lacks getActiveActivations tries it again (tests move it).
+    """
+    return run_locked_cycle(api_key_id, partial(_cycle, clock=clock), state_model=KeyPollState)
 
 
-def _cycle(api_key: ApiKey) -> None:
+def _cycle(api_key: ApiKey, *, clock: Callable[[], datetime]) -> None:
     orphan_intents(Activation, api_key=api_key)
-    if not profile_for_key(api_key).supports_action("getActiveActivations"):
-        for activation in Activation.objects.filter(api_key=api_key, status__in=LIVE_STATUSES).exclude(
-            upstream_id=None
-        ):
-            activation_refresh(activation=activation)
+    client = client_for_key(api_key)
+    # None: the profile or the provider itself (BAD_ACTION, learned on the key) has no list.
+    listed = api_key_try_action(
+        api_key=api_key, action=LIST_ACTION, call=client.get_all_active_activations, now=clock()
+    )
+    if listed is None:
+        _poll_each(api_key, client)
         _auto_cancel(api_key)
         return
-    upstream = {row.activation_id: row for row in client_for_key(api_key).get_all_active_activations()}
+    upstream = {row.activation_id: row for row in listed}
     api_key_mark_health(api_key=api_key, exc=None)
     # Local rows are read only now: a purchase settled while the provider answered is seen as ours.
     known = {
@@ -90,6 +120,52 @@ def _cycle(api_key: ApiKey) -> None:
     ):
         activation_refresh(activation=activation, gone_upstream=True)
     _auto_cancel(api_key)
+
+
+def status_poll_cap(api_key: ApiKey) -> int:
+    """How many numbers one cycle asks about one by one: what the key's request budget allows in one poll
+    interval (so a cycle ends about when the next is due), at least one, at most `STATUS_POLL_MAX`."""
+    per_interval = profile_for_key(api_key).requests_per_second * settings.SIMDESK_POLL_INTERVAL
+    return max(1, min(STATUS_POLL_MAX, math.floor(per_interval)))
+
+
+def _poll_each(api_key: ApiKey, client: ProviderClient) -> None:
+    """No list of live numbers at this provider: one getStatus per live number, applied by the same step
+    as a number missing from the list (`activation_refresh`). At most `status_poll_cap` numbers a cycle,
+    taken in turn from where the last cycle stopped (the poll state's cursor), so each gets its turn."""
+    live = (
+        Activation.objects.filter(api_key=api_key, status__in=LIVE_STATUSES)
+        .exclude(upstream_id=None)
+        .order_by("pk")
+    )
+    cap = status_poll_cap(api_key)
+    cursor = KeyPollState.objects.filter(api_key=api_key).values_list("status_cursor", flat=True).first() or 0
+    batch = list(live.filter(pk__gt=cursor)[:cap])
+    if len(batch) < cap:
+        batch += live.filter(pk__lte=cursor)[: cap - len(batch)]
+    now = timezone.now()
+    done, failed_in_row, answered = cursor, 0, False
+    try:
+        for activation in batch:
+            # Past its lifetime the number is over upstream, whatever code getStatus still shows.
+            over = activation.expires_at is not None and activation.expires_at < now - CLOCK_SLACK
+            try:
+                activation_refresh(activation=activation, gone_upstream=over, client=client)
+            except KEY_FAULTS:
+                raise  # this number goes first next cycle
+            except errors.ProviderError as exc:
+                # Only this number's answer, maybe: it is skipped so it never holds up the others; twice
+                # in a row is the provider's fault, and the cycle backs off.
+                done, failed_in_row = activation.pk, failed_in_row + 1
+                if failed_in_row >= min(FAULTS_IN_A_ROW, len(batch)):
+                    raise
+                logger.warning("getStatus of activation %s failed: %s", activation.pk, exc.code)
+                continue
+            done, failed_in_row, answered = activation.pk, 0, True
+    finally:
+        KeyPollState.objects.filter(api_key=api_key).update(status_cursor=done)
+    if answered:
+        api_key_mark_health(api_key=api_key, exc=None)
 
 
 def _apply_row(activation: Activation, row: ActiveActivation) -> None:

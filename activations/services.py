@@ -21,6 +21,7 @@ from accounts.models import ApiKey, LedgerKind, Membership, User
 from accounts.services import ActionRefused, audit_record
 from activations.models import LIVE_STATUSES, Activation, ActivationStatus, Sms, SmsVia
 from providers import errors
+from providers.client import ProviderClient
 from providers.keys import client_for_key, profile_for_key
 from providers.results import ActivationState, ActiveActivation, NumberOrder
 from providers.services import api_key_mark_health
@@ -439,16 +440,19 @@ def settle_closed(activation: Activation, *, status: str, refund: bool) -> bool:
     return True
 
 
-def activation_refresh(*, activation: Activation, gone_upstream: bool = False) -> Activation:
+def activation_refresh(
+    *, activation: Activation, gone_upstream: bool = False, client: ProviderClient | None = None
+) -> Activation:
     """Ask the provider for one activation's state (getStatus) and apply it.
 
     `gone_upstream`: the provider's list of live numbers no longer shows it, so a code it still
     reports means the number was finished (a finish whose answer was lost), not that it is live.
+    `client`: the key's client, when the caller asks about several numbers of one key.
     """
     if not activation.upstream_id:
         return activation
     try:
-        state = client_for_key(activation.api_key).get_status(id=activation.upstream_id)
+        state = (client or client_for_key(activation.api_key)).get_status(id=activation.upstream_id)
     except errors.NoActivation:
         # The provider forgot it: it expired. A number that got a code was used; one without was refunded.
         if activation.is_live:

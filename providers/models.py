@@ -132,6 +132,24 @@ class BalanceSample(models.Model):
         return f"{self.balance} {self.currency} at {self.at:%Y-%m-%d %H:%M}"
 
 
+class MissingAction(models.Model):
+    """An optional action the key's profile lists but its provider answered BAD_ACTION to (a custom
+    provider such as SMSBower without getActiveActivations), learned at `learned_at`. Callers take their
+    fallback until the action is tried again a day later (`providers.capabilities.api_key_try_action`)."""
+
+    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="missing_actions")
+    action = models.CharField(max_length=40)
+    learned_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["api_key", "action"], name="missingaction_unique_key_action")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} missing for key {self.api_key_id} since {self.learned_at:%Y-%m-%d %H:%M}"
+
+
 class RequestBudget(models.Model):
     """A key's request budget (token bucket) without Redis, or while Redis fails: providers/ratelimit.py."""
 

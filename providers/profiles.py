@@ -195,7 +195,9 @@ PROFILES: dict[str, ProviderProfile] = {
             dialect="classic",
             currency="RUB",
             timezone="Europe/Moscow",
-            # Unknown capabilities: try everything and fall back on BAD_ACTION.
+            # Unknown capabilities: every optional action is tried. A BAD_ACTION to getActiveActivations
+            # (SMSBower) is kept on the key (providers.models.MissingAction) and its numbers are polled with
+            # one getStatus each, within the key's request budget; the list is tried again a day later.
             supports=OPTIONAL_ACTIONS,
             requests_per_second=1.0,
         ),

@@ -130,6 +130,7 @@ class AccountAdmin(admin.ModelAdmin):
                     "fault_after_commit_rate",
                     "fault_actions",
                     "banned_until",
+                    "no_active_list",
                 ]
             },
         ),

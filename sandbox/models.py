@@ -56,6 +56,8 @@ class Account(models.Model):
     # Comma-separated action names the fault rates apply to; empty: every action.
     fault_actions = models.CharField(max_length=300, blank=True)
     banned_until = models.DateTimeField(null=True, blank=True)
+    # Like SMSBower: getActiveActivations and getNumbersStatus answer BAD_ACTION (clients poll getStatus).
+    no_active_list = models.BooleanField(default=False)
 
     created_at = models.DateTimeField(default=timezone.now)
 

@@ -131,8 +131,12 @@ def account_create(
     sms_delay: int | None = None,
     cancel_lock: int | None = None,
     lifetime: int | None = None,
+    no_active_list: bool = False,
 ) -> Account:
-    """Open an account with a fresh key; HeroSMS-dialect accounts count in USD."""
+    """Open an account with a fresh key; HeroSMS-dialect accounts count in USD.
+
+    `no_active_list`: the account answers BAD_ACTION to getActiveActivations and getNumbersStatus.
+    """
     catalog.ensure_catalog()
     account = Account(
         balance=balance,
@@ -140,6 +144,7 @@ def account_create(
         label=label or None,
         webhook_url=webhook_url,
         currency=USD if dialect == Dialect.HERO else RUB,
+        no_active_list=no_active_list,
     )
     if sms_delay is not None:
         account.sms_delay_min = account.sms_delay_max = sms_delay

@@ -13,6 +13,8 @@ from sandbox.errors import ApiError
 
 # Webhooks due at the end of a request are sent inline, a few at a time; the tick sends the rest.
 INLINE_WEBHOOKS = 5
+# What an account with `no_active_list` does not implement, as SMSBower does not (protocol.md quirk 25).
+LISTLESS_ACTIONS = frozenset({"getActiveActivations", "getNumbersStatus"})
 
 
 def request_params(request: HttpRequest) -> dict[str, str]:
@@ -61,7 +63,7 @@ def dispatch(params: dict[str, str], now: datetime, *, hero_keys: bool = False) 
         return answers.token(False, "BAD_KEY")
     action = params.get("action", "").strip()
     spec = actions.ACTIONS.get(action)
-    if spec is None:
+    if spec is None or (account.no_active_list and action in LISTLESS_ACTIONS):
         return answers.error(account.is_hero, ApiError("BAD_ACTION"))
     plan = faults.before(account, action=action, kind=spec.kind, rent=spec.rent, now=now)
     if isinstance(plan, Answer):

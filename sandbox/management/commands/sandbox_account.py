@@ -1,5 +1,6 @@
 """Manage sandbox accounts: create (prints only the key), list, set settings and faults, push an SMS."""
 
+from argparse import BooleanOptionalAction
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
@@ -71,6 +72,11 @@ class Command(BaseCommand):
         parser.add_argument("--cancel-lock", type=int, help="seconds before a number may be cancelled")
         parser.add_argument("--lifetime", type=int, help="seconds an activation lives")
         parser.add_argument("--webhook-url")
+        parser.add_argument(
+            "--active-list",
+            action=BooleanOptionalAction,
+            help="--no-active-list: answer BAD_ACTION to getActiveActivations and getNumbersStatus (SMSBower)",
+        )
 
     def handle(self, *args, command: str, **options) -> None:
         getattr(self, f"_{command}")(**options)
@@ -91,6 +97,7 @@ class Command(BaseCommand):
             sms_delay=options["sms_delay"],
             cancel_lock=options["cancel_lock"],
             lifetime=options["lifetime"],
+            no_active_list=options["active_list"] is False,
         )
         self.stdout.write(account.key)
 
@@ -116,6 +123,7 @@ class Command(BaseCommand):
             "latency_ms": options["latency_ms"],
             "fault_actions": options["fault_actions"],
             "no_code_share": options["no_code_share"],
+            "no_active_list": None if options["active_list"] is None else not options["active_list"],
         }
         if options["sms_delay"] is not None:
             fields["sms_delay_min"] = fields["sms_delay_max"] = options["sms_delay"]
