@@ -136,6 +136,9 @@ class ApiKey(models.Model):
     base_url = models.URLField(_("base URL"), blank=True, help_text=_("Only for a custom provider."))
     secret_encrypted = models.TextField(editable=False)
     secret_last4 = models.CharField(max_length=4, editable=False)
+    # Keyed hash of the secret (`accounts.crypto.secret_digest`): a secret entered twice is found without
+    # decrypting every key. Empty where unknown (a key stored before it existed repeating an older key's secret).
+    secret_digest = models.CharField(max_length=64, blank=True, default="", editable=False)
     status = models.CharField(max_length=10, choices=KeyStatus.choices, default=KeyStatus.ACTIVE)
     health = models.CharField(max_length=12, choices=KeyHealth.choices, default=KeyHealth.UNKNOWN)
     health_message = models.CharField(max_length=200, blank=True)
@@ -161,6 +164,15 @@ class ApiKey(models.Model):
     class Meta:
         ordering = ["label"]
         indexes = [models.Index(fields=["team", "status"])]
+        constraints = [
+            # One live key per secret in a team: the same account counted twice doubles its balance.
+            # Archived keys keep their history and do not count, nor do keys without a digest.
+            models.UniqueConstraint(
+                fields=["team", "secret_digest"],
+                condition=~models.Q(status="archived") & ~models.Q(secret_digest=""),
+                name="apikey_unique_live_secret_per_team",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.label} (••••{self.secret_last4})"

@@ -4,12 +4,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.crypto import encrypt_secret
-from accounts.models import ApiKey, KeyHealth, Membership
+from accounts.crypto import encrypt_secret, secret_digest, secret_digests
+from accounts.models import ApiKey, KeyHealth, KeyStatus, Membership, Team
 from accounts.services import ActionRefused, audit_record
 from providers import errors
 from providers.keys import client_for_key, client_for_secret
@@ -25,6 +25,32 @@ class KeyCheck:
     balance: Decimal
     currency: str
     cashback: Decimal | None
+
+
+class DuplicateKey(ActionRefused):
+    """The secret is already a live key of the team: `existing` is that key, for a link to it. The message
+    names the key by its label only."""
+
+    def __init__(self, existing: ApiKey):
+        super().__init__(_("This key is already in the team as “%s”.") % existing.label)
+        self.existing = existing
+
+
+def _same_secret(*, team: Team, secret: str, other_than: ApiKey | None = None) -> ApiKey | None:
+    """The team's live (not archived) key holding `secret`, found by its digest; keys of other teams are
+    never looked at."""
+    keys = ApiKey.objects.filter(team=team, secret_digest__in=secret_digests(secret)).exclude(
+        status=KeyStatus.ARCHIVED
+    )
+    if other_than is not None:
+        keys = keys.exclude(pk=other_than.pk)
+    return keys.order_by("pk").first()
+
+
+def _refuse_duplicate(*, team: Team, secret: str, other_than: ApiKey | None = None) -> None:
+    existing = _same_secret(team=team, secret=secret, other_than=other_than)
+    if existing is not None:
+        raise DuplicateKey(existing)
 
 
 def _describe(exc: errors.ProviderError) -> str:
@@ -64,30 +90,39 @@ def api_key_create(*, membership: Membership, label: str, profile: str, base_url
     profile_obj = get_profile(profile)
     if profile_obj.slug == "custom" and not base_url:
         raise ActionRefused(_("A custom provider needs its base URL."))
+    # Refused before the provider is asked: a second copy of a key would count its balance twice.
+    _refuse_duplicate(team=membership.team, secret=secret)
     check = _check_secret(profile_slug=profile, secret=secret, base_url=base_url)
-    with transaction.atomic():
-        api_key = ApiKey.objects.create(
-            team=membership.team,
-            label=label.strip(),
-            profile=profile,
-            base_url=base_url if profile_obj.slug == "custom" else "",
-            secret_encrypted=encrypt_secret(secret),
-            secret_last4=secret[-4:],
-            currency=check.currency,
-            balance=check.balance,
-            cashback=check.cashback,
-            balance_updated_at=timezone.now(),
-            health=KeyHealth.OK,
-            health_checked_at=timezone.now(),
-        )
-        audit_record(
-            team=membership.team,
-            actor=membership.user,
-            action="key.add",
-            api_key=api_key,
-            summary=_("Added key %(label)s (%(provider)s)")
-            % {"label": api_key.label, "provider": profile_obj.name},
-        )
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            api_key = ApiKey.objects.create(
+                team=membership.team,
+                label=label.strip(),
+                profile=profile,
+                base_url=base_url if profile_obj.slug == "custom" else "",
+                secret_encrypted=encrypt_secret(secret),
+                secret_last4=secret[-4:],
+                secret_digest=secret_digest(secret),
+                currency=check.currency,
+                balance=check.balance,
+                cashback=check.cashback,
+                balance_updated_at=now,
+                health=KeyHealth.OK,
+                health_checked_at=now,
+            )
+            audit_record(
+                team=membership.team,
+                actor=membership.user,
+                action="key.add",
+                api_key=api_key,
+                summary=_("Added key %(label)s (%(provider)s)")
+                % {"label": api_key.label, "provider": profile_obj.name},
+            )
+    except IntegrityError:
+        # The same secret was added at the same moment by someone else: the constraint caught it.
+        _refuse_duplicate(team=membership.team, secret=secret)
+        raise
     return api_key
 
 
@@ -96,21 +131,29 @@ def api_key_rotate_secret(*, membership: Membership, api_key: ApiKey, secret: st
     if not membership.can_manage_keys:
         raise ActionRefused(_("Only owners and admins can change keys."))
     secret = secret.strip()
+    _refuse_duplicate(team=api_key.team, secret=secret, other_than=api_key)
     check = _check_secret(profile_slug=api_key.profile, secret=secret, base_url=api_key.base_url)
-    with transaction.atomic():
-        api_key.secret_encrypted = encrypt_secret(secret)
-        api_key.secret_last4 = secret[-4:]
-        api_key.balance, api_key.cashback, api_key.currency = check.balance, check.cashback, check.currency
-        api_key.balance_updated_at = api_key.health_checked_at = timezone.now()
-        api_key.health, api_key.health_message, api_key.banned_until = KeyHealth.OK, "", None
-        api_key.save()
-        audit_record(
-            team=api_key.team,
-            actor=membership.user,
-            action="key.rotate",
-            api_key=api_key,
-            summary=_("Re-entered the secret of key %s") % api_key.label,
-        )
+    try:
+        with transaction.atomic():
+            api_key.secret_encrypted = encrypt_secret(secret)
+            api_key.secret_last4 = secret[-4:]
+            api_key.secret_digest = secret_digest(secret)
+            api_key.balance, api_key.cashback = check.balance, check.cashback
+            api_key.currency = check.currency
+            api_key.balance_updated_at = api_key.health_checked_at = timezone.now()
+            api_key.health, api_key.health_message, api_key.banned_until = KeyHealth.OK, "", None
+            api_key.save()
+            audit_record(
+                team=api_key.team,
+                actor=membership.user,
+                action="key.rotate",
+                api_key=api_key,
+                summary=_("Re-entered the secret of key %s") % api_key.label,
+            )
+    except IntegrityError:
+        api_key.refresh_from_db()
+        _refuse_duplicate(team=api_key.team, secret=secret, other_than=api_key)
+        raise
     return api_key
 
 

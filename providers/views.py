@@ -9,7 +9,9 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.http import urlencode
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 
@@ -26,6 +28,14 @@ from providers.tasks import refresh_key_balance
 
 def _context(membership: Membership, **extra) -> dict:
     return {"membership": membership, "team": membership.team, **extra}
+
+
+def _refusal(membership: Membership, exc: ActionRefused) -> str | SafeString:
+    """The refusal as the form shows it; a key entered twice links to the team's copy of it."""
+    if isinstance(exc, services.DuplicateKey):
+        url = reverse("providers:key_detail", args=[membership.team.slug, exc.existing.public_id])
+        return format_html('{} <a href="{}">{}</a>', exc.message, url, _("Open it"))
+    return exc.message
 
 
 @team_view()
@@ -55,7 +65,7 @@ def key_add(request: HttpRequest, membership: Membership) -> HttpResponse:
                 secret=data["secret"],
             )
         except ActionRefused as exc:
-            form.add_error(None, exc.message)
+            form.add_error(None, _refusal(membership, exc))
         else:
             messages.success(request, _("Key “%s” added and checked.") % api_key.label)
             return page_redirect(
@@ -117,7 +127,7 @@ def key_rotate(request: HttpRequest, membership: Membership, key_id) -> HttpResp
                     membership=membership, api_key=api_key, secret=form.cleaned_data["secret"]
                 )
             except ActionRefused as exc:
-                form.add_error(None, exc.message)
+                form.add_error(None, _refusal(membership, exc))
             else:
                 messages.success(request, _("The new secret of “%s” works and is saved.") % api_key.label)
                 return page_redirect(

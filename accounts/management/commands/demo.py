@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.urls import reverse
 
-from accounts.crypto import decrypt_secret, encrypt_secret
+from accounts.crypto import decrypt_secret, encrypt_secret, secret_digest
 from accounts.models import ApiKey, KeyStatus, Membership, Role, Team, User
 from accounts.services import audit_record
 
@@ -91,6 +91,7 @@ class Command(BaseCommand):
                 profile=DEMO_KEY_PROFILE,
                 secret_encrypted=encrypt_secret(secret),
                 secret_last4=secret[-4:],
+                secret_digest=secret_digest(secret),
                 currency=DEMO_KEY_CURRENCY,
             )
             audit_record(
@@ -103,7 +104,8 @@ class Command(BaseCommand):
         elif decrypt_secret(api_key.secret_encrypted) != secret:
             # The sandbox account was recreated: point the demo key at it again.
             api_key.secret_encrypted, api_key.secret_last4 = encrypt_secret(secret), secret[-4:]
-            api_key.save(update_fields=["secret_encrypted", "secret_last4"])
+            api_key.secret_digest = secret_digest(secret)
+            api_key.save(update_fields=["secret_encrypted", "secret_last4", "secret_digest"])
         return api_key
 
     def _sandbox_key(self) -> str:
