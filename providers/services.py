@@ -111,6 +111,8 @@ def api_key_create(*, membership: Membership, label: str, profile: str, base_url
                 health=KeyHealth.OK,
                 health_checked_at=now,
             )
+            # The balance the check just read is the key's first point on the balance chart.
+            balance_sample_record(api_key=api_key)
             audit_record(
                 team=membership.team,
                 actor=membership.user,
@@ -143,6 +145,7 @@ def api_key_rotate_secret(*, membership: Membership, api_key: ApiKey, secret: st
             api_key.balance_updated_at = api_key.health_checked_at = timezone.now()
             api_key.health, api_key.health_message, api_key.banned_until = KeyHealth.OK, "", None
             api_key.save()
+            balance_sample_record(api_key=api_key)
             audit_record(
                 team=api_key.team,
                 actor=membership.user,

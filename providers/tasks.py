@@ -1,16 +1,46 @@
 """Thin Celery tasks around providers.services."""
 
 from celery import shared_task
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
 from django.utils.translation import gettext_noop
 
 from accounts.models import ApiKey, KeyHealth, KeyStatus
 from kit.jobs import job_finish
 from providers.services import api_key_refresh_balance
 
+# A refresh asked for after money moved counts as pending this long at most: a lost task frees the key again.
+REFRESH_PENDING_SECONDS = 60
+# Not started by then (a backed-up worker), the refresh is dropped: the five-minute sweep has read it anyway.
+REFRESH_EXPIRES_SECONDS = 300
+
+
+def _pending(api_key_id: int) -> str:
+    return f"simdesk:balance-refresh-pending:{api_key_id}"
+
+
+def refresh_key_balance_on_commit(api_key_id: int) -> None:
+    """Read the key's balance again once the current transaction commits, because money moved: enqueued
+    only if no refresh of the key is pending already (a burst of moves costs one getBalance), and never run
+    inside the transaction or the request that moved the money."""
+
+    def enqueue() -> None:
+        # `add` is atomic in every shared cache: of two processes settling at once, one enqueues.
+        if cache.add(_pending(api_key_id), True, REFRESH_PENDING_SECONDS):
+            refresh_key_balance.apply_async(
+                args=[api_key_id], queue=settings.CELERY_TASK_DEFAULT_QUEUE, expires=REFRESH_EXPIRES_SECONDS
+            )
+
+    # Robust: the money is booked whatever happens to the broker; the balance sweeper catches up.
+    transaction.on_commit(enqueue, robust=True)
+
 
 @shared_task(acks_late=True, ignore_result=True)
 def refresh_key_balance(api_key_id: int, job: str | None = None) -> None:
     """Refresh one key's balance and health; a vanished or disabled key is skipped."""
+    # From here on the balance is read after every move already committed; a later move enqueues anew.
+    cache.delete(_pending(api_key_id))
     api_key = ApiKey.objects.select_related("team").filter(pk=api_key_id, status=KeyStatus.ACTIVE).first()
     if api_key is None:
         job_finish(job, ok=False, message=gettext_noop("This key is not active."))

@@ -35,6 +35,7 @@ from providers import errors
 from providers.client import ProviderClient
 from providers.ratelimit import MAX_WAIT_SECONDS
 from providers.services import api_key_mark_health
+from providers.tasks import refresh_key_balance_on_commit
 from purchases.messages import describe_error
 from purchases.models import AMBIGUOUS, FAILED, PENDING, UNKNOWN, UNSETTLED, Purchase
 
@@ -437,6 +438,8 @@ def _ledger_write(row: Purchase, *, kind: str, amount: Decimal, event: str, memb
         purchase_ref=ref,
         event_key=f"{ref}:{event}",
     )
+    # Money moved: the key's balance is read again once this commits (no answer of a money call carries it).
+    refresh_key_balance_on_commit(row.api_key_id)
     if row.tracks_total:
         touch(row, total_cost=models.F("total_cost") + amount)
 
@@ -450,6 +453,8 @@ def ledger_book(
     Returns True if the row was written now.
     """
     if amount is None:
+        # Money moved by an amount nobody told us; the balance shows what it was.
+        refresh_key_balance_on_commit(row.api_key_id)
         return False
     signed = -amount if kind == LedgerKind.REFUND else amount
     try:

@@ -1,15 +1,17 @@
 """Create the demo data idempotently: the `demo` and `viewer` logins, the demo team and its sandbox key."""
 
 import io
+from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.crypto import decrypt_secret, encrypt_secret, secret_digest
-from accounts.models import ApiKey, KeyStatus, Membership, Role, Team, User
+from accounts.models import ApiKey, KeyHealth, KeyStatus, Membership, Role, Team, User
 from accounts.services import audit_record
 
 DEMO_USERNAME = "demo"
@@ -42,6 +44,8 @@ class Command(BaseCommand):
         sandbox_key = self._sandbox_key() if settings.SANDBOX_ENABLED else None
         if sandbox_key:
             api_key = self._register_key(team=team, owner=demo, secret=sandbox_key)
+            if api_key.balance is None:
+                self._first_balance(api_key, secret=sandbox_key)
             # Codes reach the board by webhook at once, as they would with a provider configured for it.
             hook = site_url.rstrip("/") + reverse("activations:webhook", args=[api_key.webhook_token])
             call_command("sandbox_account", "set", sandbox_key, "--webhook-url", hook, stdout=io.StringIO())
@@ -105,8 +109,30 @@ class Command(BaseCommand):
             # The sandbox account was recreated: point the demo key at it again.
             api_key.secret_encrypted, api_key.secret_last4 = encrypt_secret(secret), secret[-4:]
             api_key.secret_digest = secret_digest(secret)
-            api_key.save(update_fields=["secret_encrypted", "secret_last4", "secret_digest"])
+            # Another account: its balance is read anew below.
+            api_key.balance = api_key.balance_updated_at = None
+            fields = ["secret_encrypted", "secret_last4", "secret_digest", "balance", "balance_updated_at"]
+            api_key.save(update_fields=fields)
         return api_key
+
+    @staticmethod
+    def _first_balance(api_key: ApiKey, *, secret: str) -> None:
+        """The demo key's balance from the sandbox's own account list, so the team's first page shows it: the
+        web server that would answer getBalance is not up yet when `make run` gets here."""
+        out = io.StringIO()
+        call_command("sandbox_account", "list", stdout=out)
+        for line in out.getvalue().splitlines()[1:]:
+            label, tail, amount, *_rest = [*line.split(), "", "", ""]
+            if label == DEMO_SANDBOX_LABEL and tail == "…" + secret[-4:]:
+                try:
+                    balance = Decimal(amount)
+                except InvalidOperation:
+                    return  # the balance sweeper reads it once the worker runs
+                now = timezone.now()
+                ApiKey.objects.filter(pk=api_key.pk).update(
+                    balance=balance, balance_updated_at=now, health=KeyHealth.OK, health_checked_at=now
+                )
+                return
 
     def _sandbox_key(self) -> str:
         out = io.StringIO()
