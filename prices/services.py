@@ -256,6 +256,42 @@ def _offers_from_prices(entries: Iterable[Any]) -> Iterator[Offer]:
         yield Offer(country=entry.country, service=entry.service, cost=entry.cost, count=count)
 
 
+def _offers_from_top(rows: Iterable[Any], service: str) -> list[Offer]:
+    """One offer per country of a getTopCountriesByService answer: a classic row with its Free Price map as
+    the detail; SMSBower's rows, one per partner, folded into the cheapest price, the total count and a
+    price -> count detail. Rows of a country slug the provider's own list does not name are left out."""
+    offers: dict[tuple[int, str], Offer] = {}
+    unplaced = 0
+    for row in rows:
+        if row.country is None:
+            unplaced += 1
+            continue
+        key = (row.country, row.service or service)
+        count = row.physical_count if row.physical_count is not None else row.count
+        if row.provider_id is None:
+            detail = {f"{price:.4f}": n for price, n in sorted(row.free_price_map.items())}
+            offers.setdefault(
+                key, Offer(country=key[0], service=key[1], cost=row.price, count=count, detail=detail or None)
+            )
+            continue
+        folded = offers.get(key)
+        detail = dict(folded.detail or {}) if folded is not None else {}
+        if row.price is not None:
+            label = f"{row.price:.4f}"
+            detail[label] = detail.get(label, 0) + count
+        prices = [price for price in (folded.cost if folded else None, row.price) if price is not None]
+        offers[key] = Offer(
+            country=key[0],
+            service=key[1],
+            cost=min(prices) if prices else None,
+            count=(folded.count if folded else 0) + count,
+            detail=dict(sorted(detail.items(), key=lambda item: Decimal(item[0]))) or None,
+        )
+    if unplaced:
+        logger.info("top countries of %s: %d rows of a country the provider does not list", service, unplaced)
+    return list(offers.values())
+
+
 def snapshot_provider(
     *,
     provider: Provider,
@@ -283,17 +319,7 @@ def snapshot_provider(
             except errors.ProviderError as exc:
                 logger.info("top countries of %s failed: %s", service, exc.code)
                 continue
-            for row in rows:
-                detail = {f"{price:.4f}": count for price, count in sorted(row.free_price_map.items())}
-                offers.append(
-                    Offer(
-                        country=row.country,
-                        service=row.service or service,
-                        cost=row.price,
-                        count=row.physical_count if row.physical_count is not None else row.count,
-                        detail=detail or None,
-                    )
-                )
+            offers.extend(_offers_from_top(rows, service))
         snapshots.append(snapshot_store(provider=provider, offers=offers, kind=PriceKind.TOP, complete=False))
 
     countries = sorted(set(favourite_countries))

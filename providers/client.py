@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime, tzinfo
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
@@ -56,6 +56,7 @@ from providers.results import (
     RentListEntry,
     RentOrder,
     RentStatus,
+    Rows,
     Service,
     ServiceStock,
     SetStatusResult,
@@ -199,6 +200,8 @@ class ProviderClient:
         )
         # Called before every request: waits for the key's shared request budget (providers/ratelimit.py).
         self.throttle = throttle
+        # Country slug -> id from this provider's getCountries, read once when an answer names countries by slug.
+        self._slug_ids: Mapping[str, int] | None = None
 
     @classmethod
     def for_profile(
@@ -292,9 +295,21 @@ class ProviderClient:
         """Run ``parser``; a shape mismatch becomes a ``ProtocolError`` with a scrubbed excerpt."""
         failure: str | None = None
         try:
-            return parser(answer, *args)
+            result = parser(answer, *args)
         except ShapeError as exc:
             failure = str(exc)
+        else:
+            if isinstance(result, Rows) and result.damaged:
+                # Once per answer; the problems name fields only, never a value of the answer.
+                logger.warning(
+                    "provider action=%s damaged_rows=%d skipped_rows=%d kept_rows=%d problems=%s",
+                    action,
+                    result.damaged,
+                    result.skipped,
+                    len(result),
+                    "; ".join(result.problems[:5]),
+                )
+            return result
         raise ProtocolError(
             f"Unexpected answer to {action}: {failure}.",
             excerpt=parsing.make_excerpt(answer.text, self._api_key),
@@ -321,12 +336,32 @@ class ProviderClient:
 
     def get_top_countries_by_service(
         self, *, service: str | None = None, free_price: bool | None = None
-    ) -> list[TopCountry]:
-        """``getTopCountriesByService``: best countries for one service (or all), with Free Price maps."""
+    ) -> Rows[TopCountry]:
+        """``getTopCountriesByService``: best countries for one service (or all), with Free Price maps.
+
+        Rows SMSBower keys by country slug get their id from the provider's own getCountries (read once
+        per client); a slug it does not list keeps ``country`` ``None`` and its ``country_slug``.
+        """
         answer = self._call(
             "getTopCountriesByService", {"service": service, "freePrice": _flag_true(free_price)}
         )
-        return self._parse("getTopCountriesByService", answer, parsing.parse_top_countries, service)
+        rows: Rows[TopCountry] = self._parse(
+            "getTopCountriesByService", answer, parsing.parse_top_countries, service
+        )
+        if any(row.country is None and row.country_slug for row in rows):
+            rows = parsing.with_country_ids(rows, self._country_slug_ids())
+        return rows
+
+    def _country_slug_ids(self) -> Mapping[str, int]:
+        if self._slug_ids is None:
+            try:
+                countries = self.get_countries()
+            except ProviderError as exc:
+                # The rows stay readable by slug; the next answer tries the country list again.
+                logger.info("provider action=getCountries for country slugs failed: %s", exc.code)
+                return {}
+            self._slug_ids = parsing.country_slug_ids(countries)
+        return self._slug_ids
 
     def get_operators(self, *, country: int | None = None) -> dict[int, tuple[str, ...]]:
         """``getOperators``: operators per country; ``{}`` when the provider has none (``OPERATORS_NOT_FOUND``)."""
@@ -345,12 +380,12 @@ class ProviderClient:
         answer = self._call("getServicesList", {"country": country, "lang": lang})
         return self._parse("getServicesList", answer, parsing.parse_services_list)
 
-    def get_prices(self, *, service: str | None = None, country: int | None = None) -> list[PriceEntry]:
+    def get_prices(self, *, service: str | None = None, country: int | None = None) -> Rows[PriceEntry]:
         """``getPrices``: cost and stock per country and service (``[]`` when nothing matches)."""
         answer = self._call("getPrices", {"service": service, "country": country})
         return self._parse("getPrices", answer, parsing.parse_prices)
 
-    def get_prices_verification(self, *, service: str | None = None) -> list[PriceEntry]:
+    def get_prices_verification(self, *, service: str | None = None) -> Rows[PriceEntry]:
         """``getPricesVerification``: prices of numbers able to receive a verification call."""
         answer = self._call("getPricesVerification", {"service": service})
         return self._parse("getPricesVerification", answer, parsing.parse_prices_verification)
@@ -476,35 +511,46 @@ class ProviderClient:
 
     def get_active_activations(
         self, *, start: int | None = None, limit: int | None = None
-    ) -> list[ActiveActivation]:
+    ) -> Rows[ActiveActivation]:
         """``getActiveActivations``: every live activation of the key; ``[]`` for ``NO_ACTIVATIONS``.
 
-        ``start``/``limit`` page HeroSMS and Tiger; other providers ignore them.
+        ``start``/``limit`` page HeroSMS and Tiger; other providers ignore them. Read row by row: a row with
+        a malformed field is kept with that field empty, ``.damaged`` counts such rows (see ``Rows``).
         """
         try:
             answer = self._call("getActiveActivations", {"start": start, "limit": limit})
         except NoActivations:
-            return []
+            return Rows()
         return self._parse(
             "getActiveActivations", answer, parsing.parse_active_activations, self.provider_tz, self.currency
         )
 
-    def get_all_active_activations(self, *, page_size: int = 100) -> list[ActiveActivation]:
+    def get_all_active_activations(self, *, page_size: int = 100) -> Rows[ActiveActivation]:
         """Every page of ``getActiveActivations``: HeroSMS and Tiger answer at most ``limit`` rows (100) per call.
 
         Providers that do not page ignore ``start`` and answer the whole list again: a page that adds
-        no new id ends the walk, so they cost one extra call only when they hold a full page.
+        no new id ends the walk, so they cost one extra call only when they hold a full page. ``.damaged``
+        and ``.skipped`` add up the pages' counts.
         """
         rows: dict[str, ActiveActivation] = {}
+        damaged = skipped = 0
+        problems: list[str] = []
         start = 0
         while True:
             page = self.get_active_activations(start=start, limit=page_size)
+            damaged += page.damaged
+            skipped += page.skipped
+            problems.extend(page.problems)
             before = len(rows)
             for row in page:
                 rows.setdefault(row.activation_id, row)
-            if len(page) < page_size or len(rows) == before:
-                return list(rows.values())
-            start += len(page)
+            # A skipped row is part of the page the provider sent: it counts towards a full page.
+            sent = len(page) + page.skipped
+            if sent < page_size or len(rows) == before:
+                return Rows(
+                    rows.values(), damaged=damaged, skipped=skipped, problems=tuple(dict.fromkeys(problems))
+                )
+            start += sent
 
     def get_history(
         self,
@@ -513,8 +559,9 @@ class ProviderClient:
         end: int | datetime | None = None,
         offset: int | None = None,
         size: int | None = None,
-    ) -> list[HistoryEntry]:
-        """``getHistory``: past activations between ``start`` and ``end`` (Unix seconds or aware datetimes)."""
+    ) -> Rows[HistoryEntry]:
+        """``getHistory``: past activations between ``start`` and ``end`` (Unix seconds or aware datetimes),
+        read row by row (``.damaged``, see ``Rows``)."""
         params: dict[str, ParamValue] = {
             "start": _unix(start),
             "end": _unix(end),
@@ -616,12 +663,13 @@ class ProviderClient:
         answer = self._call("setRentStatus", {"id": str(id), "status": status})
         self._parse("setRentStatus", answer, parsing.parse_success, "setRentStatus")
 
-    def get_rent_list(self) -> list[RentListEntry]:
-        """``getRentList``: the key's current rents; ``[]`` when the provider answers ``NO_NUMBERS``."""
+    def get_rent_list(self) -> Rows[RentListEntry]:
+        """``getRentList``: the key's current rents, row by row (``.damaged``, see ``Rows``); ``[]`` when the
+        provider answers ``NO_NUMBERS``."""
         try:
             answer = self._call("getRentList")
         except (NoNumbers, NoActivations):
-            return []
+            return Rows()
         return self._parse("getRentList", answer, parsing.parse_rent_list)
 
     def continue_rent_number(self, *, id: str | int, rent_time: int | None = None) -> RentOrder:

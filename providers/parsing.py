@@ -15,27 +15,36 @@ with a scrubbed excerpt, so no parse failure can chain the raw body or the key i
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
-from collections.abc import Iterable, Mapping
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 
 from providers.errors import (
     ERROR_CLASSES,
+    BadAction,
     BadCountry,
+    BadForward,
     BadKey,
     BadService,
+    BadStatus,
     Banned,
     EarlyCancelDenied,
+    InvalidTime,
     MaxHoursExceed,
+    NoActivation,
     NoBalance,
     ProtocolError,
     ProviderError,
     RateLimited,
     UpstreamUnavailable,
+    WrongDate,
+    WrongExceptionPhone,
     WrongMaxPrice,
     WrongOperator,
 )
@@ -62,6 +71,7 @@ from providers.results import (
     RentOrder,
     RentState,
     RentStatus,
+    Rows,
     Service,
     ServiceStock,
     SetStatusResult,
@@ -91,6 +101,30 @@ _PHRASES: tuple[tuple[str, str], ...] = (
 )
 # ISO 4217 numeric codes HeroSMS-style answers carry.
 _NUMERIC_CURRENCIES = {643: "RUB", 840: "USD", 978: "EUR", 156: "CNY"}
+# HeroSMS validation errors name the request parameter they refuse, as text
+# (``UNPROCESSABLE_ENTITY:service:INVALID``) or as JSON (HTTP 422 ``{"title":"UNPROCESSABLE_ENTITY",
+# "details":"Validation failed","info":{"field":"service","code":"INVALID"}}``); a refused parameter means
+# what the documented error for a bad value of it means. Keys are lower-cased parameter names.
+_FIELD_ERRORS: dict[str, type[ProviderError]] = {
+    "api_key": BadKey,
+    "service": BadService,
+    "multiservice": BadService,
+    "country": BadCountry,
+    "operator": WrongOperator,
+    "maxprice": WrongMaxPrice,
+    "max_price": WrongMaxPrice,
+    "id": NoActivation,
+    "activationid": NoActivation,
+    "status": BadStatus,
+    "forward": BadForward,
+    "multiforward": BadForward,
+    "phoneexception": WrongExceptionPhone,
+    "duration": InvalidTime,
+    "rent_time": InvalidTime,
+    "start": WrongDate,
+    "end": WrongDate,
+    "action": BadAction,
+}
 
 
 class ShapeError(Exception):
@@ -331,21 +365,9 @@ def build_error(
     )
     common: dict[str, Any] = {"code": code, "http_status": http_status, "details": details, "info": info_map}
 
-    if code == "UNPROCESSABLE_ENTITY" and suffix:
-        # HeroSMS v1: UNPROCESSABLE_ENTITY:<field>:<reason>.
-        field_name = suffix.split(":", 1)[0].strip().lower()
-        by_field: dict[str, type[ProviderError]] = {
-            "service": BadService,
-            "country": BadCountry,
-            "api_key": BadKey,
-            "operator": WrongOperator,
-        }
-        if field_name in by_field:
-            return by_field[field_name](**common)
-        if field_name in ("maxprice", "max_price"):
-            return WrongMaxPrice(**common)
-
     cls = ERROR_CLASSES.get(code)
+    if code == "UNPROCESSABLE_ENTITY":
+        cls = _validation_error_class(suffix, info_map, details)
     if cls is None:
         return ProviderError(f"The provider answered {code}.", **common)
     if cls is Banned:
@@ -369,6 +391,18 @@ def build_error(
     if cls is EarlyCancelDenied:
         return EarlyCancelDenied(min_seconds=_opt_int_quiet(info_map.get("minActivationTime")), **common)
     return cls(**common)
+
+
+def _validation_error_class(
+    suffix: str | None, info: Mapping[str, Any], details: str
+) -> type[ProviderError] | None:
+    """The error a HeroSMS validation failure stands for: by its field (text ``:<field>:<reason>`` or JSON
+    ``info.field``), else by a documented code in ``details`` (``{"details":"BAD_SERVICE"}``)."""
+    field_name = suffix.split(":", 1)[0] if suffix else info.get("field")
+    cls = _FIELD_ERRORS.get(str(field_name or "").strip().lower())
+    if cls is None and details:
+        cls = ERROR_CLASSES.get(_split_code(details)[0] or "")
+    return cls
 
 
 def _ban_until(suffix: str | None, info: Mapping[str, Any], provider_tz: tzinfo) -> datetime | None:
@@ -600,6 +634,85 @@ def _json(answer: Answer, name: str) -> Any:
     return answer.data
 
 
+# --- reading lists row by row ---------------------------------------------------------------
+
+T = TypeVar("T")
+
+
+class _Fields:
+    """The optional fields of one row: a field that cannot be read is noted and given its fallback."""
+
+    __slots__ = ("problems",)
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def read(self, parse: Callable[[], T], fallback: T) -> T:
+        try:
+            return parse()
+        except ShapeError as exc:
+            self.problems.append(str(exc))
+            return fallback
+
+
+def _read_rows(raw_rows: Iterable[Any], read: Callable[[Any, _Fields], T], name: str) -> Rows[T]:
+    """Read each row on its own: a row that fails only in optional fields is kept (flagged ``damaged``
+    where its type has the flag), one whose required fields fail is skipped; the count goes on the result.
+
+    An answer with rows none of which can be read is not a list of this action at all: ``ShapeError``.
+    """
+    kept: list[T] = []
+    problems: list[str] = []
+    damaged = skipped = total = 0
+    for raw in raw_rows:
+        total += 1
+        fields = _Fields()
+        try:
+            item = read(raw, fields)
+        except ShapeError as exc:
+            skipped += 1
+            problems.append(str(exc))
+            continue
+        if fields.problems:
+            damaged += 1
+            problems.extend(fields.problems)
+            if "damaged" in getattr(item, "__dataclass_fields__", {}):
+                item = dataclasses.replace(item, damaged=True)  # type: ignore[type-var]
+        kept.append(item)
+    if total and not kept:
+        raise ShapeError(f"no row of {name} could be read")
+    return Rows(kept, damaged=damaged + skipped, skipped=skipped, problems=tuple(dict.fromkeys(problems)))
+
+
+def country_slug(name: str) -> str:
+    """A country name as SMSBower writes it in keys: ``United States (virtual)`` -> ``united-states-virtual``."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
+
+
+def country_slug_ids(countries: Iterable[Country]) -> dict[str, int]:
+    """Slug -> id from a provider's own getCountries (English names, then Russian); first id wins."""
+    ids: dict[str, int] = {}
+    for country in countries:
+        for name in (country.eng, country.rus):
+            slug = country_slug(name) if name else ""
+            if slug:
+                ids.setdefault(slug, country.id)
+    return ids
+
+
+def with_country_ids(rows: Rows[TopCountry], slug_ids: Mapping[str, int]) -> Rows[TopCountry]:
+    """Rows keyed by country slug get the id the provider's country list gives that slug; the others and
+    slugs it does not know stay as they are (``country`` ``None``, the slug kept)."""
+    mapped = [
+        dataclasses.replace(row, country=slug_ids[row.country_slug])
+        if row.country is None and row.country_slug in slug_ids
+        else row
+        for row in rows
+    ]
+    return Rows(mapped, damaged=rows.damaged, skipped=rows.skipped, problems=rows.problems)
+
+
 # --- parsers, one per action ----------------------------------------------------------------
 
 
@@ -685,8 +798,8 @@ def parse_set_status(answer: Answer) -> SetStatusResult:
 
 def parse_active_activations(
     answer: Answer, provider_tz: tzinfo, currency: str | None
-) -> list[ActiveActivation]:
-    """Classic ``activeActivations`` list, HeroSMS/Tiger ``data`` list, or a bare array."""
+) -> Rows[ActiveActivation]:
+    """Classic ``activeActivations`` list, HeroSMS/Tiger ``data`` list, or a bare array, read row by row."""
     data = _json(answer, "getActiveActivations")
     if isinstance(data, dict):
         if isinstance(data.get("data"), list):
@@ -698,50 +811,53 @@ def parse_active_activations(
             rows = rows_of(block, "activeActivations")
     else:
         rows = rows_of(data, "activeActivations")
-    result = []
-    for row in rows:
-        row = as_mapping(row, "activation")
-        result.append(
-            ActiveActivation(
-                activation_id=as_id(_first(row, "activationId", "id"), "activationId"),
-                service=_opt_str(_first(row, "serviceCode", "service")),
-                phone=as_phone(_first(row, "phoneNumber", "phone")),
-                cost=opt_decimal(_first(row, "activationCost", "cost"), "activationCost"),
-                status=_opt_str(_first(row, "activationStatus", "status")),
-                sms_codes=_codes(row.get("smsCode")),
-                sms_text=_opt_str(row.get("smsText")) or None,
-                activation_time=parse_time(row.get("activationTime"), provider_tz),
-                country=opt_country(_first(row, "countryCode", "country")),
-                can_get_another_sms=opt_bool(row.get("canGetAnotherSms")),
-                currency=currency_code(row.get("currency"), currency),
-                activation_end_time=parse_time(row.get("activationEndTime"), provider_tz),
-                operator=_opt_str(_first(row, "activationOperator", "operator")),
-            )
+
+    def read(raw: Any, fields: _Fields) -> ActiveActivation:
+        # The id and the codes are what the poll cycle cannot do without; everything else may be lost.
+        row = as_mapping(raw, "activation")
+        return ActiveActivation(
+            activation_id=as_id(_first(row, "activationId", "id"), "activationId"),
+            service=_opt_str(_first(row, "serviceCode", "service")),
+            phone=fields.read(lambda: as_phone(_first(row, "phoneNumber", "phone")), ""),
+            cost=fields.read(
+                lambda: opt_decimal(_first(row, "activationCost", "cost"), "activationCost"), None
+            ),
+            status=_opt_str(_first(row, "activationStatus", "status")),
+            sms_codes=_codes(row.get("smsCode")),
+            sms_text=_opt_str(row.get("smsText")) or None,
+            activation_time=fields.read(lambda: parse_time(row.get("activationTime"), provider_tz), None),
+            country=fields.read(lambda: opt_country(_first(row, "countryCode", "country")), None),
+            can_get_another_sms=fields.read(lambda: opt_bool(row.get("canGetAnotherSms")), None),
+            currency=currency_code(row.get("currency"), currency),
+            activation_end_time=fields.read(
+                lambda: parse_time(row.get("activationEndTime"), provider_tz), None
+            ),
+            operator=_opt_str(_first(row, "activationOperator", "operator")),
         )
-    return result
+
+    return _read_rows(rows, read, "getActiveActivations")
 
 
-def parse_history(answer: Answer, provider_tz: tzinfo, currency: str | None) -> list[HistoryEntry]:
-    """getHistory: a list (or ``{"data": [...]}``) of ``{id, date, phone, sms, cost, status}``."""
+def parse_history(answer: Answer, provider_tz: tzinfo, currency: str | None) -> Rows[HistoryEntry]:
+    """getHistory: a list (or ``{"data": [...]}``) of ``{id, date, phone, sms, cost, status}``, row by row."""
     data = _json(answer, "getHistory")
     if isinstance(data, dict) and "data" in data:
         data = data["data"]
-    entries = []
-    for row in rows_of(data, "history"):
-        row = as_mapping(row, "history entry")
-        entries.append(
-            HistoryEntry(
-                activation_id=as_id(_first(row, "id", "activationId"), "id"),
-                date=parse_time(_first(row, "date", "activationTime"), provider_tz),
-                phone=as_phone(_first(row, "phone", "phoneNumber")),
-                sms=_codes(_first(row, "sms", "smsCode")),
-                cost=opt_decimal(row.get("cost"), "cost"),
-                status=_opt_str(row.get("status")),
-                currency=currency_code(row.get("currency"), currency),
-                service=_opt_str(_first(row, "service", "serviceCode")),
-            )
+
+    def read(raw: Any, fields: _Fields) -> HistoryEntry:
+        row = as_mapping(raw, "history entry")
+        return HistoryEntry(
+            activation_id=as_id(_first(row, "id", "activationId"), "id"),
+            date=fields.read(lambda: parse_time(_first(row, "date", "activationTime"), provider_tz), None),
+            phone=fields.read(lambda: as_phone(_first(row, "phone", "phoneNumber")), ""),
+            sms=_codes(_first(row, "sms", "smsCode")),
+            cost=fields.read(lambda: opt_decimal(row.get("cost"), "cost"), None),
+            status=_opt_str(row.get("status")),
+            currency=currency_code(row.get("currency"), currency),
+            service=_opt_str(_first(row, "service", "serviceCode")),
         )
-    return entries
+
+    return _read_rows(rows_of(data, "history"), read, "getHistory")
 
 
 def parse_numbers_status(answer: Answer) -> list[ServiceStock]:
@@ -756,45 +872,115 @@ def parse_numbers_status(answer: Answer) -> list[ServiceStock]:
     return stock
 
 
-def _top_row(row: Any, rank: Any, service: str | None) -> TopCountry:
-    row = as_mapping(row, "top country")
-    free_map = {
-        as_decimal(price, "freePriceMap price"): as_int(count, "freePriceMap count")
-        for price, count in as_mapping(row.get("freePriceMap"), "freePriceMap").items()
-    }
-    return TopCountry(
-        service=service,
-        rank=as_int(rank, "rank"),
-        country=as_int(row.get("country"), "country"),
-        count=as_int(row.get("count", 0), "count"),
-        price=opt_decimal(row.get("price"), "price"),
-        retail_price=opt_decimal(row.get("retail_price"), "retail_price"),
-        free_price_map=free_map,
-        physical_count=opt_int(row.get("physicalTotalCount"), "physicalTotalCount"),
-    )
+# One row of getTopCountriesByService before reading: (service, rank, row, country slug, partner id).
+_TopItem = tuple[str | None, int, Any, str | None, str | None]
 
 
 def _is_top_rows(block: Mapping[str, Any]) -> bool:
-    return all(isinstance(value, dict) and "country" in value for value in block.values())
+    """One service's rows keyed by rank: every key a rank (so a row that lost its country is still a row),
+    or every row naming its country."""
+    values = list(block.values())
+    if not all(isinstance(value, dict) for value in values):
+        return False
+    return all(str(key).isdigit() for key in block) or all("country" in value for value in values)
 
 
-def parse_top_countries(answer: Answer, service: str | None) -> list[TopCountry]:
-    """``{"0": {row}}`` for one service, ``{"<service>": {"0": {row}}}`` for all; a wrapping array is unwrapped."""
-    data = _json(answer, "getTopCountriesByService")
+def _is_slug_block(block: Mapping[str, Any]) -> bool:
+    """SMSBower: ``{"<country-slug>": {"<partnerId>": {"price", "count"}}}``."""
+    offers = [
+        offer
+        for partners in block.values()
+        if isinstance(partners, dict)
+        for offer in partners.values()
+        if isinstance(offer, dict)
+    ]
+    return (
+        bool(offers)
+        and not any("country" in offer for offer in offers)
+        and any("price" in offer or "count" in offer for offer in offers)
+    )
+
+
+def _ranked(rows: Mapping[Any, Any] | list[Any], service: str | None) -> Iterator[_TopItem]:
+    """Classic rows keyed by rank (``{"0": {row}}``) or listed in rank order (HeroSMS)."""
+    items = rows.items() if isinstance(rows, dict) else enumerate(rows)
+    for position, (rank, row) in enumerate(items):
+        number = _opt_int_quiet(rank)
+        yield (service, number if number is not None else position, row, None, None)
+
+
+def _by_slug(block: Mapping[str, Any], service: str | None) -> Iterator[_TopItem]:
+    """SMSBower rows in the provider's order: countries by its priority, partners by sales within each."""
+    rank = 0
+    for slug, partners in block.items():
+        if not isinstance(partners, dict):
+            yield (service, rank, partners, str(slug), None)
+            rank += 1
+            continue
+        for partner, offer in partners.items():
+            yield (service, rank, offer, str(slug), str(partner))
+            rank += 1
+
+
+def _top_items(data: Any, service: str | None) -> Iterator[_TopItem]:
     blocks = data if isinstance(data, list) else [data]
-    result: list[TopCountry] = []
+    position = 0
     for block in blocks:
         if isinstance(block, dict) and "country" in block:
-            result.append(_top_row(block, len(result), service))
+            # HeroSMS documents one service's rows as a bare array of rows.
+            yield (service, position, block, None, None)
+            position += 1
             continue
         block = as_mapping(block, "getTopCountriesByService")
         if _is_top_rows(block):
-            result.extend(_top_row(row, rank, service) for rank, row in block.items())
-            continue
-        for service_code, rows in block.items():
-            rows_map = rows if isinstance(rows, dict) else dict(enumerate(rows_of(rows, "rows")))
-            result.extend(_top_row(row, rank, str(service_code)) for rank, row in rows_map.items())
-    return result
+            yield from _ranked(block, service)
+        elif _is_slug_block(block):
+            yield from _by_slug(block, service)
+        else:
+            # Every service: {"<service>": rows}.
+            for service_code, rows in block.items():
+                if isinstance(rows, dict) and _is_slug_block(rows):
+                    yield from _by_slug(rows, str(service_code))
+                else:
+                    yield from _ranked(
+                        rows if isinstance(rows, dict) else rows_of(rows, "rows"), str(service_code)
+                    )
+
+
+def parse_top_countries(answer: Answer, service: str | None) -> Rows[TopCountry]:
+    """``{"0": {row}}`` for one service, ``{"<service>": {"0": {row}}}`` for all; a wrapping array is unwrapped.
+
+    SMSBower's ``{"<country-slug>": {"<partnerId>": {"price","count"}}}`` gives one row per partner with
+    the slug kept and ``country`` ``None``: ``with_country_ids`` maps slugs through the provider's countries.
+    """
+
+    def read(item: _TopItem, fields: _Fields) -> TopCountry:
+        row_service, rank, raw, slug, partner = item
+        row = as_mapping(raw, "top country")
+        return TopCountry(
+            service=row_service,
+            rank=rank,
+            country=None if slug is not None else as_int(row.get("country"), "country"),
+            count=fields.read(lambda: as_int(row.get("count", 0), "count"), 0),
+            price=fields.read(lambda: opt_decimal(row.get("price"), "price"), None),
+            retail_price=fields.read(lambda: opt_decimal(row.get("retail_price"), "retail_price"), None),
+            free_price_map=fields.read(lambda: _free_price_map(row.get("freePriceMap")), {}),
+            physical_count=fields.read(
+                lambda: opt_int(row.get("physicalTotalCount"), "physicalTotalCount"), None
+            ),
+            country_slug=slug,
+            provider_id=partner,
+        )
+
+    data = _json(answer, "getTopCountriesByService")
+    return _read_rows(_top_items(data, service), read, "getTopCountriesByService")
+
+
+def _free_price_map(value: Any) -> dict[Decimal, int]:
+    return {
+        as_decimal(price, "freePriceMap price"): as_int(count, "freePriceMap count")
+        for price, count in as_mapping(value, "freePriceMap").items()
+    }
 
 
 def parse_list_of_top_countries(answer: Answer) -> list[CountryShare]:
@@ -868,41 +1054,53 @@ def parse_services_list(answer: Answer) -> list[Service]:
     return [service for service in services if service.code]
 
 
-def parse_prices(answer: Answer) -> list[PriceEntry]:
-    """``{"<country>":{"<service>":{"cost","count"[,"physicalCount"]}}}``; ``{}``/``[]`` give ``[]``."""
+def _cells(table: Mapping[str, Any]) -> Iterator[tuple[str, str | None, Any]]:
+    """The cells of a two-level price map as ``(outer key, inner key, offer)``; an inner block that is not
+    an object is one cell with the inner key ``None`` (a damaged row). Blank keys name nothing (SMSBower
+    lists the Faroe Islands under ``""``, without an id) and are left out, as getCountries leaves them out."""
+    for outer, block in table.items():
+        if outer == "":
+            continue
+        if not isinstance(block, dict):
+            if block not in (None, []):
+                yield (outer, None, block)
+            continue
+        for inner, offer in block.items():
+            if inner != "":
+                yield (outer, inner, offer)
+
+
+def _price_entry(country: Any, service: Any, raw: Any, fields: _Fields, *cost_names: str) -> PriceEntry:
+    if service is None:
+        raise ShapeError("price block is not an object")
+    offer = as_mapping(raw, "price")
+    return PriceEntry(
+        country=as_int(country, "country"),
+        service=str(service),
+        cost=as_decimal(_first(offer, *cost_names), "cost"),
+        count=fields.read(lambda: as_int(offer.get("count", 0), "count"), 0),
+        physical_count=fields.read(lambda: opt_int(offer.get("physicalCount"), "physicalCount"), None),
+    )
+
+
+def parse_prices(answer: Answer) -> Rows[PriceEntry]:
+    """``{"<country>":{"<service>":{"cost","count"[,"physicalCount"]}}}``, cell by cell; ``{}``/``[]`` give ``[]``."""
     data = as_mapping(_json(answer, "getPrices"), "getPrices")
-    entries = []
-    for country, services in data.items():
-        for service, offer in as_mapping(services, "services").items():
-            offer = as_mapping(offer, "price")
-            entries.append(
-                PriceEntry(
-                    country=as_int(country, "country"),
-                    service=str(service),
-                    cost=as_decimal(_first(offer, "cost", "price"), "cost"),
-                    count=as_int(offer.get("count", 0), "count"),
-                    physical_count=opt_int(offer.get("physicalCount"), "physicalCount"),
-                )
-            )
-    return entries
+    return _read_rows(
+        _cells(data),
+        lambda cell, fields: _price_entry(cell[0], cell[1], cell[2], fields, "cost", "price"),
+        "getPrices",
+    )
 
 
-def parse_prices_verification(answer: Answer) -> list[PriceEntry]:
-    """``{"<service>":{"<country>":{"count","price"}}}`` (note: service first)."""
+def parse_prices_verification(answer: Answer) -> Rows[PriceEntry]:
+    """``{"<service>":{"<country>":{"count","price"}}}`` (note: service first), cell by cell."""
     data = as_mapping(_json(answer, "getPricesVerification"), "getPricesVerification")
-    entries = []
-    for service, countries in data.items():
-        for country, offer in as_mapping(countries, "countries").items():
-            offer = as_mapping(offer, "price")
-            entries.append(
-                PriceEntry(
-                    country=as_int(country, "country"),
-                    service=str(service),
-                    cost=as_decimal(_first(offer, "price", "cost"), "price"),
-                    count=as_int(offer.get("count", 0), "count"),
-                )
-            )
-    return entries
+    return _read_rows(
+        _cells(data),
+        lambda cell, fields: _price_entry(cell[1], cell[0], cell[2], fields, "price", "cost"),
+        "getPricesVerification",
+    )
 
 
 def parse_multi_service(answer: Answer) -> list[MultiServiceNumber]:
@@ -1010,12 +1208,14 @@ def parse_rent_order(answer: Answer, provider_tz: tzinfo, currency: str | None) 
             cost=opt_decimal(_first(data, "cost", "price"), "cost"),
             currency=currency_code(data.get("currency"), currency),
         )
-    if "activationId" in data:
+    if "activationId" in data or "phoneNumber" in data:
+        # HeroSMS: getNumberV2-shaped ({"activationId","activationCost","activationEndTime",...}) or its
+        # rent example {"id","phoneNumber","cost","currency","lockCancelTime","endDate","operator"}.
         return RentOrder(
-            rent_id=as_id(data.get("activationId"), "activationId"),
+            rent_id=as_id(_first(data, "activationId", "id"), "rent id"),
             phone=as_phone(_first(data, "phoneNumber", "phone")),
             end_date=parse_time(_first(data, "activationEndTime", "endDate"), provider_tz),
-            cost=opt_decimal(data.get("activationCost"), "activationCost"),
+            cost=opt_decimal(_first(data, "activationCost", "cost"), "cost"),
             currency=currency_code(data.get("currency"), currency),
         )
     raise ShapeError("unexpected rent order answer")
@@ -1068,17 +1268,19 @@ def parse_success(answer: Answer, name: str) -> None:
         raise ShapeError(f"{name} did not succeed")
 
 
-def parse_rent_list(answer: Answer) -> list[RentListEntry]:
-    """``{"status":"success","values":{"0":{"id","phone"}}}``; ``[]`` values give ``[]``."""
+def parse_rent_list(answer: Answer) -> Rows[RentListEntry]:
+    """``{"status":"success","values":{"0":{"id","phone"}}}``, row by row; ``[]`` values give ``[]``."""
     data = _json(answer, "getRentList")
     values = data.get("values") if isinstance(data, dict) else data
-    entries = []
-    for row in rows_of(values, "values"):
-        row = as_mapping(row, "rent")
-        entries.append(
-            RentListEntry(rent_id=as_id(row.get("id"), "id"), phone=as_phone(_first(row, "phone", "number")))
+
+    def read(raw: Any, fields: _Fields) -> RentListEntry:
+        row = as_mapping(raw, "rent")
+        return RentListEntry(
+            rent_id=as_id(row.get("id"), "id"),
+            phone=fields.read(lambda: as_phone(_first(row, "phone", "number")), ""),
         )
-    return entries
+
+    return _read_rows(rows_of(values, "values"), read, "getRentList")
 
 
 def parse_continue_rent_price(answer: Answer, currency: str | None) -> ContinueRentPrice:

@@ -8,10 +8,35 @@ none or ``0000-00-00 00:00:00``); ``currency`` is an ISO 4217 letter code or ``N
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class Rows(list[T], Generic[T]):
+    """A list answer read row by row: every row that could be read, and how many could not be read whole.
+
+    One bad row never costs the others: a row whose optional fields are malformed or missing is kept with
+    those fields empty (``None``, ``""``) and flagged ``damaged`` where its type has the flag; a row
+    without its id is skipped. ``damaged`` counts both kinds, ``skipped`` the skipped ones alone, and
+    ``problems`` names the fields that failed (never a value of the answer). A clean answer has 0 and 0.
+    """
+
+    def __init__(
+        self, rows: Iterable[T] = (), *, damaged: int = 0, skipped: int = 0, problems: tuple[str, ...] = ()
+    ) -> None:
+        super().__init__(rows)
+        self.damaged = damaged
+        self.skipped = skipped
+        self.problems = problems
+
+    def __repr__(self) -> str:
+        return f"Rows({list.__repr__(self)}, damaged={self.damaged}, skipped={self.skipped})"
 
 
 class ActivationState(StrEnum):
@@ -92,6 +117,8 @@ class ActiveActivation:
     currency: str | None
     activation_end_time: datetime | None = None
     operator: str | None = None
+    # Some field of the row could not be read (see ``Rows``); ``phone`` is then ``""`` if it was the one.
+    damaged: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +133,7 @@ class HistoryEntry:
     status: str | None
     currency: str | None
     service: str | None = None
+    damaged: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,16 +147,23 @@ class ServiceStock:
 
 @dataclass(frozen=True, slots=True)
 class TopCountry:
-    """One ranked row of ``getTopCountriesByService``."""
+    """One ranked row of ``getTopCountriesByService``.
+
+    SMSBower names countries by slug (``united-states``) and ranks offers per partner: such rows keep
+    ``country_slug`` and ``provider_id``, and ``country`` is the id the provider's getCountries gives
+    that slug, or ``None`` when none matches (the row stays visible, unpriced by country).
+    """
 
     service: str | None
     rank: int
-    country: int
+    country: int | None
     count: int
     price: Decimal | None
     retail_price: Decimal | None
     free_price_map: dict[Decimal, int] = field(default_factory=dict)
     physical_count: int | None = None
+    country_slug: str | None = None
+    provider_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,10 +308,11 @@ class RentStatus:
 
 @dataclass(frozen=True, slots=True)
 class RentListEntry:
-    """One row of ``getRentList``."""
+    """One row of ``getRentList``; ``phone`` is ``""`` in a damaged row that lacked it."""
 
     rent_id: str
     phone: str
+    damaged: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ the error in the account's dialect (bare token for activation actions, JSON for 
 which the fault layer needs (faults never hit after a state change, truncation only hits reads).
 """
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -28,6 +29,8 @@ from sandbox.models import (
 
 READ, WRITE, SPEND = "read", "write", "spend"
 HISTORY_MAX_DAYS = 30
+# HeroSMS's service codes (its API reference: `^[a-zA-Z]{2,4}$`); anything else fails validation.
+HERO_SERVICE_CODE = re.compile(r"[a-zA-Z]{2,4}")
 
 
 @dataclass
@@ -127,13 +130,41 @@ def _top_for_service(call: Call, service_code: str, free: bool) -> dict[str, Any
     return ranked
 
 
+def country_slug(name: str) -> str:
+    """How SMSBower names a country in keys: its English name, lower case, words joined by `-`."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+def _top_by_slug(call: Call, service_code: str, free: bool = False) -> dict[str, Any]:
+    """SMSBower: `{"<country-slug>": {"<partnerId>": {"price","count"}}}`, the best-stocked country first,
+    each country's partners by what they sell (a main partner, and a dearer one with a quarter of the stock).
+    `free` is ignored: SMSBower sends no Free Price map."""
+    prices = Price.objects.filter(service_id=service_code, forward=False).select_related("country")
+    offers = sorted(
+        ((catalog.live_price(price, call.now), price.country) for price in prices),
+        key=lambda pair: (-pair[0].count, pair[1].id),
+    )
+    table: dict[str, Any] = {}
+    for live, country in offers:
+        second = live.count // 4
+        partners = {
+            str(2000 + country.id): {"price": num(call.money(live.cost)), "count": live.count - second}
+        }
+        if second:
+            dearer = call.money(live.cost * Decimal("1.1"))
+            partners[str(3000 + country.id)] = {"price": num(dearer), "count": second}
+        table[country_slug(country.eng)] = partners
+    return table
+
+
 def get_top_countries_by_service(call: Call) -> Answer:
     free = call.flag("freePrice")
     code = (call.get("service") or "").strip().lower()
+    top = _top_by_slug if call.account.top_countries_by_slug else _top_for_service
     if code:
-        return as_json(call.hero, _top_for_service(call, code, free))
+        return as_json(call.hero, top(call, code, free))
     codes = Service.objects.filter(rent_only=False).values_list("code", flat=True)
-    return as_json(call.hero, {code: _top_for_service(call, code, free) for code in codes})
+    return as_json(call.hero, {code: top(call, code, free) for code in codes})
 
 
 def get_list_of_top_countries_by_service(call: Call) -> Answer:
@@ -251,7 +282,33 @@ def _max_price(call: Call) -> Decimal | None:
     return value if value is not None and value.is_finite() else None
 
 
+def _invalid(field: str, code: str, message: str = "") -> ApiError:
+    """A HeroSMS validation failure of one parameter: 422 `{"title":"UNPROCESSABLE_ENTITY","details":
+    "Validation failed","info":{"field","code","message"}}` (text `UNPROCESSABLE_ENTITY:<field>:<code>`)."""
+    return ApiError(
+        "UNPROCESSABLE_ENTITY",
+        suffix=f"{field}:{code}",
+        info={"field": field, "code": code, "message": message},
+    )
+
+
+def _hero_validate(call: Call) -> None:
+    """HeroSMS checks the form of a purchase's parameters before anything else; an unknown but
+    well-formed service still gets the documented `BAD_SERVICE`."""
+    if not call.hero:
+        return
+    service = (call.get("service") or "").strip()
+    if not service:
+        raise _invalid("service", "REQUIRED", "Param 'service' is required.")
+    if not HERO_SERVICE_CODE.fullmatch(service):
+        raise _invalid("service", "INVALID")
+    country = (call.get("country") or "").strip()
+    if country and not country.isdigit():
+        raise _invalid("country", "INVALID", "Param 'country' must be a number")
+
+
 def _buy(call: Call) -> Activation:
+    _hero_validate(call)
     return services.activation_buy(
         account=call.account,
         service_code=call.get("service"),
@@ -266,7 +323,13 @@ def _buy(call: Call) -> Activation:
 
 
 def get_number(call: Call) -> Answer:
-    activation = _buy(call)
+    try:
+        activation = _buy(call)
+    except ApiError as err:
+        if call.hero and err.code == "UNPROCESSABLE_ENTITY":
+            # HeroSMS's getNumber answers a validation failure as text, HTTP 200 (getNumberV2: 422 JSON).
+            return token(True, answers.classic_error_text(err))
+        raise
     return token(call.hero, f"ACCESS_NUMBER:{activation.id}:{activation.phone}")
 
 
@@ -510,7 +573,9 @@ def get_rent_number(call: Call) -> Answer:
         url=(call.get("url") or "").strip(),
         now=call.now,
     )
-    return as_json(call.hero, _rent_phone(call, rental))
+    if call.hero:
+        return as_json(True, answers.hero_rent(rental, call.account.rent_cancel_seconds))
+    return as_json(False, _rent_phone(call, rental))
 
 
 def get_rent_status(call: Call) -> Answer:

@@ -102,7 +102,21 @@ class AccountAdmin(admin.ModelAdmin):
     list_filter = ["dialect"]
     search_fields = ["label", "key"]
     fieldsets = [
-        (None, {"fields": ["label", "key", "dialect", "currency", "balance", "cashback", "webhook_url"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "label",
+                    "key",
+                    "dialect",
+                    "top_countries_by_slug",
+                    "currency",
+                    "balance",
+                    "cashback",
+                    "webhook_url",
+                ]
+            },
+        ),
         (
             "Clock",
             {
@@ -128,6 +142,7 @@ class AccountAdmin(admin.ModelAdmin):
                     "truncated_json_rate",
                     "rate_limit_rate",
                     "fault_after_commit_rate",
+                    "damaged_row_rate",
                     "fault_actions",
                     "banned_until",
                     "no_active_list",

@@ -20,7 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sandbox.errors import ApiError
-from sandbox.models import RUB, Activation, ActivationStatus
+from sandbox.models import RUB, Activation, ActivationStatus, Rental
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 TEXT = "text/plain; charset=utf-8"
@@ -130,6 +130,8 @@ HERO_ERRORS: dict[str, tuple[int, str]] = {
     "STATUS_FINISH": (409, "The rent is finished"),
     "STATUS_CANCEL": (409, "The rent is cancelled"),
     "RATE_LIMIT": (429, ""),
+    # A parameter failed validation; `info` names it: {"field","code":"REQUIRED"|"INVALID","message"}.
+    "UNPROCESSABLE_ENTITY": (422, "Validation failed"),
 }
 # Activation lookups answer one HeroSMS title whatever the classic token.
 HERO_ALIASES = {
@@ -213,6 +215,22 @@ def number_v2(hero: bool, act: Activation) -> dict[str, Any]:
         "subtype": 1,
         "serviceCode": act.service_id,
         "status": int(numeric_status(act)),
+    }
+
+
+def hero_rent(rental: Rental, cancel_seconds: int) -> dict[str, Any]:
+    """HeroSMS getRentNumber: the rent object of its API reference (`successfulRentNumberExample`).
+
+    `lockCancelTime` is not explained there; here it is the seconds the rent may be cancelled in.
+    """
+    return {
+        "id": str(rental.id),
+        "phoneNumber": rental.phone,
+        "cost": num(rental.cost),
+        "currency": rental.currency,
+        "lockCancelTime": cancel_seconds,
+        "endDate": iso_time(rental.ends_at),
+        "operator": rental.operator,
     }
 
 

@@ -11,12 +11,15 @@ Faults (each an account field; rates are probabilities 0..1 checked per request,
 * `html_rate`: an HTML error page with HTTP 200.
 * `error_sql_rate`: `ERROR_SQL` (rent actions: `{"status":"error","message":"SQL_ERROR"}`).
 * `truncated_json_rate`: a JSON answer of a read-only action cut in the middle, HTTP 200.
+* `damaged_row_rate`: the first row of a getActiveActivations, getHistory or getRentList answer is
+  damaged, the others are whole: its time is PHP's mangled zero date and its phone number is missing.
 * `fault_after_commit_rate`: a spending action IS carried out, but the answer is a 502 page
   (an ambiguous purchase for clients to reconcile).
 
 `fault_actions` (comma-separated action names) limits the rates to those actions; empty means all.
 """
 
+import json
 import random
 import time
 from dataclasses import dataclass
@@ -28,6 +31,11 @@ from sandbox import answers
 from sandbox.answers import Answer
 from sandbox.errors import ApiError
 from sandbox.models import Account
+
+# List answers whose rows the `damaged_row` fault can damage.
+ROW_ACTIONS = frozenset({"getActiveActivations", "getHistory", "getRentList"})
+# `0000-00-00 00:00:00` after PHP's DateTime: a time no parser accepts.
+MANGLED_TIME = "-0001-11-30 00:00:00"
 
 GATEWAY_PAGES = {
     502: "502 Bad Gateway",
@@ -50,10 +58,11 @@ def gateway_page(status: int) -> Answer:
 
 @dataclass
 class Plan:
-    """What to do after the action ran: cut its JSON, or hide a committed purchase behind a 502."""
+    """What to do after the action ran: cut its JSON, damage one row, or hide a committed purchase behind a 502."""
 
     truncate: bool = False
     after_commit: bool = False
+    damage_row: bool = False
 
 
 def _hit(rate: float) -> bool:
@@ -103,7 +112,37 @@ def before(account: Account, *, action: str, kind: str, rent: bool, now: datetim
     return Plan(
         truncate=kind == "read" and _hit(account.truncated_json_rate),
         after_commit=kind == "spend" and _hit(account.fault_after_commit_rate),
+        damage_row=action in ROW_ACTIONS and _hit(account.damaged_row_rate),
     )
+
+
+def _rows(data: object) -> list:
+    """The rows of a list answer: a bare array (getHistory), `activeActivations`/`data` lists, `values`."""
+    if isinstance(data, list):
+        return data
+    if isinstance(data, dict):
+        for key in ("activeActivations", "data", "values"):
+            block = data.get(key)
+            if isinstance(block, list) and block:
+                return block
+            if isinstance(block, dict) and block:
+                return list(block.values())
+    return []
+
+
+def damage_first_row(answer: Answer) -> Answer:
+    """The same answer with its first row damaged (time mangled, phone gone); the other rows untouched."""
+    data = json.loads(answer.body)
+    rows = [row for row in _rows(data) if isinstance(row, dict)]
+    if not rows:
+        return answer
+    first = rows[0]
+    for key in ("activationTime", "date"):
+        if key in first:
+            first[key] = MANGLED_TIME
+    for key in ("phoneNumber", "phone"):
+        first.pop(key, None)
+    return Answer(answers.dumps(data), answer.status, answer.content_type, answer.headers, is_json=True)
 
 
 def after(plan: Plan, answer: Answer) -> Answer:
@@ -112,6 +151,8 @@ def after(plan: Plan, answer: Answer) -> Answer:
         return answer
     if plan.after_commit:
         return gateway_page(502)
+    if plan.damage_row and answer.is_json:
+        answer = damage_first_row(answer)
     if plan.truncate and answer.is_json and len(answer.body) > 1:
         # Cut the bytes, not the characters: a real cut connection can split a UTF-8 sequence too.
         raw = answer.body.encode() if isinstance(answer.body, str) else answer.body

@@ -36,6 +36,8 @@ class Account(models.Model):
     cashback = models.DecimalField(max_digits=14, decimal_places=4, default=Decimal("0"))
     currency = models.PositiveSmallIntegerField(choices=[(RUB, "RUB"), (USD, "USD")], default=RUB)
     dialect = models.CharField(max_length=10, choices=Dialect.choices, default=Dialect.CLASSIC)
+    # Like SMSBower: getTopCountriesByService keyed by country slug, then partner id.
+    top_countries_by_slug = models.BooleanField(default=False)
     webhook_url = models.URLField(max_length=500, blank=True)
 
     cancel_lock_seconds = models.PositiveIntegerField(default=120)
@@ -53,6 +55,7 @@ class Account(models.Model):
     truncated_json_rate = models.FloatField(default=0.0, validators=RATE_VALIDATORS)
     rate_limit_rate = models.FloatField(default=0.0, validators=RATE_VALIDATORS)
     fault_after_commit_rate = models.FloatField(default=0.0, validators=RATE_VALIDATORS)
+    damaged_row_rate = models.FloatField(default=0.0, validators=RATE_VALIDATORS)
     # Comma-separated action names the fault rates apply to; empty: every action.
     fault_actions = models.CharField(max_length=300, blank=True)
     banned_until = models.DateTimeField(null=True, blank=True)

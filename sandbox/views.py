@@ -55,7 +55,13 @@ def dispatch(params: dict[str, str], now: datetime, *, hero_keys: bool = False) 
     """Key, action, faults, then the action itself; every outcome is an Answer."""
     key = params.get("api_key", "").strip()
     if not key:
-        return answers.token(hero_keys, "NO_KEY")
+        if hero_keys:
+            # HeroSMS validates the key's presence first: 422 naming the field, whatever the action.
+            missing = ApiError(
+                "UNPROCESSABLE_ENTITY", info={"field": "api_key", "code": "REQUIRED", "message": ""}
+            )
+            return answers.error(True, missing)
+        return answers.token(False, "NO_KEY")
     account = selectors.account_by_key(key)
     if account is None:
         if hero_keys:

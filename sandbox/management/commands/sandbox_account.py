@@ -19,6 +19,7 @@ FAULTS = {
     "truncated_json": "truncated_json_rate",
     "rate_limit": "rate_limit_rate",
     "after_commit": "fault_after_commit_rate",
+    "damaged_row": "damaged_row_rate",
 }
 
 
@@ -61,6 +62,11 @@ class Command(BaseCommand):
         update.add_argument("--latency-ms", type=int)
         update.add_argument("--banned-until", help="ISO datetime, or 'none'")
         update.add_argument("--no-code-share", type=float)
+        update.add_argument(
+            "--top-countries-by-slug",
+            action=BooleanOptionalAction,
+            help="answer getTopCountriesByService keyed by country slug, then partner id (SMSBower)",
+        )
         self._settings_options(update)
         sms = sub.add_parser("sms", help="deliver an SMS by hand")
         sms.add_argument("target_id", type=int)
@@ -123,6 +129,7 @@ class Command(BaseCommand):
             "latency_ms": options["latency_ms"],
             "fault_actions": options["fault_actions"],
             "no_code_share": options["no_code_share"],
+            "top_countries_by_slug": options["top_countries_by_slug"],
             "no_active_list": None if options["active_list"] is None else not options["active_list"],
         }
         if options["sms_delay"] is not None:
