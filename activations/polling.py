@@ -102,7 +102,7 @@ def _cycle(api_key: ApiKey, *, clock: Callable[[], datetime]) -> None:
         _auto_cancel(api_key)
         return
     upstream = {row.activation_id: row for row in listed}
-    api_key_mark_health(api_key=api_key, exc=None)
+    api_key_mark_health(api_key=api_key, exc=None, damaged=getattr(listed, "damaged", 0))
     # Local rows are read only now: a purchase settled while the provider answered is seen as ours.
     known = {
         a.upstream_id: a for a in Activation.objects.filter(api_key=api_key, upstream_id__in=list(upstream))
@@ -111,7 +111,11 @@ def _cycle(api_key: ApiKey, *, clock: Callable[[], datetime]) -> None:
         activation = known.get(upstream_id)
         if activation is not None and activation.is_live:
             _apply_row(activation, row)
-    _reconcile(api_key, [row for upstream_id, row in upstream.items() if upstream_id not in known])
+    # A row read only in part (no phone, no time) is never matched to a lost purchase nor adopted.
+    _reconcile(
+        api_key,
+        [row for upstream_id, row in upstream.items() if upstream_id not in known and not row.damaged],
+    )
     # Live here but gone upstream: the activation ended there; ask how.
     for activation in (
         Activation.objects.filter(api_key=api_key, status__in=LIVE_STATUSES)

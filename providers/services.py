@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.crypto import encrypt_secret, secret_digest, secret_digests
 from accounts.models import ApiKey, KeyHealth, KeyStatus, Membership, Team
@@ -160,12 +161,26 @@ def api_key_rotate_secret(*, membership: Membership, api_key: ApiKey, secret: st
     return api_key
 
 
-def api_key_mark_health(*, api_key: ApiKey, exc: errors.ProviderError | None) -> None:
-    """Record the key's health from the outcome of an upstream call; BAD_KEY and BANNED tell the team."""
+def api_key_mark_health(*, api_key: ApiKey, exc: errors.ProviderError | None, damaged: int = 0) -> None:
+    """Record the key's health from the outcome of an upstream call; BAD_KEY and BANNED tell the team.
+
+    `damaged` counts the rows of a list answer the provider sent that could not be read in full: the key
+    stays healthy, and its health message says so until a clean answer.
+    """
     now = timezone.now()
     previous = api_key.health
     if exc is None:
-        health, message, until = KeyHealth.OK, "", None
+        health, until = KeyHealth.OK, None
+        message = (
+            ngettext(
+                "The provider's last list had %(n)d row that could not be read in full.",
+                "The provider's last list had %(n)d rows that could not be read in full.",
+                damaged,
+            )
+            % {"n": damaged}
+            if damaged
+            else ""
+        )
     elif isinstance(exc, errors.BadKey):
         health, message, until = KeyHealth.INVALID, _describe(exc), None
     elif isinstance(exc, errors.Banned):
