@@ -1,8 +1,9 @@
 """Snapshots and catalog sync against the sandbox provider over real HTTP (live_server)."""
 
-import time
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from activations.models import Preset
 from prices.models import LatestPrice, PriceKind, PricePoint, Snapshot, TeamPriceSettings
@@ -22,7 +23,7 @@ def key(team, sandbox_url, settings):
     return register_key(team, sandbox_account("--balance", "100"))
 
 
-def test_the_snapshot_task_stores_the_whole_catalog_then_only_changes(team, key, settings):
+def test_the_snapshot_task_stores_the_whole_catalog_then_only_changes(team, key, settings, monkeypatch):
     snapshot_team_prices(team.pk)
 
     provider = provider_of(key, create=True)
@@ -38,11 +39,11 @@ def test_the_snapshot_task_stores_the_whole_catalog_then_only_changes(team, key,
     assert second.pk != first.pk and second.changes == 0
     assert PricePoint.objects.filter(snapshot=second).count() == 0
 
-    # Drifting prices (a new bucket every second): only what moved is stored.
+    # Drifting prices (a new bucket every ten minutes): an hour later only what moved is stored.
     settings.SANDBOX_PRICE_DRIFT = True
-    settings.SANDBOX_PRICE_BUCKET_SECONDS = 1
     snapshot_team_prices(team.pk)
-    time.sleep(1.1)
+    later = timezone.now() + timedelta(hours=1)
+    monkeypatch.setattr(timezone, "now", lambda: later)  # the sandbox and the snapshot read the same clock
     snapshot_team_prices(team.pk)
     drifted = Snapshot.objects.filter(provider=provider, kind=PriceKind.ACTIVATION).first()
     assert 0 < drifted.changes <= drifted.entries
