@@ -393,4 +393,4 @@ def test_price_csv_cells_a_spreadsheet_would_run_are_neutralised(alice, team, ke
     response = client_for(alice).get(url("compare_csv", team, service="tg"))
     text = b"".join(response.streaming_content).decode()
     assert "'=HYPERLINK(" in text
-    assert not any(line.startswith("=") or ',=' in line for line in text.splitlines())
+    assert not any(line.startswith("=") or ",=" in line for line in text.splitlines())
