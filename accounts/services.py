@@ -120,6 +120,18 @@ def invite_accept(*, token: str, user: User) -> Membership:
     return membership
 
 
+def _lock_team(membership: Membership) -> Membership:
+    """Lock the member's team row, so owner counts and role changes run one after another, and return the
+    member as it is now (a concurrent request may have changed the role or removed them)."""
+    # Locking only the target membership let two owners demote (or remove) each other at once: each
+    # counted two owners before either change was committed, and the team was left with none.
+    Team.objects.select_for_update().filter(pk=membership.team_id).values_list("pk", flat=True).get()
+    current = Membership.objects.select_related("team", "user").filter(pk=membership.pk).first()
+    if current is None:
+        raise ActionRefused(_("You are no longer a member of this team."))
+    return current
+
+
 def _owner_count(team: Team) -> int:
     return Membership.objects.filter(team=team, role=Role.OWNER).count()
 
@@ -129,6 +141,7 @@ def member_update(
     *, membership: Membership, target: Membership, role: str, daily_spend_limit: Decimal | None
 ) -> Membership:
     """Change a member's role and daily spend limit. Admins cannot touch owners; a team keeps one owner."""
+    membership = _lock_team(membership)
     target = Membership.objects.select_for_update().get(pk=target.pk, team=membership.team)
     if not membership.can_manage_members:
         raise ActionRefused(_("Only owners and admins can change members."))
@@ -157,6 +170,7 @@ def member_update(
 @transaction.atomic
 def member_remove(*, membership: Membership, target: Membership) -> None:
     """Remove a member (or leave, when target is oneself). The last owner cannot leave."""
+    membership = _lock_team(membership)
     target = (
         Membership.objects.select_for_update().select_related("user").get(pk=target.pk, team=membership.team)
     )
