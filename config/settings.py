@@ -204,6 +204,8 @@ SIMDESK_POLL_INTERVAL = env_float("SIMDESK_POLL_INTERVAL", 3.0)
 PROVIDER_CONNECT_TIMEOUT = env_float("PROVIDER_CONNECT_TIMEOUT", 5.0)
 PROVIDER_READ_TIMEOUT = env_float("PROVIDER_READ_TIMEOUT", 20.0)
 PROVIDER_READ_RETRIES = env_int("PROVIDER_READ_RETRIES", 2)
+# A provider asked while a member waits on a page (checking a new key): one attempt, this read timeout.
+PROVIDER_WEB_READ_TIMEOUT = env_float("PROVIDER_WEB_READ_TIMEOUT", 8.0)
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY", False) else None
 SESSION_COOKIE_HTTPONLY = True

@@ -3,6 +3,8 @@ protocol client. The only place a secret is decrypted."""
 
 from hashlib import sha256
 
+from django.conf import settings
+
 from accounts.crypto import decrypt_secret
 from accounts.models import ApiKey
 from providers.client import ProviderClient
@@ -39,7 +41,19 @@ def provider_of(api_key: ApiKey, *, create: bool = False) -> Provider | None:
 
 
 def client_for_secret(*, profile_slug: str, secret: str, base_url: str = "") -> ProviderClient:
-    return ProviderClient.for_profile(get_profile(profile_slug), secret, base_url=base_url or None)
+    """A client for a secret being checked while the member waits (key add and rotate): one attempt with a
+    short read timeout, so a slow provider answers the form in seconds instead of holding the request
+    through every read retry."""
+    return ProviderClient.for_profile(
+        get_profile(profile_slug),
+        secret,
+        base_url=base_url or None,
+        timeout=(
+            float(getattr(settings, "PROVIDER_CONNECT_TIMEOUT", 5.0)),
+            float(getattr(settings, "PROVIDER_WEB_READ_TIMEOUT", 8.0)),
+        ),
+        read_retries=0,
+    )
 
 
 def client_for_key(api_key: ApiKey) -> ProviderClient:

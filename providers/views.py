@@ -158,11 +158,12 @@ def key_status(request: HttpRequest, membership: Membership, key_id) -> HttpResp
     return redirect("providers:key_detail", membership.team.slug, api_key.public_id)
 
 
-@team_view(methods=("POST",))
+@team_view("can_buy", methods=("POST",))
 def key_refresh(request: HttpRequest, membership: Membership, key_id) -> HttpResponse:
     """Ask the provider for the balance, in the worker: htmx swaps the balance cell for one that follows
-    the job (poll-and-204), a plain POST goes back to the key, which shows the job."""
-    api_key = get_api_key(membership, key_id)
+    the job (poll-and-204), a plain POST goes back to the key, which shows the job. Only members who may
+    act with the key ask upstream with it (viewers get 403, operators need a grant)."""
+    api_key = get_api_key(membership, key_id, write=True)
     if api_key.status == KeyStatus.ARCHIVED:
         message = _("An archived key is not checked any more.")
         if request.htmx:

@@ -90,8 +90,8 @@ TABLE = [
     Row("providers:key_edit",          "can_manage_keys",    FORM, "key"),
     Row("providers:key_rotate",        "can_manage_keys",    FORM, "key"),
     Row("providers:key_status",        "can_manage_keys",    POST, "key"),
-    # Today any member, a viewer too, may have the balance asked upstream with the key.
-    Row("providers:key_refresh",       None,                 POST, "key"),
+    # Asking upstream with a key is for members who may act with it; viewers only watch balances.
+    Row("providers:key_refresh",       "can_buy",            POST, "key"),
     # activations: the live board, buying, history and exports
     Row("activations:board",           None,                 GET),
     Row("activations:buy",             "can_buy",            FORM),
