@@ -8,6 +8,7 @@ from django.contrib.auth.forms import UserCreationForm
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Membership, Role, User
+from accounts.services import limit_change_refusal
 
 MONEY = {"max_digits": 14, "decimal_places": 4, "min_value": Decimal("0")}
 
@@ -56,6 +57,11 @@ class MemberForm(forms.Form):
         if target.role == Role.OWNER and not membership.is_owner:
             choices = list(Role.choices)
         self.fields["role"].choices = choices
+        # The service refuses the change too; a disabled field keeps the stored limit whatever is posted.
+        refusal = limit_change_refusal(membership=membership, target=target)
+        if refusal:
+            self.fields["daily_spend_limit"].disabled = True
+            self.fields["daily_spend_limit"].help_text = refusal
 
 
 class SignupForm(UserCreationForm):

@@ -132,6 +132,19 @@ def _lock_team(membership: Membership) -> Membership:
     return current
 
 
+def limit_change_refusal(*, membership: Membership, target: Membership) -> str | None:
+    """Why `membership` may not change `target`'s daily spend limit, or None when it may.
+
+    Nobody changes their own limit, and only an owner changes an admin's or an owner's limit (an admin
+    must not lift its own cap, or a fellow admin's).
+    """
+    if target.pk == membership.pk:
+        return _("Nobody can change their own daily spend limit; ask an owner.")
+    if target.role in (Role.OWNER, Role.ADMIN) and not membership.is_owner:
+        return _("Only an owner can change an admin's or an owner's daily spend limit.")
+    return None
+
+
 def _owner_count(team: Team) -> int:
     return Membership.objects.filter(team=team, role=Role.OWNER).count()
 
@@ -140,7 +153,8 @@ def _owner_count(team: Team) -> int:
 def member_update(
     *, membership: Membership, target: Membership, role: str, daily_spend_limit: Decimal | None
 ) -> Membership:
-    """Change a member's role and daily spend limit. Admins cannot touch owners; a team keeps one owner."""
+    """Change a member's role and daily spend limit. Admins cannot touch owners; a team keeps one owner;
+    limits follow `limit_change_refusal`."""
     membership = _lock_team(membership)
     target = Membership.objects.select_for_update().get(pk=target.pk, team=membership.team)
     if not membership.can_manage_members:
@@ -149,6 +163,10 @@ def member_update(
         raise ActionRefused(_("Only an owner can change an owner or make someone owner."))
     if target.role == Role.OWNER and role != Role.OWNER and _owner_count(membership.team) == 1:
         raise ActionRefused(_("A team needs at least one owner."))
+    if target.daily_spend_limit != daily_spend_limit:
+        refusal = limit_change_refusal(membership=membership, target=target)
+        if refusal:
+            raise ActionRefused(refusal)
     changes = {}
     if target.role != role:
         changes["role"] = [target.role, role]
