@@ -1,6 +1,7 @@
 """Forms for the team's API keys. The secret field never renders its value back."""
 
 from decimal import Decimal
+from urllib.parse import urlsplit, urlunsplit
 
 from django import forms
 from django.conf import settings
@@ -43,6 +44,16 @@ class ApiKeyAddForm(forms.Form):
         help_text=_("Only for a custom provider: the address before /stubs/handler_api.php."),
     )
     secret = _secret_field(_("API key"))
+
+    def clean_base_url(self) -> str:
+        """Only http and https (the scheme in any case, stored in lower case): the client speaks nothing else."""
+        url = self.cleaned_data["base_url"]
+        if not url:
+            return url
+        parts = urlsplit(url)
+        if parts.scheme.lower() not in ("http", "https"):
+            raise forms.ValidationError(_("The base URL must start with http:// or https://."))
+        return urlunsplit(parts._replace(scheme=parts.scheme.lower()))
 
     def clean(self) -> dict:
         data = super().clean()

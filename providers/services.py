@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from django.views.decorators.debug import sensitive_variables
 
 from accounts.crypto import encrypt_secret, secret_digest, secret_digests
 from accounts.models import ApiKey, KeyHealth, KeyStatus, Membership, Team
@@ -66,10 +67,14 @@ def _describe(exc: errors.ProviderError) -> str:
     return _("The provider answered with an error: %s") % exc.code
 
 
+@sensitive_variables("secret", "client")
 def _check_secret(*, profile_slug: str, secret: str, base_url: str) -> KeyCheck:
     """getBalance with the candidate secret; raises ActionRefused with a clear message on any failure."""
     profile = get_profile(profile_slug)
-    client = client_for_secret(profile_slug=profile_slug, secret=secret, base_url=base_url)
+    try:
+        client = client_for_secret(profile_slug=profile_slug, secret=secret, base_url=base_url)
+    except ValueError:  # a base URL the client cannot speak to (not http or https)
+        raise ActionRefused(_("The base URL must start with http:// or https://.")) from None
     try:
         balance = client.get_balance()
     except errors.ProviderError as exc:
@@ -83,6 +88,7 @@ def _check_secret(*, profile_slug: str, secret: str, base_url: str) -> KeyCheck:
     return KeyCheck(balance=balance.amount, currency=balance.currency or profile.currency, cashback=cashback)
 
 
+@sensitive_variables("secret")
 def api_key_create(*, membership: Membership, label: str, profile: str, base_url: str, secret: str) -> ApiKey:
     """Check the secret with getBalance, then store it encrypted. Nothing is saved if the check fails."""
     if not membership.can_manage_keys:
@@ -129,6 +135,7 @@ def api_key_create(*, membership: Membership, label: str, profile: str, base_url
     return api_key
 
 
+@sensitive_variables("secret")
 def api_key_rotate_secret(*, membership: Membership, api_key: ApiKey, secret: str) -> ApiKey:
     """Replace the stored secret with a new one, checked upstream first."""
     if not membership.can_manage_keys:

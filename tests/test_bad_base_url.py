@@ -1,0 +1,63 @@
+"""A custom provider's base URL: only http and https, refused with a clear message (never a 500)."""
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from accounts.crypto import encrypt_secret
+from accounts.models import ApiKey, KeyHealth, Membership
+
+
+def login(user) -> Client:
+    client = Client(raise_request_exception=True)
+    client.force_login(user)
+    return client
+
+
+def make_key(team, *, secret: str = "secret-1234") -> ApiKey:
+    return ApiKey.objects.create(
+        team=team,
+        label="Key",
+        profile="sandbox",
+        secret_encrypted=encrypt_secret(secret),
+        secret_last4=secret[-4:],
+        currency="RUB",
+        health=KeyHealth.OK,
+    )
+
+
+@pytest.mark.parametrize("base_url", ["ftp://example.com", "ftps://example.com", "file:///etc/passwd"])
+def test_it_refuses_a_base_url_that_is_not_http(team, alice, base_url):
+    response = login(alice).post(
+        reverse("providers:key_add", args=[team.slug]),
+        {"label": "Custom", "profile": "custom", "base_url": base_url, "secret": "typed-secret-9999"},
+    )
+    assert response.status_code == 200
+    assert "typed-secret-9999" not in response.content.decode()
+    assert "base_url" in response.context["form"].errors
+    assert not ApiKey.objects.exists()
+
+
+def test_it_normalises_an_upper_case_scheme():
+    from providers.forms import ApiKeyAddForm
+
+    form = ApiKeyAddForm(
+        {"label": "Custom", "profile": "custom", "base_url": "HTTP://Example.com/api", "secret": "x" * 20}
+    )
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["base_url"].startswith("http://")
+
+
+def test_it_refuses_a_stored_base_url_that_is_not_http_when_rotating(team, alice):
+    from accounts.services import ActionRefused
+    from providers.services import api_key_rotate_secret
+
+    key = make_key(team)
+    ApiKey.objects.filter(pk=key.pk).update(profile="custom", base_url="ftp://example.com")
+    key.refresh_from_db()
+    with pytest.raises(ActionRefused, match="http"):
+        api_key_rotate_secret(
+            membership=Membership.objects.get(team=team, user=alice), api_key=key, secret="new-secret-1111"
+        )
+    key.refresh_from_db()
+    assert key.secret_last4 == "1234"
