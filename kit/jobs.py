@@ -7,17 +7,27 @@ The outcome's wording is stored untranslated (a `gettext_noop` message and its p
 translated for whoever reads it, in their language.
 """
 
+import logging
 import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+import redis
 from django.conf import settings
 from django.contrib import messages
 from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext, gettext_noop
+from kombu.exceptions import OperationalError
+
+from kit.degraded import live_updates_failed
+
+logger = logging.getLogger(__name__)
+
+# What sending a task raises while the broker is unreachable (kombu wraps most, not all, of them).
+BROKER_ERRORS = (OperationalError, redis.RedisError, OSError)
 
 JOB_TTL = 60 * 60
 # A job nobody finished after this long (a lost task, a dead worker) is shown as failed.
@@ -65,7 +75,20 @@ def job_enqueue(task: Any, *args: Any, kind: str, owner: str) -> Job:
     transaction commits. The request returns at once; the task records the outcome (`job_finish`)."""
     job = job_start(kind=kind, owner=owner)
     queue = settings.CELERY_TASK_DEFAULT_QUEUE
-    transaction.on_commit(lambda: task.apply_async(args=args, kwargs={"job": job.id}, queue=queue))
+
+    def enqueue() -> None:
+        try:
+            task.apply_async(args=args, kwargs={"job": job.id}, queue=queue)
+        except BROKER_ERRORS as exc:
+            # The broker is down: the page must not fail for it. The job ends failed (the page says so if
+            # the cache still holds it) and the base layout says live updates are delayed.
+            logger.warning("could not enqueue %s: %s", kind, type(exc).__name__)
+            live_updates_failed()
+            job_finish(
+                job.id, ok=False, message=gettext_noop("Live updates are delayed: try again in a minute.")
+            )
+
+    transaction.on_commit(enqueue)
     return job
 
 

@@ -1,5 +1,7 @@
 """Thin Celery tasks around providers.services."""
 
+import logging
+
 from celery import shared_task
 from django.conf import settings
 from django.core.cache import cache
@@ -7,8 +9,11 @@ from django.db import transaction
 from django.utils.translation import gettext_noop
 
 from accounts.models import ApiKey, KeyHealth, KeyStatus
-from kit.jobs import job_finish
+from kit.degraded import live_updates_failed
+from kit.jobs import BROKER_ERRORS, job_finish
 from providers.services import api_key_refresh_balance
+
+logger = logging.getLogger(__name__)
 
 # A refresh asked for after money moved counts as pending this long at most: a lost task frees the key again.
 REFRESH_PENDING_SECONDS = 60
@@ -28,9 +33,15 @@ def refresh_key_balance_on_commit(api_key_id: int) -> None:
     def enqueue() -> None:
         # `add` is atomic in every shared cache: of two processes settling at once, one enqueues.
         if cache.add(_pending(api_key_id), True, REFRESH_PENDING_SECONDS):
-            refresh_key_balance.apply_async(
-                args=[api_key_id], queue=settings.CELERY_TASK_DEFAULT_QUEUE, expires=REFRESH_EXPIRES_SECONDS
-            )
+            try:
+                refresh_key_balance.apply_async(
+                    args=[api_key_id],
+                    queue=settings.CELERY_TASK_DEFAULT_QUEUE,
+                    expires=REFRESH_EXPIRES_SECONDS,
+                )
+            except BROKER_ERRORS as exc:
+                logger.warning("balance refresh not enqueued: %s", type(exc).__name__)
+                live_updates_failed()
 
     # Robust: the money is booked whatever happens to the broker; the balance sweeper catches up.
     transaction.on_commit(enqueue, robust=True)
