@@ -59,6 +59,25 @@ class Offer:
     detail: dict[str, int] | None = None
 
 
+# What a price point's columns hold: cost 14 digits (4 after the point), count and country 32-bit.
+_MAX_COST = Decimal("1e10")
+_INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
+
+
+def _storable(offers: Iterable[Offer]) -> Iterator[Offer]:
+    """The offers a price point can hold; an absurd one (a cost or stock no column holds) is skipped and
+    logged, so one odd row never fails a whole snapshot."""
+    for offer in offers:
+        cost_ok = offer.cost is None or (Decimal(offer.cost).is_finite() and abs(offer.cost) < _MAX_COST)
+        ints_ok = _INT_MIN <= offer.count <= _INT_MAX and _INT_MIN <= offer.country <= _INT_MAX
+        if cost_ok and ints_ok and len(offer.service) <= 32:
+            yield offer
+        else:
+            logger.warning(
+                "price offer skipped, out of range: country %.20s service %.40s", offer.country, offer.service
+            )
+
+
 def _norm_cost(cost: Decimal | None) -> Decimal | None:
     return None if cost is None else Decimal(cost).quantize(QUANT)
 
@@ -231,7 +250,7 @@ def snapshot_store(
         # Serialise snapshots of one provider, so two teams' runs cannot diff against the same state.
         Provider.objects.select_for_update().filter(pk=provider.pk).first()
         latest = _load_latest(provider, kind)
-        entries, changed = _diff(latest, offers, complete=complete)
+        entries, changed = _diff(latest, _storable(offers), complete=complete)
         snapshot = Snapshot.objects.create(
             provider=provider, kind=kind, taken_at=taken_at, complete=complete, entries=entries, changes=0
         )

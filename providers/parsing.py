@@ -79,6 +79,12 @@ from providers.results import (
 )
 
 EXCERPT_LENGTH = 120
+# The bounds of what our columns hold: money has 14 digits, 4 after the point; counts are 32-bit.
+MONEY_DIGITS = 10
+INT_MIN = -(2**31)
+INT_MAX = 2**31 - 1
+_MAX_TIMESTAMP = 253402300799  # 9999-12-31 23:59:59 UTC
+_TIMESTAMP_RE = re.compile(r"[0-9]{1,20}")
 MASK = "••••"
 
 _TOKEN_RE = re.compile(r"^[A-Z][A-Z0-9_]{0,38}[A-Z0-9]$")
@@ -447,6 +453,9 @@ def as_decimal(value: Any, name: str) -> Decimal:
             raise ShapeError(f"{name} is not a number") from None
     if not result.is_finite():
         raise ShapeError(f"{name} is not a finite number")
+    if result and result.adjusted() >= MONEY_DIGITS:
+        # No provider charges or holds this much: it cannot be stored (14 digits, 4 after the point).
+        raise ShapeError(f"{name} is absurdly large")
     return result
 
 
@@ -469,13 +478,17 @@ def as_int(value: Any, name: str) -> int:
     if isinstance(value, bool) or value is None:
         raise ShapeError(f"{name} is not an integer")
     if isinstance(value, int):
-        return value
-    try:
-        number = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise ShapeError(f"{name} is not an integer") from None
+        number = Decimal(value)
+    else:
+        try:
+            number = Decimal(str(value).strip())
+        except InvalidOperation:
+            raise ShapeError(f"{name} is not an integer") from None
     if not number.is_finite() or number != number.to_integral_value():
         raise ShapeError(f"{name} is not an integer")
+    # Counts and country ids go to integer columns; checked before int() so 1e999999999 costs nothing.
+    if number and (number.adjusted() > 10 or not INT_MIN <= number <= INT_MAX):
+        raise ShapeError(f"{name} is out of range")
     return int(number)
 
 
@@ -575,19 +588,26 @@ def parse_time(value: Any, provider_tz: tzinfo) -> datetime | None:
     if value is None or value == "" or value is False:
         return None
     if isinstance(value, int | Decimal) and not isinstance(value, bool):
-        return datetime.fromtimestamp(int(value), tz=UTC) if int(value) > 0 else None
+        return _from_timestamp(value)
     text = str(value).strip()
     if not text or text.startswith("0000-00-00"):
         return None
-    if text.isdigit():
-        return datetime.fromtimestamp(int(text), tz=UTC) if int(text) > 0 else None
+    if _TIMESTAMP_RE.fullmatch(text):
+        return _from_timestamp(Decimal(text))
     try:
         moment = datetime.fromisoformat(text)
-    except ValueError:
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=provider_tz)
+        return moment.astimezone(UTC)
+    except (ValueError, OverflowError):  # not a date, or one at the edge of the calendar
         raise ShapeError("time is not a date") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=provider_tz)
-    return moment.astimezone(UTC)
+
+
+def _from_timestamp(value: int | Decimal) -> datetime | None:
+    """A Unix timestamp; none before 1970 (0 means "none"), none beyond year 9999."""
+    if not Decimal(value).is_finite() or value > _MAX_TIMESTAMP:
+        raise ShapeError("time is out of range")
+    return datetime.fromtimestamp(int(value), tz=UTC) if int(value) > 0 else None
 
 
 def as_mapping(value: Any, name: str) -> dict[str, Any]:
