@@ -7,6 +7,8 @@ settings.LOGIN_URL refer to them that way.
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
+from accounts.password_reset import LimitedPasswordResetView
+
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
@@ -14,7 +16,7 @@ urlpatterns = [
     path("password/change/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path(
         "password/reset/",
-        auth_views.PasswordResetView.as_view(
+        LimitedPasswordResetView.as_view(
             email_template_name="registration/password_reset_email.txt",
             subject_template_name="registration/password_reset_subject.txt",
             success_url=reverse_lazy("password_reset_done"),

@@ -127,10 +127,21 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-# Failed-login throttling: lock a username+address pair for a while after a few failures.
+# Failed-login throttling: a username and a client address are each locked for a while after a few
+# failures, separately, so one password sprayed over many usernames and one username tried from many
+# addresses are both stopped.
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = env_float("AXES_COOLOFF_HOURS", 0.25)
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# Behind a reverse proxy every request comes from the proxy: name the header it writes the client's
+# address into (e.g. X-Forwarded-For) and how many trusted proxies append to it. Unset, the header is
+# ignored, because clients can write it themselves.
+SIMDESK_TRUSTED_PROXY_HEADER = env_str("SIMDESK_TRUSTED_PROXY_HEADER", "")
+SIMDESK_PROXY_COUNT = env_int("SIMDESK_PROXY_COUNT", 1)
+AXES_CLIENT_IP_CALLABLE = "accounts.client_ip.client_ip"
+# Password-reset mails per client address and per account, each hour.
+PASSWORD_RESET_MAILS_PER_ADDRESS = env_int("PASSWORD_RESET_MAILS_PER_ADDRESS", 5)
+PASSWORD_RESET_MAILS_PER_ACCOUNT = env_int("PASSWORD_RESET_MAILS_PER_ACCOUNT", 3)
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/lockout.html"
 

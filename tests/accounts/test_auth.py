@@ -55,10 +55,12 @@ def test_it_throttles_repeated_failed_logins(client, alice, settings):
     assert "_auth_user_id" not in client.session
 
 
-def test_throttling_is_per_username(client, alice, bob, settings):
+def test_a_locked_username_leaves_other_usernames_from_other_addresses_alone(client, alice, bob, settings):
     for _ in range(settings.AXES_FAILURE_LIMIT):
-        client.post("/accounts/login/", {"username": "alice", "password": "wrong"})
-    response = client.post("/accounts/login/", {"username": "bob", "password": PASSWORD})
+        client.post("/accounts/login/", {"username": "alice", "password": "wrong"}, REMOTE_ADDR="192.0.2.1")
+    response = client.post(
+        "/accounts/login/", {"username": "bob", "password": PASSWORD}, REMOTE_ADDR="192.0.2.2"
+    )
     assert response.status_code == 302
 
 
