@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import ApiKey
+from kit.filters import INT_MAX
 
 
 class AlertForm(forms.Form):
@@ -15,7 +16,7 @@ class AlertForm(forms.Form):
 
     key = forms.ChoiceField(label=gettext_lazy("Key"))
     service = forms.CharField(label=gettext_lazy("Service code"), max_length=32)
-    country = forms.IntegerField(label=gettext_lazy("Country code"), min_value=0)
+    country = forms.IntegerField(label=gettext_lazy("Country code"), min_value=0, max_value=INT_MAX)
     price_below = forms.DecimalField(
         label=gettext_lazy("Price below"),
         required=False,
@@ -23,7 +24,9 @@ class AlertForm(forms.Form):
         max_digits=14,
         decimal_places=4,
     )
-    stock_above = forms.IntegerField(label=gettext_lazy("Stock above"), required=False, min_value=0)
+    stock_above = forms.IntegerField(
+        label=gettext_lazy("Stock above"), required=False, min_value=0, max_value=INT_MAX
+    )
 
     def __init__(self, *args: Any, keys: list[ApiKey], **kwargs: Any):
         super().__init__(*args, **kwargs)
