@@ -217,6 +217,9 @@ SIMDESK_POLL_INTERVAL = env_float("SIMDESK_POLL_INTERVAL", 3.0)
 PROVIDER_CONNECT_TIMEOUT = env_float("PROVIDER_CONNECT_TIMEOUT", 5.0)
 PROVIDER_READ_TIMEOUT = env_float("PROVIDER_READ_TIMEOUT", 20.0)
 PROVIDER_READ_RETRIES = env_int("PROVIDER_READ_RETRIES", 2)
+# Hosts or networks (CIDR) a custom provider's base URL may point into although they are not public:
+# self-hosted providers on the local network. Loopback is allowed anyway with DEBUG or SANDBOX_ENABLED.
+PROVIDER_ALLOWED_NETWORKS = env_list("PROVIDER_ALLOWED_NETWORKS", [])
 # A provider asked while a member waits on a page (checking a new key): one attempt, this read timeout.
 PROVIDER_WEB_READ_TIMEOUT = env_float("PROVIDER_WEB_READ_TIMEOUT", 8.0)
 

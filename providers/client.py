@@ -178,6 +178,7 @@ class ProviderClient:
         read_retries: int | None = None,
         path: str = DEFAULT_PATH,
         throttle: Callable[[], None] | None = None,
+        guard: Callable[[str], None] | None = None,
     ) -> None:
         if not base_url.startswith(("http://", "https://")):
             raise ValueError("base_url must start with http:// or https://")
@@ -200,6 +201,8 @@ class ProviderClient:
         )
         # Called before every request: waits for the key's shared request budget (providers/ratelimit.py).
         self.throttle = throttle
+        # Called with the endpoint before every request: raises to refuse an address (providers/outbound.py).
+        self.guard = guard
         # Country slug -> id from this provider's getCountries, read once when an answer names countries by slug.
         self._slug_ids: Mapping[str, int] | None = None
 
@@ -261,6 +264,8 @@ class ProviderClient:
     def _send(self, action: str, params: dict[str, ParamValue]) -> Answer:
         query: dict[str, str] = {"api_key": self._api_key, "action": action}
         query.update({key: str(value) for key, value in params.items() if value is not None})
+        if self.guard is not None:
+            self.guard(self.endpoint)
         if self.throttle is not None:
             self.throttle()
         started = time.monotonic()

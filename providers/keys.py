@@ -9,6 +9,7 @@ from accounts.crypto import decrypt_secret
 from accounts.models import ApiKey
 from providers.client import ProviderClient
 from providers.models import Provider
+from providers.outbound import check_provider_url
 from providers.profiles import ProviderProfile, get_profile
 from providers.ratelimit import throttle_for
 
@@ -53,6 +54,8 @@ def client_for_secret(*, profile_slug: str, secret: str, base_url: str = "") -> 
             float(getattr(settings, "PROVIDER_WEB_READ_TIMEOUT", 8.0)),
         ),
         read_retries=0,
+        # A URL the member typed: checked before every request (providers/outbound.py).
+        guard=check_provider_url if base_url else None,
     )
 
 
@@ -64,4 +67,5 @@ def client_for_key(api_key: ApiKey) -> ProviderClient:
         decrypt_secret(api_key.secret_encrypted),
         base_url=api_key.base_url or None,
         throttle=throttle_for(api_key.pk, profile.requests_per_second),
+        guard=check_provider_url if api_key.base_url else None,
     )

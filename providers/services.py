@@ -60,10 +60,11 @@ def _describe(exc: errors.ProviderError) -> str:
         return _("The provider rejected this API key (BAD_KEY). Check that you copied it completely.")
     if isinstance(exc, errors.Banned):
         return _("The provider has banned this account.")
-    if isinstance(exc, errors.UpstreamUnavailable):
-        return _("The provider could not be reached (timeout, connection refused or a server error).")
-    if isinstance(exc, errors.ProtocolError):
-        return _("The provider answered with something that is not the handler_api protocol (an HTML page?).")
+    if isinstance(exc, errors.UpstreamUnavailable | errors.ProtocolError):
+        # One wording for every failure to reach, so the form tells nobody what answers on an address.
+        return _(
+            "No SMS-activation provider answered at this address. Check the base URL, or try again later."
+        )
     return _("The provider answered with an error: %s") % exc.code
 
 
