@@ -267,6 +267,29 @@ def api_key_set_status(*, membership: Membership, api_key: ApiKey, status: str) 
     return api_key
 
 
+def api_key_rotate_webhook(*, membership: Membership, api_key: ApiKey) -> ApiKey:
+    """Give the key a new webhook URL (a new secret token); the old URL answers 404 from the moment this commits.
+
+    The provider keeps posting to the old URL until the team pastes the new one into its settings there;
+    meanwhile codes still arrive by polling. The token never goes into the audit entry.
+    """
+    if not membership.can_manage_keys:
+        raise ActionRefused(_("Only owners and admins can change keys."))
+    if api_key.status == KeyStatus.ARCHIVED:
+        raise ActionRefused(_("An archived key cannot be used again; add it anew."))
+    with transaction.atomic():
+        api_key.webhook_token = secrets.token_urlsafe(32)
+        api_key.save(update_fields=["webhook_token"])
+        audit_record(
+            team=api_key.team,
+            actor=membership.user,
+            action="key.webhook_rotate",
+            api_key=api_key,
+            summary=_("Changed the webhook URL of key %s") % api_key.label,
+        )
+    return api_key
+
+
 def invite_revoke(*, membership: Membership, invite: Invite) -> None:
     """Withdraw a pending invite so its link stops working; used invites stay as history."""
     if not membership.can_manage_members:

@@ -259,5 +259,7 @@ LOGGING = {
             "level": "INFO",
             "propagate": False,
         },
+        # "Not Found: /hooks/<token>/sms/" and the like: redacted before any handler sees the record.
+        "django.request": {"filters": ["redact_api_keys"]},
     },
 }

@@ -14,4 +14,9 @@ urlpatterns = [
     path("t/<slug:team_slug>/keys/<uuid:key_id>/rotate/", views.key_rotate, name="key_rotate"),
     path("t/<slug:team_slug>/keys/<uuid:key_id>/status/", views.key_status, name="key_status"),
     path("t/<slug:team_slug>/keys/<uuid:key_id>/refresh/", views.key_refresh, name="key_refresh"),
+    path(
+        "t/<slug:team_slug>/keys/<uuid:key_id>/webhook/rotate/",
+        views.key_webhook_rotate,
+        name="key_webhook_rotate",
+    ),
 ]

@@ -18,7 +18,12 @@ from django.views.decorators.debug import sensitive_post_parameters
 from accounts import selectors
 from accounts.models import KeyStatus, Membership
 from accounts.permissions import get_api_key, team_view
-from accounts.services import ActionRefused, api_key_set_status, api_key_update_settings
+from accounts.services import (
+    ActionRefused,
+    api_key_rotate_webhook,
+    api_key_set_status,
+    api_key_update_settings,
+)
 from kit.boards import page_redirect, toast
 from kit.jobs import job_enqueue, job_follow, job_owner
 from providers import services
@@ -135,6 +140,27 @@ def key_rotate(request: HttpRequest, membership: Membership, key_id) -> HttpResp
                 )
     template = "providers/key_rotate.html#form" if request.htmx else "providers/key_rotate.html"
     return render(request, template, _context(membership, key=api_key, form=form))
+
+
+@team_view("can_manage_keys", methods=("POST",))
+def key_webhook_rotate(request: HttpRequest, membership: Membership, key_id) -> HttpResponse:
+    """Give the key a new webhook URL, shown on the key's page; the old URL stops working at once."""
+    api_key = get_api_key(membership, key_id, write=True)
+    try:
+        api_key_rotate_webhook(membership=membership, api_key=api_key)
+    except ActionRefused as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            _(
+                "“%s” has a new webhook URL and the old one no longer works. Paste the new one into your "
+                "account's settings at the provider."
+            )
+            % api_key.label,
+        )
+    url = reverse("providers:key_detail", args=[membership.team.slug, api_key.public_id])
+    return redirect(f"{url}#webhook")
 
 
 @team_view("can_manage_keys", methods=("POST",))

@@ -90,6 +90,7 @@ TABLE = [
     Row("providers:key_edit",          "can_manage_keys",    FORM, "key"),
     Row("providers:key_rotate",        "can_manage_keys",    FORM, "key"),
     Row("providers:key_status",        "can_manage_keys",    POST, "key"),
+    Row("providers:key_webhook_rotate", "can_manage_keys",   POST, "key"),
     # Asking upstream with a key is for members who may act with it; viewers only watch balances.
     Row("providers:key_refresh",       "can_buy",            POST, "key"),
     # activations: the live board, buying, history and exports
