@@ -24,6 +24,15 @@
     return item;
   }
 
+  // --- `detailsopened`: a <details> was opened. htmx triggers load on it without an event filter
+  // (`toggle[target.open]`), which would need eval, refused by the Content-Security-Policy.
+  document.addEventListener("toggle", function (event) {
+    var target = event.target;
+    if (target && target.tagName === "DETAILS" && target.open) {
+      target.dispatchEvent(new CustomEvent("detailsopened", { bubbles: true }));
+    }
+  }, true);
+
   document.addEventListener("toast", function (event) {
     var detail = event.detail || {};
     toast(detail.message, { level: detail.level });
