@@ -27,6 +27,11 @@ from django_filters.constants import EMPTY_VALUES
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"})
 
+# The range of an IntegerField column on every database we run on: a larger value typed in a form or a
+# query string is refused as a value, never sent to the database (SQLite overflows, PostgreSQL errs).
+INT_MIN = -(2**31)
+INT_MAX = 2**31 - 1
+
 
 def day_start(day: date) -> datetime:
     """Midnight UTC at the start of `day`."""
@@ -72,9 +77,14 @@ class TextFilter(django_filters.CharFilter):
 
 
 class NumberFilter(django_filters.Filter):
-    """A whole number (django-filter's own NumberFilter reads decimals)."""
+    """A whole number within an integer column's range (django-filter's own NumberFilter reads decimals)."""
 
     field_class = forms.IntegerField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["min_value"] = max(kwargs.get("min_value", INT_MIN), INT_MIN)
+        kwargs["max_value"] = min(kwargs.get("max_value", INT_MAX), INT_MAX)
+        super().__init__(*args, **kwargs)
 
 
 class RowFilter(django_filters.ModelChoiceFilter):
