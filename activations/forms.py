@@ -12,11 +12,15 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import ApiKey, Membership
 from accounts.permissions import keys_usable_by
+from activations.models import Preset
+from kit.filters import INT_MAX
 from providers.selectors import Option
 
 SERVICE_CODE = re.compile(r"^[a-z0-9_]{1,16}$")
 OPERATOR_NAME = re.compile(r"^[a-z0-9_\-]{1,40}$")
 PREFIX = re.compile(r"^\d{1,12}$")
+# ASCII digits only: str.isdigit() also takes "²" and "٣", which int() cannot read.
+COUNTRY_ID = re.compile(r"[0-9]{1,10}")
 
 
 def _resolve(raw: str, options: list[Option]) -> str | None:
@@ -43,6 +47,16 @@ class OperatorsField(forms.MultipleChoiceField):
 
     def valid_value(self, value: Any) -> bool:
         return bool(OPERATOR_NAME.match(str(value)))
+
+    def validate(self, value: Any) -> None:
+        super().validate(value)
+        # The operators are stored joined by commas in one column: more than it holds is refused here.
+        limit = Preset._meta.get_field("operator").max_length  # and the purchase intent's, the same 60
+        if len(",".join(value)) > limit:
+            raise ValidationError(
+                _("Too many operators: choose fewer (at most %(limit)s characters together).")
+                % {"limit": limit}
+            )
 
 
 class BuyForm(forms.Form):
@@ -109,7 +123,7 @@ class BuyForm(forms.Form):
         raw = self.cleaned_data["country"]
         code = _resolve(raw, self.countries) if self.countries else None
         code = code or raw.strip()
-        if not code.isdigit():
+        if not COUNTRY_ID.fullmatch(code) or int(code) > INT_MAX:
             raise ValidationError(_("Choose a country from the list or type its number (e.g. 0 for Russia)."))
         return int(code)
 

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import ApiKey, Membership
 from accounts.permissions import keys_usable_by
+from kit.filters import INT_MAX
 from rentals.models import MAX_HOURS, MIN_HOURS
 from rentals.services import MAX_RENEW_BEFORE_HOURS
 
@@ -33,7 +34,7 @@ class RentChoiceForm(forms.Form):
     """Key, country, operator and length: what the catalogue is asked for (GET) and the rent uses (POST)."""
 
     api_key = forms.ChoiceField(label=_("API key"))
-    country = forms.IntegerField(label=_("Country id"), min_value=0, initial=0)
+    country = forms.IntegerField(label=_("Country id"), min_value=0, max_value=INT_MAX, initial=0)
     operator = forms.CharField(label=_("Operator"), max_length=60, required=False)
     hours = _hours_field(_("Rent for hours"), 4)
 
