@@ -13,7 +13,7 @@ from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
-from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
 from accounts import selectors
 from accounts.models import KeyStatus, Membership
@@ -56,6 +56,7 @@ def key_list(request: HttpRequest, membership: Membership) -> HttpResponse:
 
 @sensitive_post_parameters("secret")
 @team_view("can_manage_keys", methods=("GET", "POST"))
+@sensitive_variables("form", "data")  # both hold the typed secret; an error report shows neither
 def key_add(request: HttpRequest, membership: Membership) -> HttpResponse:
     """Add a key: getBalance checks the secret before anything is stored."""
     form = ApiKeyAddForm(request.POST or None)
@@ -119,6 +120,7 @@ def key_edit(request: HttpRequest, membership: Membership, key_id) -> HttpRespon
 
 @sensitive_post_parameters("secret")
 @team_view("can_manage_keys", methods=("GET", "POST"))
+@sensitive_variables("form")  # it holds the typed secret; an error report never shows it
 def key_rotate(request: HttpRequest, membership: Membership, key_id) -> HttpResponse:
     """Re-enter the secret (the provider issued a new one); checked upstream before it replaces the old one."""
     api_key = get_api_key(membership, key_id, write=True)

@@ -61,3 +61,36 @@ def test_it_refuses_a_stored_base_url_that_is_not_http_when_rotating(team, alice
         )
     key.refresh_from_db()
     assert key.secret_last4 == "1234"
+
+
+@pytest.mark.parametrize("view", ["key_add", "key_rotate"])
+def test_an_error_report_never_shows_the_typed_secret(team, alice, settings, monkeypatch, view):
+    from django.views.debug import ExceptionReporter
+    from django.views.decorators.debug import sensitive_variables
+
+    import providers.views
+
+    @sensitive_variables()  # as the real services are
+    def crash(**kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(providers.views.services, "api_key_create", crash)
+    monkeypatch.setattr(providers.views.services, "api_key_rotate_secret", crash)
+    settings.DEBUG = False  # reports (mails, logs) are filtered in production
+    client = login(alice)
+    secret = "typed-secret-777777"
+    if view == "key_add":
+        url = reverse("providers:key_add", args=[team.slug])
+        data = {"label": "Custom", "profile": "custom", "base_url": "http://example.com", "secret": secret}
+    else:
+        url = reverse("providers:key_rotate", args=[team.slug, make_key(team).public_id])
+        data = {"secret": secret}
+    with pytest.raises(RuntimeError) as caught:
+        client.post(url, data)
+    tb = caught.tb
+    while tb is not None and tb.tb_frame.f_code.co_name != view:  # from the view down, as a report shows it
+        tb = tb.tb_next
+    assert tb is not None
+    frames = ExceptionReporter(None, RuntimeError, caught.value, tb).get_traceback_frames()
+    assert view in [frame["function"] for frame in frames]
+    assert secret not in repr([frame["vars"] for frame in frames])
