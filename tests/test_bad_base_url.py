@@ -1,29 +1,10 @@
 """A custom provider's base URL: only http and https, refused with a clear message (never a 500)."""
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
-from accounts.crypto import encrypt_secret
-from accounts.models import ApiKey, KeyHealth, Membership
-
-
-def login(user) -> Client:
-    client = Client(raise_request_exception=True)
-    client.force_login(user)
-    return client
-
-
-def make_key(team, *, secret: str = "secret-1234") -> ApiKey:
-    return ApiKey.objects.create(
-        team=team,
-        label="Key",
-        profile="sandbox",
-        secret_encrypted=encrypt_secret(secret),
-        secret_last4=secret[-4:],
-        currency="RUB",
-        health=KeyHealth.OK,
-    )
+from accounts.models import ApiKey, Membership
+from tests.test_bad_input import login, make_key
 
 
 @pytest.mark.parametrize("base_url", ["ftp://example.com", "ftps://example.com", "file:///etc/passwd"])

@@ -6,28 +6,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from accounts.crypto import encrypt_secret
-from accounts.models import ApiKey, KeyHealth
-
-BIG = str(2**64)
-
-
-def login(user) -> Client:
-    client = Client(raise_request_exception=True)
-    client.force_login(user)
-    return client
-
-
-def make_key(team, *, secret: str = "secret-1234") -> ApiKey:
-    return ApiKey.objects.create(
-        team=team,
-        label="Key",
-        profile="sandbox",
-        secret_encrypted=encrypt_secret(secret),
-        secret_last4=secret[-4:],
-        currency="RUB",
-        health=KeyHealth.OK,
-    )
+from tests.test_bad_input import make_key
 
 
 def _deep(depth: int) -> bytes:

@@ -9,6 +9,7 @@ from django.db.models import Sum
 
 from accounts.crypto import encrypt_secret
 from accounts.models import ApiKey, KeyHealth, LedgerEntry, Membership
+from providers.client import ProviderClient
 from tests.conftest import sandbox_account
 
 
@@ -73,3 +74,18 @@ def provider_charged(secret: str) -> Decimal:
 def ledger_net(api_key: ApiKey) -> Decimal:
     """What our ledger says the key spent, net of refunds and corrections."""
     return LedgerEntry.objects.filter(api_key=api_key).aggregate(total=Sum("amount"))["total"] or Decimal("0")
+
+
+@pytest.fixture
+def spy(monkeypatch):
+    """Counts the client's upstream calls by action method (the transport itself stays real)."""
+    calls: dict[str, int] = {}
+    for name in ("get_active_activations", "get_status", "set_status"):
+        original = getattr(ProviderClient, name)
+
+        def wrapper(self, *args, _original=original, _name=name, **kwargs):
+            calls[_name] = calls.get(_name, 0) + 1
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(ProviderClient, name, wrapper)
+    return calls

@@ -14,27 +14,11 @@ from accounts.models import AuditEntry, KeyHealth, LedgerEntry, LedgerKind
 from activations import polling
 from activations.models import Activation, ActivationStatus, KeyPollState, Sms
 from activations.services import BuyRequest, activation_buy
-from providers.client import ProviderClient
 from providers.models import MissingAction
 
 from .conftest import set_sandbox
 
 TG_RU = BuyRequest(service="tg", country=0)
-
-
-@pytest.fixture
-def spy(monkeypatch):
-    """Counts the client's upstream calls by action method (the transport itself stays real)."""
-    calls: dict[str, int] = {}
-    for name in ("get_active_activations", "get_status", "set_status"):
-        original = getattr(ProviderClient, name)
-
-        def wrapper(self, *args, _original=original, _name=name, **kwargs):
-            calls[_name] = calls.get(_name, 0) + 1
-            return _original(self, *args, **kwargs)
-
-        monkeypatch.setattr(ProviderClient, name, wrapper)
-    return calls
 
 
 @pytest.fixture
