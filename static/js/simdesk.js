@@ -81,6 +81,27 @@
     document.querySelectorAll("details[data-menu][open]").forEach(function (menu) {
       if (!menu.contains(event.target)) menu.removeAttribute("open");
     });
+    var toggle = event.target.closest("[data-navtoggle]");
+    document.querySelectorAll("[data-navtoggle]").forEach(function (button) {
+      var panel = document.getElementById(button.getAttribute("aria-controls"));
+      if (button === toggle) setNavOpen(button, button.getAttribute("aria-expanded") !== "true");
+      else if (panel && !panel.contains(event.target)) setNavOpen(button, false);
+    });
+  });
+
+  // --- the phone menu: a button (aria-expanded, aria-controls) that shows the team's sections under 900 px --
+  function setNavOpen(button, open) {
+    var panel = document.getElementById(button.getAttribute("aria-controls"));
+    button.setAttribute("aria-expanded", open ? "true" : "false");
+    if (panel) panel.classList.toggle("is-open", open);
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    document.querySelectorAll("[data-navtoggle][aria-expanded=true]").forEach(function (button) {
+      setNavOpen(button, false);
+      button.focus();
+    });
   });
 
   // --- confirmation: data-confirm="<question>" on a form or on its submit button ------------------------
