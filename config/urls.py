@@ -14,6 +14,7 @@ team_pages = [
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("accounts.auth_urls")),
     path("", include((team_pages, accounts_urls.app_name))),
@@ -23,6 +24,10 @@ urlpatterns = [
     path("", include("rentals.urls")),
     path("admin/", admin.site.urls),
 ]
+
+# Error pages keep the team's navigation (config/views.py); 500 is templates/500.html, static and safe.
+handler404 = "config.views.page_not_found"
+handler403 = "config.views.permission_denied"
 
 if settings.SANDBOX_ENABLED:
     urlpatterns.append(path("sandbox/", include("sandbox.urls")))

@@ -1,8 +1,13 @@
-"""Pages of the whole house: `/`, the team home (it shows every app, see `config.home`), liveness."""
+"""Pages of the whole house: `/`, the team home (it shows every app, see `config.home`), liveness, the
+favicon and the 404 and 403 pages (the 500 page is the static `500.html`, rendered by Django's own handler)."""
+
+import re
 
 from django.db import connection
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.vary import vary_on_headers
 
 from accounts.models import Membership
@@ -49,3 +54,43 @@ def healthz(request: HttpRequest) -> HttpResponse:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return HttpResponse("ok", content_type="text/plain; charset=utf-8")
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """`/favicon.ico`, which browsers ask for whatever the page links: the SVG icon in static/."""
+    return HttpResponsePermanentRedirect(static("img/favicon.svg"))
+
+
+TEAM_PATH = re.compile(r"^/t/(?P<slug>[-\w]+)/")
+
+
+def _error_context(request: HttpRequest) -> dict:
+    """What an error page needs to keep the reader oriented: the team of the URL with its navigation when the
+    reader is its member (an outsider learns nothing about the team), and where "back" leads."""
+    context: dict = {}
+    referer = request.META.get("HTTP_REFERER", "")
+    if referer and url_has_allowed_host_and_scheme(
+        referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        context["back_url"] = referer
+    match = TEAM_PATH.match(request.path_info)
+    user = getattr(request, "user", None)
+    if match and user is not None and user.is_authenticated:
+        membership = (
+            Membership.objects.select_related("team", "user")
+            .filter(team__slug=match["slug"], user=user)
+            .first()
+        )
+        if membership is not None:
+            context.update(team=membership.team, membership=membership)
+    return context
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """404 inside the site's frame: the team navigation stays for a member, with a way back."""
+    return render(request, "404.html", _error_context(request), status=404)
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """403 inside the site's frame: the team navigation stays, with a way back."""
+    return render(request, "403.html", _error_context(request), status=403)
