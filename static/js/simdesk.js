@@ -229,6 +229,27 @@
     };
   }
 
+  // --- stacked tables on phones (.table-stack): each cell carries its column's heading as data-label --------
+  function labelCells(root) {
+    var scope = root && root.querySelectorAll ? root : document;
+    var tables = Array.prototype.slice.call(scope.querySelectorAll("table.table-stack"));
+    var own = scope.closest && scope.closest("table.table-stack");
+    if (own) tables.push(own);
+    tables.forEach(function (table) {
+      var headings = Array.prototype.map.call(table.querySelectorAll("thead th"), function (th) { return th.textContent.trim(); });
+      if (!headings.length) return;
+      table.querySelectorAll("tbody tr").forEach(function (row) {
+        var column = 0;
+        Array.prototype.forEach.call(row.children, function (cell) {
+          if (!cell.hasAttribute("data-label")) cell.setAttribute("data-label", headings[column] || "");
+          column += cell.colSpan || 1;
+        });
+      });
+    });
+  }
+  document.body.addEventListener("htmx:load", function (event) { labelCells(event.target); });
+  labelCells(document);
+
   // --- forms: the base URL field only matters for a custom provider -------------------------------------
   function syncProviderForm(root) {
     (root || document).querySelectorAll("[data-provider-form]").forEach(function (form) {
