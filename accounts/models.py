@@ -1,19 +1,31 @@
 """Users, teams, memberships and roles, provider API keys, invites, the audit log and the ledger."""
 
 import uuid
+import zoneinfo
 from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+
+def validate_time_zone(value: str) -> None:
+    """An IANA time zone name this machine knows (`zoneinfo`), such as "Europe/Moscow"."""
+    if value and value not in zoneinfo.available_timezones():
+        raise ValidationError(_("“%(value)s” is not a known time zone."), params={"value": value})
 
 
 class User(AbstractUser):
     """A person who logs in to simdesk; team membership and roles hang off it."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # Blank: the browser's language (Accept-Language), then LANGUAGE_CODE.
+    language = models.CharField(_("language"), max_length=10, blank=True, choices=settings.LANGUAGES)
+    # Blank: the time zone of the team whose page is open (times elsewhere in UTC).
+    time_zone = models.CharField(_("time zone"), max_length=64, blank=True, validators=[validate_time_zone])
 
 
 class Team(models.Model):
@@ -27,12 +39,25 @@ class Team(models.Model):
     auto_cancel_minutes = models.PositiveIntegerField(
         _("auto-cancel after minutes without a code"), default=0
     )
+    # Where the team's day starts (daily limits, key budgets, "spent today") and the time zone its
+    # members see unless they chose their own.
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, default="UTC", validators=[validate_time_zone]
+    )
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        """The team's time zone; UTC if the stored name is unknown to this machine."""
+        try:
+            return zoneinfo.ZoneInfo(self.time_zone or "UTC")
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            return zoneinfo.ZoneInfo("UTC")
 
 
 class Role(models.TextChoices):

@@ -4,8 +4,10 @@ unknown addresses, so the limit tells nobody which addresses have accounts."""
 
 from django.conf import settings
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.forms import PasswordResetForm
 from django.core.cache import cache
 from django.http import HttpResponse, HttpResponseRedirect
+from django.utils import translation
 
 from accounts.client_ip import client_ip
 
@@ -23,8 +25,19 @@ def _take(key: str, limit: int) -> bool:
     return used <= limit
 
 
+class ResetForm(PasswordResetForm):
+    """Django's reset form; each mail speaks the language its recipient chose (else the page's)."""
+
+    def send_mail(self, subject_template_name, email_template_name, context, *args, **kwargs) -> None:
+        language = getattr(context.get("user"), "language", "") or translation.get_language()
+        with translation.override(language):
+            super().send_mail(subject_template_name, email_template_name, context, *args, **kwargs)
+
+
 class LimitedPasswordResetView(auth_views.PasswordResetView):
     """Django's reset view, sending only while the address and the account are under their hourly limits."""
+
+    form_class = ResetForm
 
     def form_valid(self, form) -> HttpResponse:
         email = form.cleaned_data["email"].strip().lower()

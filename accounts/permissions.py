@@ -21,7 +21,8 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import ApiKey, Invite, KeyStatus, LedgerEntry, Membership, Role
+from accounts.middleware import activate_team_zone
+from accounts.models import ApiKey, Invite, KeyStatus, LedgerEntry, Membership, Role, Team
 from kit.formats import money_text
 
 CAPABILITIES = ("can_buy", "can_manage_keys", "can_manage_members", "can_view_audit")
@@ -68,6 +69,7 @@ def team_view(
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
             membership = get_membership(request, team_slug, capability=capability)
+            activate_team_zone(request, membership.team)
             if request.method not in allowed:
                 return HttpResponseNotAllowed(allowed)
             return view(request, membership, *args, **kwargs)
@@ -161,16 +163,22 @@ class SpendDenied(Exception):
         self.message = message
 
 
-def start_of_today() -> datetime:
-    """Midnight UTC today: daily limits and "today's spend" count from here."""
-    return datetime.combine(timezone.now().date(), time.min, tzinfo=UTC)
+def start_of_today(team: Team | None = None) -> datetime:
+    """Midnight today in the team's time zone (UTC without a team): daily limits, key budgets and
+    "today's spend" count from here, whatever zone the reader chose for showing times."""
+    zone = team.zone if team is not None else UTC
+    today = timezone.now().astimezone(zone).date()
+    # Midnight may not exist or exist twice on a day the clocks move; fold=0 takes the first one.
+    return datetime.combine(today, time.min, tzinfo=zone).astimezone(UTC)
 
 
 def spent_today(
     *, api_key: ApiKey | None = None, membership: Membership | None = None, currency: str | None = None
 ) -> Decimal:
-    """Net spend since midnight UTC (refunds subtract), by key or by member within the team, in one currency."""
-    entries = LedgerEntry.objects.filter(created_at__gte=start_of_today())
+    """Net spend since midnight in the team's time zone (refunds subtract), by key or by member within the
+    team, in one currency."""
+    team = membership.team if membership is not None else api_key.team if api_key is not None else None
+    entries = LedgerEntry.objects.filter(created_at__gte=start_of_today(team))
     if currency is not None:
         entries = entries.filter(currency=currency)
     if api_key is not None:

@@ -24,6 +24,12 @@ from kit.cursor import Cursor, Page, keyset_page
 from kit.filters import ListFilters
 
 
+def language_of_email(email: str) -> str:
+    """The language chosen by the account with this email ("" if none or not chosen): mails speak it."""
+    user = User.objects.filter(email__iexact=email.strip()).exclude(language="").order_by("pk").first()
+    return user.language if user else ""
+
+
 def memberships_of(user: User) -> QuerySet[Membership]:
     """The user's teams (as memberships), alphabetically: the team switcher and `/`."""
     if not user.is_authenticated:
@@ -93,7 +99,9 @@ def team_summary(membership: Membership) -> TeamSummary:
     """Balances and health per key plus today's spend per key, per member and in total, by currency, as
     the member sees them: operators the keys granted to them and what was spent with those (or by them)."""
     keys = list(member_keys(membership))
-    today = visible_to(membership, LedgerEntry.objects.filter(created_at__gte=start_of_today()))
+    today = visible_to(
+        membership, LedgerEntry.objects.filter(created_at__gte=start_of_today(membership.team))
+    )
 
     per_key: dict[int, list[Amount]] = {}
     for row in today.values("api_key_id", "currency").annotate(total=Sum("amount")).order_by("currency"):

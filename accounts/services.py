@@ -5,12 +5,24 @@ import secrets
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from accounts.models import ApiKey, AuditEntry, Invite, KeyStatus, Membership, Role, Team, User
+from accounts.models import (
+    ApiKey,
+    AuditEntry,
+    Invite,
+    KeyStatus,
+    Membership,
+    Role,
+    Team,
+    User,
+    validate_time_zone,
+)
 
 
 class ActionRefused(Exception):
@@ -313,21 +325,29 @@ def user_signup(*, username: str, email: str, password: str) -> User:
     return User.objects.create_user(username=username, email=email, password=password)
 
 
-def team_update_settings(*, membership: Membership, name: str, auto_cancel_minutes: int) -> Team:
-    """Rename the team and set when numbers without a code are cancelled for a refund."""
+def team_update_settings(
+    *, membership: Membership, name: str, auto_cancel_minutes: int, time_zone: str | None = None
+) -> Team:
+    """Rename the team, set when numbers without a code are cancelled for a refund, and its time zone
+    (where its day starts for limits and budgets; None keeps it)."""
     if not membership.can_manage_members:
         raise ActionRefused(_("Only owners and admins can change the team's settings."))
     team = membership.team
+    time_zone = time_zone or team.time_zone
     changes = {
         field: [str(getattr(team, field)), str(value)]
-        for field, value in (("name", name.strip()), ("auto_cancel_minutes", auto_cancel_minutes))
+        for field, value in (
+            ("name", name.strip()),
+            ("auto_cancel_minutes", auto_cancel_minutes),
+            ("time_zone", time_zone),
+        )
         if getattr(team, field) != value
     }
     if not changes:
         return team
     with transaction.atomic():
-        team.name, team.auto_cancel_minutes = name.strip(), auto_cancel_minutes
-        team.save(update_fields=["name", "auto_cancel_minutes"])
+        team.name, team.auto_cancel_minutes, team.time_zone = name.strip(), auto_cancel_minutes, time_zone
+        team.save(update_fields=["name", "auto_cancel_minutes", "time_zone"])
         audit_record(
             team=team,
             actor=membership.user,
@@ -336,3 +356,24 @@ def team_update_settings(*, membership: Membership, name: str, auto_cancel_minut
             details=changes,
         )
     return team
+
+
+def user_set_preferences(*, user: User, language: str | None = None, time_zone: str | None = None) -> User:
+    """Save the user's language and/or time zone ("" follows the browser / the team; None keeps it)."""
+    if language and language not in dict(settings.LANGUAGES):
+        raise ActionRefused(_("This language is not offered."))
+    if time_zone:
+        try:
+            validate_time_zone(time_zone)
+        except ValidationError as exc:
+            raise ActionRefused(" ".join(exc.messages)) from None
+    fields = []
+    if language is not None and language != user.language:
+        user.language = language
+        fields.append("language")
+    if time_zone is not None and time_zone != user.time_zone:
+        user.time_zone = time_zone
+        fields.append("time_zone")
+    if fields:
+        user.save(update_fields=fields)
+    return user

@@ -11,6 +11,8 @@ app_name = "accounts"
 
 urlpatterns = [
     path("teams/new/", views.team_create, name="team_create"),
+    path("me/preferences/", views.preferences, name="preferences"),
+    path("me/language/", views.set_language, name="set_language"),
     path("invite/<str:token>/", views.invite_accept, name="invite_accept"),
     path("invite/<str:token>/signup/", views.invite_signup, name="invite_signup"),
     path("t/<slug:team_slug>/members/", views.member_list, name="member_list"),

@@ -13,7 +13,8 @@ from django.core.mail import send_mail
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
@@ -22,7 +23,15 @@ from django.views.decorators.vary import vary_on_headers
 from accounts import selectors, services
 from accounts.export import AUDIT_COLUMNS
 from accounts.filters import AuditFilters
-from accounts.forms import InviteForm, MemberForm, SignupForm, TeamForm, TeamSettingsForm
+from accounts.forms import (
+    InviteForm,
+    LanguageForm,
+    MemberForm,
+    PreferencesForm,
+    SignupForm,
+    TeamForm,
+    TeamSettingsForm,
+)
 from accounts.models import Membership
 from accounts.permissions import get_invite, get_team_member, team_view
 from kit.boards import page_redirect
@@ -60,13 +69,61 @@ def team_settings(request: HttpRequest, membership: Membership) -> HttpResponse:
     """The team's name and its auto-cancel rule (owners and admins)."""
     team = membership.team
     form = TeamSettingsForm(
-        request.POST or None, initial={"name": team.name, "auto_cancel_minutes": team.auto_cancel_minutes}
+        request.POST or None,
+        initial={
+            "name": team.name,
+            "auto_cancel_minutes": team.auto_cancel_minutes,
+            "time_zone": team.time_zone,
+        },
     )
     if request.method == "POST" and form.is_valid():
         services.team_update_settings(membership=membership, **form.cleaned_data)
         messages.success(request, _("Team settings saved."))
         return page_redirect(request, reverse("accounts:team_settings", args=[team.slug]))
     return render(request, "accounts/team_settings.html", _team_context(membership, form=form))
+
+
+# The member's own preferences (not team-scoped) ----------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def preferences(request: HttpRequest) -> HttpResponse:
+    """The member's language and time zone, for every page and every team."""
+    user = request.user
+    team_zones = sorted({m.team.time_zone for m in selectors.memberships_of(user).select_related("team")})
+    form = PreferencesForm(
+        request.POST or None,
+        team_zones=team_zones,
+        initial={"language": user.language, "time_zone": user.time_zone},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.user_set_preferences(user=user, **form.cleaned_data)
+        except services.ActionRefused as exc:
+            form.add_error(None, exc.message)
+        else:
+            # This answer already speaks the chosen language (or the browser's again).
+            translation.activate(user.language or translation.get_language_from_request(request))
+            messages.success(request, _("Preferences saved."))
+            return redirect("accounts:preferences")
+    return render(request, "accounts/preferences.html", {"form": form})
+
+
+@login_required
+@require_http_methods(["POST"])
+def set_language(request: HttpRequest) -> HttpResponse:
+    """The user menu's language switcher: save the language on the user, then back to the page it was
+    chosen on (only a page of this site)."""
+    form = LanguageForm(request.POST)
+    target = request.POST.get("next") or ""
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = reverse("home")
+    if form.is_valid():
+        services.user_set_preferences(user=request.user, language=form.cleaned_data["language"])
+    return redirect(target)
 
 
 # Members and invites ---------------------------------------------------------
@@ -85,14 +142,16 @@ def member_list(request: HttpRequest, membership: Membership) -> HttpResponse:
 
 
 def _mail_invite(request: HttpRequest, *, email: str, team_name: str, link: str) -> None:
-    subject = _("You are invited to %s on simdesk") % team_name
-    body = _(
-        "%(user)s invites you to the team “%(team)s” on simdesk.\n\nOpen this link to join (it works once):\n%(link)s\n"
-    ) % {
-        "user": request.user.get_username(),
-        "team": team_name,
-        "link": link,
-    }
+    # In the language of the person invited when they already have an account that chose one.
+    with translation.override(selectors.language_of_email(email) or translation.get_language()):
+        subject = _("You are invited to %s on simdesk") % team_name
+        body = _(
+            "%(user)s invites you to the team “%(team)s” on simdesk.\n\nOpen this link to join (it works once):\n%(link)s\n"
+        ) % {
+            "user": request.user.get_username(),
+            "team": team_name,
+            "link": link,
+        }
     try:
         send_mail(subject, body, None, [email])
     except OSError:

@@ -53,6 +53,8 @@ INSTALLED_APPS = [
     "activations",
     "rentals",
     "prices",
+    # Only for its management commands (compile_translations).
+    "config",
 ]
 if SANDBOX_ENABLED:
     INSTALLED_APPS.append("sandbox")
@@ -65,6 +67,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The member's saved language (else the browser's, from LocaleMiddleware) and time zone.
+    "accounts.middleware.PreferencesMiddleware",
     # Content-Security-Policy (CONTENT_SECURITY_POLICY below): no inline script or style anywhere.
     "csp.middleware.CSPMiddleware",
     # Team data is never kept by a shared or browser cache (config/middleware.py).
@@ -168,6 +172,8 @@ LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("ru", _("Russian"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
+# Our own formats first (config/formats/<lang>/formats.py): a 24-hour clock in every language.
+FORMAT_MODULE_PATH = ["config.formats"]
 USE_I18N = True
 USE_TZ = True
 

@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from accounts import urls as accounts_urls
 from config import views
+from config.jsi18n import javascript_catalog
 
 # The team home shows every app, so its view lives here (config may import them all); it keeps its
 # place and name among the team pages: `accounts:team_home`, `/t/<team_slug>/`.
@@ -16,6 +17,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("favicon.ico", views.favicon, name="favicon"),
     path("healthz", views.healthz, name="healthz"),
+    path("jsi18n/<str:lang>/", javascript_catalog, name="javascript-catalog"),
     path("accounts/", include("accounts.auth_urls")),
     path("", include((team_pages, accounts_urls.app_name))),
     path("", include("providers.urls")),

@@ -11,7 +11,8 @@ not read), the links (`query`: the "Older" link and the exports carry the same f
 - Unbound (no query string) it filters nothing. A value it cannot read (a bad date, an id that is not
   one of the member's choices, garbage) filters nothing and is reported beside its field; the other
   values still apply, so the page, its next pages and its exports always show the same rows.
-- A day is a whole UTC day, both ends included (`DayFromFilter`, `DayToFilter`): the lists show UTC times.
+- A day is a whole day in the reader's time zone, both ends included (`DayFromFilter`, `DayToFilter`):
+  the lists show times in that zone too.
 """
 
 from collections.abc import Callable, Mapping
@@ -23,6 +24,7 @@ import django_filters
 from django import forms
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import QuerySet
+from django.utils import timezone
 from django_filters.constants import EMPTY_VALUES
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"})
@@ -34,12 +36,12 @@ INT_MAX = 2**31 - 1
 
 
 def day_start(day: date) -> datetime:
-    """Midnight UTC at the start of `day`."""
-    return datetime.combine(day, time.min, tzinfo=UTC)
+    """Midnight at the start of `day` in the reader's time zone (the active one), as UTC."""
+    return datetime.combine(day, time.min, tzinfo=timezone.get_current_timezone()).astimezone(UTC)
 
 
 class DayFromFilter(django_filters.DateFilter):
-    """Rows from the start of this UTC day on."""
+    """Rows from the start of this day (the reader's time zone) on."""
 
     def __init__(self, field_name: str = "created_at", **kwargs: Any) -> None:
         kwargs.setdefault("widget", DATE_WIDGET)
@@ -52,7 +54,7 @@ class DayFromFilter(django_filters.DateFilter):
 
 
 class DayToFilter(django_filters.DateFilter):
-    """Rows up to the end of this UTC day (before the next one starts)."""
+    """Rows up to the end of this day in the reader's time zone (before the next one starts)."""
 
     def __init__(self, field_name: str = "created_at", **kwargs: Any) -> None:
         kwargs.setdefault("widget", DATE_WIDGET)

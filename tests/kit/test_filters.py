@@ -64,17 +64,25 @@ def _summaries(filters: ListFilters, team) -> list[str]:
 # --- the kit ----------------------------------------------------------------------------------------
 
 
-def test_days_are_whole_utc_days_both_ends_included_whatever_the_zone(team, settings):
-    settings.TIME_ZONE = "Asia/Tokyo"
-    _entry(team, datetime(2026, 3, 1, 0, 0, tzinfo=UTC), "first moment")
-    _entry(team, datetime(2026, 3, 1, 23, 59, 59, 999999, tzinfo=UTC), "last moment")
-    _entry(team, datetime(2026, 3, 2, 0, 0, tzinfo=UTC), "next day")
-    _entry(team, datetime(2026, 2, 28, 23, 59, 59, 999999, tzinfo=UTC), "day before")
+def test_days_are_whole_days_of_the_readers_zone_both_ends_included(team, settings):
+    # Tokyo is UTC+9: its 1 March runs from 28 February 15:00 UTC to 1 March 15:00 UTC.
+    _entry(team, datetime(2026, 2, 28, 15, 0, tzinfo=UTC), "first moment")
+    _entry(team, datetime(2026, 3, 1, 14, 59, 59, 999999, tzinfo=UTC), "last moment")
+    _entry(team, datetime(2026, 3, 1, 15, 0, tzinfo=UTC), "next day")
+    _entry(team, datetime(2026, 2, 28, 14, 59, 59, 999999, tzinfo=UTC), "day before")
     with timezone.override("Asia/Tokyo"):
-        one_day = _summaries(_DayFilters({"date_from": "2026-03-01", "date_to": "2026-03-01"}), team)
-    assert one_day == ["first moment", "last moment"]
-    assert _summaries(_DayFilters({"date_from": "2026-03-02"}), team) == ["next day"]
-    assert _summaries(_DayFilters({"date_to": "2026-02-28"}), team) == ["day before"]
+        assert _summaries(_DayFilters({"date_from": "2026-03-01", "date_to": "2026-03-01"}), team) == [
+            "first moment",
+            "last moment",
+        ]
+        assert _summaries(_DayFilters({"date_from": "2026-03-02"}), team) == ["next day"]
+        assert _summaries(_DayFilters({"date_to": "2026-02-28"}), team) == ["day before"]
+    # A reader in UTC sees the UTC days.
+    with timezone.override("UTC"):
+        assert _summaries(_DayFilters({"date_from": "2026-03-01", "date_to": "2026-03-01"}), team) == [
+            "last moment",
+            "next day",
+        ]
 
 
 def test_the_last_and_first_days_filter_without_error(team):

@@ -19,6 +19,8 @@ DEMO_PASSWORD = "demo"  # development only: refused below when DEBUG is off
 VIEWER_USERNAME = "viewer"
 VIEWER_PASSWORD = "viewer"
 DEMO_SANDBOX_LABEL = "demo"
+# The providers' own clock and most of their customers' (Moscow time).
+DEMO_TEAM_TIME_ZONE = "Europe/Moscow"
 DEMO_TEAM_NAME = "Demo"
 DEMO_TEAM_SLUG = "demo"
 DEMO_KEY_LABEL = "Sandbox"
@@ -69,7 +71,9 @@ class Command(BaseCommand):
     @staticmethod
     @transaction.atomic
     def _team(*, owner: User, viewer: User) -> Team:
-        team, created = Team.objects.get_or_create(slug=DEMO_TEAM_SLUG, defaults={"name": DEMO_TEAM_NAME})
+        team, created = Team.objects.get_or_create(
+            slug=DEMO_TEAM_SLUG, defaults={"name": DEMO_TEAM_NAME, "time_zone": DEMO_TEAM_TIME_ZONE}
+        )
         Membership.objects.get_or_create(team=team, user=owner, defaults={"role": Role.OWNER})
         Membership.objects.get_or_create(team=team, user=viewer, defaults={"role": Role.VIEWER})
         if created:
