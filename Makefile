@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint bench clean
+.PHONY: install translations messages run test lint bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,15 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
-install: $(VENV)/.installed node_modules/.installed
+install: $(VENV)/.installed node_modules/.installed translations
+
+# locale/*/LC_MESSAGES/*.po -> .mo, only those that changed (pure Python: polib, no gettext package).
+translations: $(VENV)/.installed
+	$(PY) manage.py compile_translations
+
+# Refresh locale/ru's .po files from the source (needs GNU gettext: apt-get install gettext).
+messages: $(VENV)/.installed
+	$(PY) manage.py update_translations
 
 run: install
 	$(PY) manage.py migrate --noinput

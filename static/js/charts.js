@@ -2,13 +2,30 @@
 // The JSON (providers/charts.py ChartData) names its datasets' axes: "price" (left) and
 // "stock" (right); time charts carry {x: epoch ms, y} points and are drawn as steps, because
 // stored prices are changes that hold until the next one. The table under each chart is the data.
+// Times read in the reader's time zone and language (<html data-time-zone lang>), on a 24-hour clock.
 (function () {
   "use strict";
 
+  var gettext = window.gettext || function (text) { return text; };
+  var root = document.documentElement;
+
+  // "2 Dec, 14:05" / "2 дек., 14:05": the page's language, the reader's zone, hours 00-23.
+  function timeFormatter() {
+    var options = { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
+    var zone = root.getAttribute("data-time-zone");
+    if (zone) options.timeZone = zone;
+    try {
+      return new Intl.DateTimeFormat(root.lang || undefined, options);
+    } catch (e) {  // a zone this browser does not know: its own zone, still 24-hour
+      delete options.timeZone;
+      return new Intl.DateTimeFormat(root.lang || undefined, options);
+    }
+  }
+
+  var formatter = timeFormatter();
+
   function formatTime(ms) {
-    var d = new Date(ms);
-    return d.toLocaleDateString(undefined, { month: "short", day: "numeric" }) + " " +
-      d.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
+    return formatter.format(new Date(ms));
   }
 
   function dataset(spec, data) {
@@ -48,7 +65,7 @@
     if (hasStock) {
       scales.stock = {
         type: "linear", position: "right", beginAtZero: true, grid: { drawOnChartArea: false },
-        title: { display: true, text: "stock" }
+        title: { display: true, text: gettext("stock") }
       };
     }
     if (data.x === "time") {
@@ -102,7 +119,7 @@
         var box = canvas.parentElement;
         var note = document.createElement("p");
         note.className = "muted small";
-        note.textContent = canvas.getAttribute("data-error") || "The chart could not be loaded; the table below has the data.";
+        note.textContent = canvas.getAttribute("data-error") || gettext("The chart could not be loaded; the table below has the data.");
         box.replaceChildren(note);
       });
   }

@@ -2,8 +2,9 @@
 
 import re
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
@@ -99,3 +100,27 @@ def test_the_price_charts_render_with_data(new_page, priced_team):
     page.goto("/t/acme/prices/money/")
     assert _points(page, "#chart-balance canvas") == 3
     assert _points(page, "#chart-spend canvas") == 1
+
+
+TICKS = """(selector) => {
+  const chart = Chart.getChart(document.querySelector(selector));
+  return chart.scales.x.ticks.map((t) => [t.value, t.label]);
+}"""
+
+
+def test_time_labels_are_in_the_readers_zone_on_a_24_hour_clock(new_page, priced_team, alice):
+    # Kathmandu is UTC+05:45: a label right to the minute can only come from this zone.
+    alice.time_zone = "Asia/Kathmandu"
+    alice.language = "en"
+    alice.save()
+    page = new_page()
+    _log_in(page)
+    page.goto("/t/acme/prices/money/")
+    assert _points(page, "#chart-balance canvas") == 3
+    ticks = page.evaluate(TICKS, "#chart-balance canvas")
+    assert len(ticks) >= 2
+    zone = ZoneInfo("Asia/Kathmandu")
+    for value, label in ticks:
+        moment = datetime.fromtimestamp(value / 1000, tz=UTC).astimezone(zone)
+        assert moment.strftime("%H:%M") in label, (value, label)
+        assert not re.search(r"\b(AM|PM)\b", label, re.IGNORECASE), label
