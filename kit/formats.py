@@ -17,6 +17,8 @@ Money is `Decimal` from the database to the text; a float exists only for Chart.
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.utils.translation import gettext
+
 # Every money column stores four decimal places; exports write exactly that many.
 PLAIN_PLACES = 4
 # Pages show at least this many decimals, and the rest of the stored ones when they are not zero.
@@ -84,4 +86,5 @@ def countdown_text(seconds: int | None) -> str:
     hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)
     clock = f"{hours}:{minutes:02d}:{secs:02d}" if hours or days else f"{minutes}:{secs:02d}"
-    return f"{days}d {clock}" if days else clock
+    # Translators: days and the clock of a countdown, as in "2d 3:04:05" (the same text as simdesk.js).
+    return gettext("%(days)sd %(clock)s") % {"days": days, "clock": clock} if days else clock

@@ -4,6 +4,13 @@
 (function () {
   "use strict";
 
+  // Translations from Django's JavaScriptCatalog (/jsi18n/<language>/, loaded before this file); without
+  // it the English source strings stand.
+  var gettext = window.gettext || function (text) { return text; };
+  var interpolate = window.interpolate || function (format, values) {
+    return format.replace(/%\((\w+)\)s/g, function (all, name) { return String(values[name]); });
+  };
+
   // --- toasts: `toast(message)`, and the server's `toast` event (kit.boards.toast) ---------------------
   function toast(message, options) {
     var box = document.getElementById("toasts");
@@ -133,7 +140,8 @@
     var d = Math.floor(seconds / 86400), h = Math.floor((seconds % 86400) / 3600);
     var m = Math.floor((seconds % 3600) / 60), s = seconds % 60;
     var clock = (h || d) ? h + ":" + String(m).padStart(2, "0") + ":" + String(s).padStart(2, "0") : m + ":" + String(s).padStart(2, "0");
-    return d ? d + "d " + clock : clock;
+    // Translators: days and the clock of a countdown, as in "2d 3:04:05".
+    return d ? interpolate(gettext("%(days)sd %(clock)s"), { days: d, clock: clock }, true) : clock;
   }
 
   function tick() {
