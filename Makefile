@@ -4,6 +4,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The address other machines (and providers' webhooks) use to reach this one: set it with HOST=0.0.0.0.
+SITE_URL ?= http://$(HOST):$(PORT)
 
 .PHONY: install translations messages run test lint bench clean
 
@@ -29,8 +31,8 @@ messages: $(VENV)/.installed
 
 run: install
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py demo --site-url http://$(HOST):$(PORT)
-	HOST=$(HOST) PORT=$(PORT) SITE_URL=http://$(HOST):$(PORT) PRICE_SNAPSHOT_MINUTES=10 $(VENV)/bin/honcho start -f Procfile
+	SITE_URL=$(SITE_URL) $(PY) manage.py demo --site-url $(SITE_URL)
+	HOST=$(HOST) PORT=$(PORT) SITE_URL=$(SITE_URL) PRICE_SNAPSHOT_MINUTES=10 $(VENV)/bin/honcho start -f Procfile
 
 test: install
 	$(VENV)/bin/pytest

@@ -3,6 +3,7 @@
 import base64
 import hashlib
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -31,6 +32,12 @@ SIMDESK_ENCRYPTION_KEYS_OLD = env_list("SIMDESK_ENCRYPTION_KEYS_OLD", [])
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
+# The public URL's host is always allowed: `make run HOST=0.0.0.0 SITE_URL=http://192.168.1.20:8000` works
+# from other machines without repeating the address in ALLOWED_HOSTS.
+_site_host = urlsplit(SITE_URL).hostname or ""
+_site_host = f"[{_site_host}]" if ":" in _site_host else _site_host  # an IPv6 address, as Django matches it
+if _site_host and _site_host not in ALLOWED_HOSTS and "*" not in ALLOWED_HOSTS:
+    ALLOWED_HOSTS.append(_site_host)
 
 SANDBOX_ENABLED = env_bool("SANDBOX_ENABLED", DEBUG)
 # How often a team's prices are snapshotted until its admins choose (the demo uses 10).
