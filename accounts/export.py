@@ -1,15 +1,17 @@
 """The audit log CSV: its column spec for `kit.csv`, written from the records `selectors.audit_for_export`
 streams. A key appears by its label, never its secret; the entry's `details` stay out (free-form)."""
 
+from django.utils.translation import gettext_lazy as _
+
 from accounts.models import AuditEntry
 from kit.csv import Column
 
 AUDIT_COLUMNS: list[Column[AuditEntry]] = [
-    Column("created_at", lambda entry: entry.created_at),
-    Column("member", lambda entry: entry.actor.username if entry.actor else None),
-    Column("action", lambda entry: entry.action),
-    Column("summary", lambda entry: entry.summary),
-    Column("key", lambda entry: entry.api_key.label if entry.api_key else None),
-    Column("amount", lambda entry: entry.amount),
-    Column("currency", lambda entry: entry.currency),
+    Column("created_at", lambda entry: entry.created_at, _("Time")),
+    Column("member", lambda entry: entry.actor.username if entry.actor else None, _("Member")),
+    Column("action", lambda entry: entry.action, _("Action")),
+    Column("summary", lambda entry: entry.summary, _("Summary")),
+    Column("key", lambda entry: entry.api_key.label if entry.api_key else None, _("Key")),
+    Column("amount", lambda entry: entry.amount, _("Amount")),
+    Column("currency", lambda entry: entry.currency, _("Currency")),
 ]

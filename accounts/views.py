@@ -35,7 +35,7 @@ from accounts.forms import (
 from accounts.models import Membership
 from accounts.permissions import get_invite, get_team_member, team_view
 from kit.boards import page_redirect
-from kit.csv import csv_response
+from kit.csv import chosen_flavour, csv_response
 from kit.cursor import Cursor
 from kit.jobs import job_get, job_owner, job_tell
 
@@ -325,8 +325,9 @@ def audit_log(request: HttpRequest, membership: Membership) -> HttpResponse:
 def audit_csv(request: HttpRequest, membership: Membership) -> StreamingHttpResponse:
     """Exactly the entries the audit log's filters show, streamed; a key by its label, never its secret."""
     filters = AuditFilters(request.GET, membership=membership)
-    filename = f"audit-{membership.team.slug}-{timezone.now():%Y%m%d-%H%M%S}.csv"
-    return csv_response(filename, AUDIT_COLUMNS, selectors.audit_for_export(membership.team, filters))
+    filename = f"audit-{membership.team.slug}-{timezone.localtime():%Y%m%d-%H%M%S}.csv"
+    entries = selectors.audit_for_export(membership.team, filters)
+    return csv_response(filename, AUDIT_COLUMNS, entries, flavour=chosen_flavour(request.GET))
 
 
 @team_view()

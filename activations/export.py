@@ -1,8 +1,14 @@
-"""The activation history and ledger CSVs: their column specs for `kit.csv`, and on PostgreSQL the history
-written by the database itself with COPY, in exactly the bytes `kit.csv` writes.
+"""The activation history and ledger CSVs: their column specs for `kit.csv`, and on PostgreSQL the plain
+history written by the database itself with COPY, in exactly the bytes `kit.csv` writes.
+
+The money columns are the ledger's (`purchases.selectors`): `cost` (everything booked on the purchase but
+its refund), `refund` and `net` (what it really cost), empty for a purchase that was never made, so a
+spreadsheet's sum of `net` is the ledger's. Service and country come as code and name (the key's catalogue
+in the reader's language, English in the plain flavour; a code it does not name is its own name).
 
 The COPY rows are the same queryset the history page filters (team, member's visibility, filters), used
-as an id subquery. Each column repeats the writer's rule for its type, built from the same constants:
+as an id subquery; the names are passed in as arrays read from the same catalogue the Python writer reads.
+Each column repeats the writer's rule for its type, built from the same constants:
 text neutralised against formulas (`kit.csv.FORMULA_STARTS`), money at `kit.formats.PLAIN_PLACES`
 decimals, booleans as `kit.csv.TRUE`/`FALSE`, times as `datetime.isoformat()` in UTC. Empty values are
 NULL, which COPY writes as nothing, as Python's csv writes an empty string (COPY would quote one).
@@ -10,51 +16,62 @@ COPY ends rows with "\\n"; each row is one message of the COPY protocol, so its 
 the dialect's "\\r\\n" without touching a newline inside a quoted value.
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from decimal import Decimal
 
 from django.db import connection
+from django.utils.translation import gettext_lazy as _
 
-from accounts.models import LedgerEntry, Membership
+from accounts.models import LedgerEntry, LedgerKind, Membership
 from activations.filters import HistoryFilters
-from activations.selectors import ExportRow, history
-from kit.csv import FALSE, FORMULA_STARTS, LINE_END, NEUTRALISER, TRUE, Column
+from activations.selectors import ExportRow, export_names, history
+from kit.csv import FALSE, FORMULA_STARTS, LINE_END, NEUTRALISER, PLAIN, TRUE, Column
 from kit.formats import PLAIN_PLACES
+from purchases.selectors import NET, REFUNDED, SPENT, money_of
 
 
-def _field(name: str) -> Column[ExportRow]:
-    return Column(name, lambda row: row.values[name])
+def _field(name: str, label: str) -> Column[ExportRow]:
+    return Column(name, lambda row: row.values[name], label)
+
+
+def _ledger_money(part: int) -> Callable[[ExportRow], Decimal | None]:
+    return lambda row: money_of(row.values)[part]
 
 
 HISTORY_COLUMNS: list[Column[ExportRow]] = [
-    _field("created_at"),
-    _field("bought_at"),
-    _field("closed_at"),
-    _field("status"),
-    _field("service"),
-    _field("country"),
-    _field("operator"),
-    _field("phone"),
-    _field("cost"),
-    _field("currency"),
-    Column("key", lambda row: row.key_label),
-    Column("member", lambda row: row.member),
-    _field("upstream_id"),
-    Column("codes", lambda row: " ".join(row.codes)),
-    _field("forward"),
-    _field("verification"),
-    Column("error", lambda row: row.values["error_message"]),
+    _field("created_at", _("Created")),
+    _field("bought_at", _("Bought")),
+    _field("closed_at", _("Closed")),
+    _field("status", _("Status")),
+    _field("service", _("Service code")),
+    Column("service_name", lambda row: row.service_name, _("Service")),
+    _field("country", _("Country code")),
+    Column("country_name", lambda row: row.country_name, _("Country")),
+    _field("operator", _("Operator")),
+    _field("phone", _("Phone")),
+    Column("cost", _ledger_money(0), _("Cost")),
+    Column("refund", _ledger_money(1), _("Refund")),
+    Column("net", _ledger_money(2), _("Net spent")),
+    _field("currency", _("Currency")),
+    Column("key", lambda row: row.key_label, _("Key")),
+    Column("member", lambda row: row.member, _("Member")),
+    _field("upstream_id", _("Activation id")),
+    Column("codes", lambda row: " ".join(row.codes), _("Codes")),
+    _field("forward", _("Forwarding")),
+    _field("verification", _("Call verification")),
+    Column("error", lambda row: row.values["error_message"], _("Error")),
 ]
 HEADER = tuple(column.header for column in HISTORY_COLUMNS)
 
 LEDGER_COLUMNS: list[Column[LedgerEntry]] = [
-    Column("created_at", lambda entry: entry.created_at),
-    Column("kind", lambda entry: entry.kind),
-    Column("amount", lambda entry: entry.amount),
-    Column("currency", lambda entry: entry.currency),
-    Column("balance_after", lambda entry: entry.balance_after),
-    Column("key", lambda entry: entry.api_key.label),
-    Column("member", lambda entry: entry.member.username if entry.member else None),
-    Column("reference", lambda entry: entry.reference),
+    Column("created_at", lambda entry: entry.created_at, _("Time")),
+    Column("kind", lambda entry: entry.kind, _("Kind")),
+    Column("amount", lambda entry: entry.amount, _("Amount")),
+    Column("currency", lambda entry: entry.currency, _("Currency")),
+    Column("balance_after", lambda entry: entry.balance_after, _("Balance after")),
+    Column("key", lambda entry: entry.api_key.label, _("Key")),
+    Column("member", lambda entry: entry.member.username if entry.member else None, _("Member")),
+    Column("reference", lambda entry: entry.reference, _("Reference")),
 ]
 
 
@@ -96,6 +113,11 @@ def _text(expression: str) -> str:
     )
 
 
+def _ledger_part(column: str, sign: str = "") -> str:
+    """`purchases.selectors.money_of`: nothing when the ledger booked nothing, else the part or 0."""
+    return f"CASE WHEN m.{NET} IS NOT NULL THEN {_money(f'{sign}COALESCE(m.{column}, 0)')} END"
+
+
 # One expression per column of HISTORY_COLUMNS, in its order.
 _COPY_COLUMNS = (
     _iso("a.created_at"),
@@ -103,10 +125,14 @@ _COPY_COLUMNS = (
     _iso("a.closed_at"),
     _text("a.status"),
     _text("a.service"),
+    _text("COALESCE(sn.name, a.service)"),
     "a.country::text",
+    _text("COALESCE(cn.name, a.country::text)"),
     _text("a.operator"),
     _text("a.phone"),
-    _money("a.cost"),
+    _ledger_part(SPENT),
+    _ledger_part(REFUNDED, sign="-"),
+    _ledger_part(NET),
     _text("a.currency"),
     _text("k.label"),
     _text("u.username"),
@@ -118,13 +144,40 @@ _COPY_COLUMNS = (
 )
 
 
+def _name_arrays(
+    membership: Membership,
+) -> tuple[list[int], list[str], list[str], list[int], list[int], list[str]]:
+    """The names the Python writer would use (`export_names` in the plain flavour's language), as arrays:
+    (key, service code, name) and (key, country code, name), only where the name differs from the code."""
+    service_keys: list[int] = []
+    service_codes: list[str] = []
+    service_names: list[str] = []
+    country_keys: list[int] = []
+    country_codes: list[int] = []
+    country_names: list[str] = []
+    for key_id, (countries, services) in export_names(membership.team, PLAIN.language).items():
+        for code, name in services.items():
+            if name and name != code:
+                service_keys.append(key_id)
+                service_codes.append(code)
+                service_names.append(name)
+        for code, name in countries.items():
+            # Country codes are whole numbers; anything else could never match an activation's.
+            if name and code.isascii() and code.lstrip("-").isdigit() and name != code:
+                country_keys.append(key_id)
+                country_codes.append(int(code))
+                country_names.append(name)
+    return service_keys, service_codes, service_names, country_keys, country_codes, country_names
+
+
 def copy_statement(membership: Membership, filters: HistoryFilters) -> tuple[str, tuple]:
-    """COPY ... TO STDOUT for exactly the rows of the history filters, newest first."""
+    """COPY ... TO STDOUT for exactly the rows of the history filters, newest first, in the plain flavour."""
     ids_sql, params = history(membership, filters).order_by().values("id").query.sql_with_params()
     select = ", ".join(
         f'{expression} AS "{name}"' for expression, name in zip(_COPY_COLUMNS, HEADER, strict=True)
     )
-    # Only constants and Django's own SQL for the id subquery are pasted; its values stay bound parameters.
+    refund = _literal(LedgerKind.REFUND)
+    # Only constants and Django's own SQL for the id subquery are pasted; every value is a bound parameter.
     sql = (
         f"COPY (SELECT {select} FROM activations_activation a "  # noqa: S608
         "JOIN accounts_apikey k ON k.id = a.api_key_id "
@@ -132,13 +185,21 @@ def copy_statement(membership: Membership, filters: HistoryFilters) -> tuple[str
         # A lateral join, so the neutralising CASE reads the codes without running their query again.
         "LEFT JOIN LATERAL (SELECT string_agg(s.code, ' ' ORDER BY s.received_at, s.id) AS codes "
         "FROM activations_sms s WHERE s.activation_id = a.id) c ON true "
+        # The ledger's money of the purchase (`purchases.selectors.ledger_money`), by its indexed reference.
+        f"LEFT JOIN LATERAL (SELECT sum(l.amount) FILTER (WHERE l.kind <> {refund}) AS {SPENT}, "
+        f"sum(l.amount) FILTER (WHERE l.kind = {refund}) AS {REFUNDED}, sum(l.amount) AS {NET} "
+        "FROM accounts_ledgerentry l WHERE l.purchase_ref = 'activation:' || a.id::text) m ON true "
+        "LEFT JOIN unnest(%s::bigint[], %s::text[], %s::text[]) AS sn(key_id, code, name) "
+        "ON sn.key_id = a.api_key_id AND sn.code = a.service "
+        "LEFT JOIN unnest(%s::bigint[], %s::integer[], %s::text[]) AS cn(key_id, code, name) "
+        "ON cn.key_id = a.api_key_id AND cn.code = a.country "
         f"WHERE a.id IN ({ids_sql}) ORDER BY a.created_at DESC, a.id DESC) TO STDOUT WITH (FORMAT csv, HEADER)"
     )
-    return sql, params
+    return sql, (*_name_arrays(membership), *params)
 
 
 def copy_history_csv(membership: Membership, filters: HistoryFilters) -> Iterator[bytes]:
-    """Stream the CSV as PostgreSQL writes it, row by row, with the dialect's line ends."""
+    """Stream the plain CSV as PostgreSQL writes it, row by row, with the dialect's line ends."""
     sql, params = copy_statement(membership, filters)
     line_end = LINE_END.encode()
     connection.ensure_connection()

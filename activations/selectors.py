@@ -13,7 +13,7 @@ from typing import Any
 
 from django.db.models import Count, IntegerField, Max, Min, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from accounts.models import ApiKey, KeyHealth, KeyStatus, LedgerEntry, Membership, Team, User
 from accounts.permissions import get_owned, keys_usable_by, visible_keys, visible_to
@@ -22,6 +22,7 @@ from activations.models import BOARD_STATUSES, CLOSED_STATUSES, Activation, Pres
 from kit import boards
 from kit.cursor import Cursor, Page, keyset_page
 from providers import selectors as catalog
+from purchases.selectors import ledger_money
 
 # Closed activations stay visible under the board for this long.
 RECENT_WINDOW = timedelta(minutes=15)
@@ -244,28 +245,40 @@ def history_page(
 
 EXPORT_FIELDS = (
     "id", "created_at", "bought_at", "closed_at", "status", "service", "country", "operator", "phone",
-    "cost", "currency", "api_key_id", "member_id", "upstream_id", "forward", "verification", "error_message",
+    "currency", "api_key_id", "member_id", "upstream_id", "forward", "verification", "error_message",
 )  # fmt: skip
 
 
 @dataclass(frozen=True)
 class ExportRow:
-    """One activation as the CSV needs it: plain values, the key's label (never its secret), the codes."""
+    """One activation as the CSV needs it: plain values (with the ledger's money, `purchases.selectors`),
+    the key's label (never its secret), the codes, and the service and country names."""
 
     values: dict[str, Any]
     key_label: str
     member: str
     codes: list[str]
+    service_name: str = ""
+    country_name: str = ""
+
+
+def export_names(team: Team, language: str) -> dict[int, tuple[dict[str, str], dict[str, str]]]:
+    """Per key of the team: (country code -> name, service code -> name) in `language`, from each key's stored or
+    cached catalogue (never fetched now); a code the catalogue does not name is its own name."""
+    with translation.override(language):
+        return {api_key.pk: catalog.names(api_key) for api_key in ApiKey.objects.filter(team=team)}
 
 
 def history_for_export(
-    membership: Membership, filters: HistoryFilters, *, chunk: int = 5000
+    membership: Membership, filters: HistoryFilters, *, language: str, chunk: int = 5000
 ) -> Iterator[ExportRow]:
     """The history rows, streamed in keyset chunks of plain values: constant memory, no model instances,
-    each chunk an index range scan (no server-side cursor or OFFSET needed)."""
+    each chunk an index range scan (no server-side cursor or OFFSET needed) with the ledger's cost, refund
+    and net of each row in the same query. Names are in `language`."""
     labels = dict(ApiKey.objects.filter(team=membership.team).values_list("pk", "label"))
+    names = export_names(membership.team, language)
     usernames: dict[int, str] = {}  # buyers who left the team still appear by name
-    rows = history(membership, filters).values(*EXPORT_FIELDS)
+    rows = history(membership, filters).values(*EXPORT_FIELDS).annotate(**ledger_money("activation"))
     after: Cursor | None = None
     while True:
         page = rows
@@ -284,11 +297,15 @@ def history_for_export(
         ):
             codes.setdefault(activation_id, []).append(code)
         for row in batch:
+            countries, services = names.get(row["api_key_id"], ({}, {}))
+            country = "" if row["country"] is None else str(row["country"])
             yield ExportRow(
                 values=row,
                 key_label=labels.get(row["api_key_id"], ""),
                 member=usernames.get(row["member_id"], "") if row["member_id"] else "",
                 codes=codes.get(row["id"], []),
+                service_name=services.get(row["service"]) or row["service"],
+                country_name=countries.get(country) or country,
             )
         after = Cursor(batch[-1]["created_at"], batch[-1]["id"])
 

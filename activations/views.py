@@ -39,7 +39,7 @@ from activations.services import (
     activation_set_status,
 )
 from kit import boards
-from kit.csv import csv_response, stream_download
+from kit.csv import chosen_flavour, csv_response, stream_download
 from kit.cursor import Cursor
 from providers import selectors as catalog
 from purchases.services import PurchaseRefused
@@ -532,11 +532,13 @@ CSV_CHUNK = 2000
 def history_csv(request: HttpRequest, membership: Membership) -> StreamingHttpResponse:
     """Exactly the rows the history filters show, streamed (constant memory); the key's label, never its secret."""
     filters = HistoryFilters(request.GET, membership=membership)
-    filename = f"activations-{membership.team.slug}-{timezone.now():%Y%m%d-%H%M%S}.csv"
-    if connection.vendor == "postgresql":
+    flavour = chosen_flavour(request.GET)
+    filename = f"activations-{membership.team.slug}-{timezone.localtime():%Y%m%d-%H%M%S}.csv"
+    if connection.vendor == "postgresql" and flavour.is_plain:
         # The database formats and streams the rows itself: close to the speed of a plain COPY.
         return stream_download(filename, export.copy_history_csv(membership, filters))
-    return csv_response(filename, export.HISTORY_COLUMNS, selectors.history_for_export(membership, filters))
+    rows = selectors.history_for_export(membership, filters, language=flavour.language)
+    return csv_response(filename, export.HISTORY_COLUMNS, rows, flavour=flavour)
 
 
 @team_view()
@@ -544,5 +546,5 @@ def ledger_csv(request: HttpRequest, membership: Membership) -> StreamingHttpRes
     """The team's money movements (purchases positive, refunds negative), filtered by date, key and member."""
     filters = LedgerFilters(request.GET, membership=membership)
     entries = selectors.ledger_for_export(membership, filters).iterator(chunk_size=CSV_CHUNK)
-    filename = f"ledger-{membership.team.slug}-{timezone.now():%Y%m%d-%H%M%S}.csv"
-    return csv_response(filename, export.LEDGER_COLUMNS, entries)
+    filename = f"ledger-{membership.team.slug}-{timezone.localtime():%Y%m%d-%H%M%S}.csv"
+    return csv_response(filename, export.LEDGER_COLUMNS, entries, flavour=chosen_flavour(request.GET))

@@ -9,14 +9,16 @@ Money is `Decimal` from the database to the text; a float exists only for Chart.
   (`DecimalField(decimal_places=4)`), so an export is the ledger to the last unit, a column has one
   shape whatever its rows hold, and no row is rounded. No grouping, no exponent, no currency.
 - Times in exports: `iso_time` -> `2026-03-01T12:00:00+00:00`, ISO 8601 in UTC (fractions of a
-  second only when there are any, as `datetime.isoformat()` writes them).
+  second only when there are any, as `datetime.isoformat()` writes them), for scripts; `sheet_time` ->
+  `2026-03-01 15:00:00` in the reader's time zone, the form a spreadsheet reads as a date and time.
 - Time left on pages: `countdown_text` -> `2d 3:04:05`, `3:04:05`, `4:05` (the JavaScript countdown
   goes on from it in the same format).
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.utils import timezone
 from django.utils.translation import gettext
 
 # Every money column stores four decimal places; exports write exactly that many.
@@ -58,11 +60,13 @@ def money_text(amount: Amount | None, currency: str = "") -> str:
     return f"{_rounded(value, places):,.{places}f} {currency}".strip()
 
 
-def money_plain(amount: Amount | None) -> str:
-    """`Decimal("12.5")` -> `12.5000`, `-3.5` -> `-3.5000`; None -> empty. For CSV and machine readers."""
+def money_plain(amount: Amount | None, decimal_mark: str = ".") -> str:
+    """`Decimal("12.5")` -> `12.5000`, `-3.5` -> `-3.5000`; None -> empty. For CSV and machine readers;
+    a spreadsheet in a language that writes `12,5` gets `decimal_mark=","` -> `12,5000`."""
     if amount is None:
         return ""
-    return format(_rounded(_decimal(amount), PLAIN_PLACES), "f")
+    text = format(_rounded(_decimal(amount), PLAIN_PLACES), "f")
+    return text if decimal_mark == "." else text.replace(".", decimal_mark)
 
 
 def money_number(amount: Amount | None) -> float | None:
@@ -75,6 +79,19 @@ def iso_time(moment: datetime | None) -> str:
     if moment is None:
         return ""
     return (moment if moment.tzinfo is UTC else moment.astimezone(UTC)).isoformat()
+
+
+SHEET_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+def sheet_time(moment: datetime | None, zone: tzinfo | None = None) -> str:
+    """`2026-03-01 15:00:00`: to the second in `zone` (default: the active time zone), 24-hour, no offset;
+    what a spreadsheet takes for a date and time. None -> empty."""
+    if moment is None:
+        return ""
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment, UTC)
+    return timezone.localtime(moment, zone).strftime(SHEET_TIME_FORMAT)
 
 
 def countdown_text(seconds: int | None) -> str:

@@ -15,13 +15,14 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
 from accounts.models import ApiKey, KeyStatus, Membership
 from accounts.permissions import get_api_key, is_granted, team_view
 from activations.selectors import favourite_services
-from kit.csv import Column, csv_response
+from kit.csv import Column, chosen_flavour, csv_response
 from kit.jobs import job_enqueue, job_follow, job_owner
 from prices import selectors as charts
 from prices.forms import AlertForm, SettingsForm
@@ -167,9 +168,12 @@ def _json(builder: ChartBuilder) -> Callable[..., HttpResponse]:
 
 def _csv(builder: ChartBuilder, filename: str) -> Callable[..., HttpResponse]:
     def view(request: HttpRequest, membership: Membership) -> HttpResponse:
-        chart, _filters = builder(membership, request.GET)
-        columns = [Column(header, itemgetter(index)) for index, header in enumerate(chart.columns)]
-        return csv_response(f"{membership.team.slug}-{filename}.csv", columns, chart.rows)
+        flavour = chosen_flavour(request.GET)
+        # Headers and names in the flavour's language: the reader's, or English for scripts.
+        with translation.override(flavour.language):
+            chart, _filters = builder(membership, request.GET)
+        columns = [Column(str(header), itemgetter(index)) for index, header in enumerate(chart.columns)]
+        return csv_response(f"{membership.team.slug}-{filename}.csv", columns, chart.rows, flavour=flavour)
 
     view.__doc__ = f"The table behind the {filename} chart as CSV."
     view.__name__ = f"{filename.replace('-', '_')}_csv"

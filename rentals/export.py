@@ -1,41 +1,54 @@
 """The rental CSVs: one column spec per export, written by `kit.csv` from the records
-`selectors.rentals_for_export` and `selectors.messages_for_export` stream (never an API key's secret)."""
+`selectors.rentals_for_export` and `selectors.messages_for_export` stream (never an API key's secret).
+
+The money columns are the ledger's (`purchases.selectors.money_of`): `cost` is everything booked on the rent
+(the rent, its extensions, corrections), `refund` what came back, `net` what it really cost; all empty for
+a rent that was never made. Service and country come as code and name."""
+
+from django.utils.translation import gettext_lazy as _
 
 from kit.csv import Column
+from purchases.selectors import money_of
 from rentals.models import Rental, RentalSms
 
 RENTAL_COLUMNS: list[Column[Rental]] = [
-    Column("id", lambda r: r.public_id),
-    Column("rent_id", lambda r: r.upstream_id),
-    Column("previous_rent_id", lambda r: r.previous.upstream_id if r.previous else None),
-    Column("phone", lambda r: r.phone),
-    Column("service", lambda r: r.service),
-    Column("country", lambda r: r.country),
-    Column("operator", lambda r: r.operator),
-    Column("status", lambda r: r.status),
-    Column("hours", lambda r: r.hours),
-    Column("created_at", lambda r: r.created_at),
-    Column("started_at", lambda r: r.started_at),
-    Column("ends_at", lambda r: r.ends_at),
-    Column("closed_at", lambda r: r.closed_at),
-    Column("cost", lambda r: r.cost),
-    Column("total_spent", lambda r: r.total_cost),
-    Column("currency", lambda r: r.currency),
-    Column("messages", lambda r: r.sms_count),
-    Column("auto_renew", lambda r: r.auto_renew),
-    Column("renewals", lambda r: r.renewal_count),  # annotated by rentals_for_export
-    Column("key", lambda r: r.api_key.label),
-    Column("member", lambda r: r.member.username if r.member else None),
+    Column("id", lambda r: r.public_id, _("Id")),
+    Column("rent_id", lambda r: r.upstream_id, _("Rent id")),
+    Column(
+        "previous_rent_id", lambda r: r.previous.upstream_id if r.previous else None, _("Previous rent id")
+    ),
+    Column("phone", lambda r: r.phone, _("Phone")),
+    Column("service", lambda r: r.service, _("Service code")),
+    Column("service_name", lambda r: r.service_name, _("Service")),  # set by rentals_for_export
+    Column("country", lambda r: r.country, _("Country code")),
+    Column("country_name", lambda r: r.country_name, _("Country")),
+    Column("operator", lambda r: r.operator, _("Operator")),
+    Column("status", lambda r: r.status, _("Status")),
+    Column("hours", lambda r: r.hours, _("Hours")),
+    Column("created_at", lambda r: r.created_at, _("Created")),
+    Column("started_at", lambda r: r.started_at, _("Started")),
+    Column("ends_at", lambda r: r.ends_at, _("Ends")),
+    Column("closed_at", lambda r: r.closed_at, _("Closed")),
+    Column("cost", lambda r: money_of(r)[0], _("Cost")),
+    Column("refund", lambda r: money_of(r)[1], _("Refund")),
+    Column("net", lambda r: money_of(r)[2], _("Net spent")),
+    Column("currency", lambda r: r.currency, _("Currency")),
+    Column("messages", lambda r: r.sms_count, _("Messages")),
+    Column("auto_renew", lambda r: r.auto_renew, _("Auto-renew")),
+    Column("renewals", lambda r: r.renewal_count, _("Extensions")),  # annotated by rentals_for_export
+    Column("key", lambda r: r.api_key.label, _("Key")),
+    Column("member", lambda r: r.member.username if r.member else None, _("Member")),
 ]
 
 MESSAGE_COLUMNS: list[Column[RentalSms]] = [
-    Column("rental_id", lambda sms: sms.rental.public_id),
-    Column("rent_id", lambda sms: sms.rental.upstream_id),
-    Column("phone", lambda sms: sms.rental.phone),
-    Column("service", lambda sms: sms.service or sms.rental.service),
-    Column("received_at", lambda sms: sms.received_at),
-    Column("from", lambda sms: sms.phone_from),
-    Column("text", lambda sms: sms.text),
-    Column("code", lambda sms: sms.code),
-    Column("via", lambda sms: sms.via),
+    Column("rental_id", lambda sms: sms.rental.public_id, _("Rental id")),
+    Column("rent_id", lambda sms: sms.rental.upstream_id, _("Rent id")),
+    Column("phone", lambda sms: sms.rental.phone, _("Phone")),
+    Column("service", lambda sms: sms.service or sms.rental.service, _("Service code")),
+    Column("service_name", lambda sms: sms.service_name, _("Service")),  # set by messages_for_export
+    Column("received_at", lambda sms: sms.received_at, _("Received")),
+    Column("from", lambda sms: sms.phone_from, _("From")),
+    Column("text", lambda sms: sms.text, _("Text")),
+    Column("code", lambda sms: sms.code, _("Code")),
+    Column("via", lambda sms: sms.via, _("Via")),
 ]

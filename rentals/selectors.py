@@ -14,7 +14,7 @@ from typing import Any
 from django.core.cache import cache
 from django.db.models import Count, IntegerField, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.models import ApiKey, Membership, Team
@@ -25,6 +25,7 @@ from providers import errors
 from providers import selectors as catalog
 from providers.keys import client_for_key, provider_cache_id
 from providers.results import RentCatalog
+from purchases.selectors import ledger_money
 from rentals.filters import HistoryFilters
 from rentals.models import BOARD_STATUSES, Rental, RentalRenewal, RentalSms, RentalStatus
 from rentals.services import continue_price, describe_error
@@ -279,9 +280,26 @@ def history(membership: Membership, filters: HistoryFilters, *, after: str | Non
     )
 
 
-def rentals_for_export(membership: Membership, filters: HistoryFilters) -> Iterator[Rental]:
+def export_names(team: Team, language: str) -> dict[int, tuple[dict[str, str], dict[str, str]]]:
+    """Per key of the team: (country code -> name, service code -> name) in `language`, from each key's stored or
+    cached catalogue (never fetched now)."""
+    with translation.override(language):
+        return {api_key.pk: catalog.names(api_key) for api_key in ApiKey.objects.filter(team=team)}
+
+
+def _named(
+    names: dict[int, tuple[dict[str, str], dict[str, str]]], key_id: int, service: str, country: int | None
+) -> tuple[str, str]:
+    """(service name, country name); a code the catalogue does not name is its own name."""
+    countries, services = names.get(key_id, ({}, {}))
+    country_code = "" if country is None else str(country)
+    return services.get(service) or service, countries.get(country_code) or country_code
+
+
+def rentals_for_export(membership: Membership, filters: HistoryFilters, *, language: str) -> Iterator[Rental]:
     """The filtered rentals for the CSV (`rentals.export.RENTAL_COLUMNS`), newest first, streamed from the
-    database in chunks, each with its key, buyer, previous rent and `renewal_count` loaded."""
+    database in chunks, each with its key, buyer, previous rent, `renewal_count`, the ledger's money
+    (`purchases.selectors.ledger_money`) and `service_name` / `country_name` in `language` loaded."""
     renewals = (
         RentalRenewal.objects.filter(status="done")
         .order_by()
@@ -295,18 +313,31 @@ def rentals_for_export(membership: Membership, filters: HistoryFilters) -> Itera
             renewal_count=Coalesce(
                 Subquery(renewals.filter(rental=OuterRef("pk")), output_field=IntegerField()),
                 Value(0),
-            )
+            ),
+            **ledger_money("rental"),
         )
         .select_related("api_key", "member", "previous")
         .order_by("-created_at", "-id")
     )
-    return rows.iterator(chunk_size=2000)
+    names = export_names(membership.team, language)
+    for rental in rows.iterator(chunk_size=2000):
+        rental.service_name, rental.country_name = _named(
+            names, rental.api_key_id, rental.service, rental.country
+        )
+        yield rental
 
 
-def messages_for_export(membership: Membership, filters: HistoryFilters) -> Iterator[RentalSms]:
-    """Every SMS of the filtered rentals for the CSV (`rentals.export.MESSAGE_COLUMNS`), newest first."""
+def messages_for_export(
+    membership: Membership, filters: HistoryFilters, *, language: str
+) -> Iterator[RentalSms]:
+    """Every SMS of the filtered rentals for the CSV (`rentals.export.MESSAGE_COLUMNS`), newest first, each with
+    `service_name` in `language`."""
     rentals = filtered_rentals(membership, filters).values("pk")
     rows = (
         RentalSms.objects.filter(rental__in=rentals).select_related("rental").order_by("-received_at", "-id")
     )
-    return rows.iterator(chunk_size=2000)
+    names = export_names(membership.team, language)
+    for sms in rows.iterator(chunk_size=2000):
+        rental = sms.rental
+        sms.service_name, _country = _named(names, rental.api_key_id, sms.service or rental.service, None)
+        yield sms

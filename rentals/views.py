@@ -20,7 +20,7 @@ from accounts.models import Membership
 from accounts.permissions import SpendDenied, team_view
 from accounts.services import ActionRefused
 from kit import boards
-from kit.csv import csv_response
+from kit.csv import chosen_flavour, csv_response
 from purchases.services import PurchaseRefused
 from rentals import export, selectors
 from rentals.filters import HistoryFilters
@@ -332,13 +332,15 @@ def history(request: HttpRequest, membership: Membership) -> HttpResponse:
 
 @team_view()
 def export_rentals(request: HttpRequest, membership: Membership) -> StreamingHttpResponse:
-    """The filtered rentals as CSV, streamed (ISO 8601 UTC times, plain decimals, never a secret)."""
+    """The filtered rentals as CSV (Excel or plain, `kit.csv`), streamed, never a secret."""
     filters = HistoryFilters(request.GET, membership=membership)
-    stamp = timezone.now().strftime("%Y%m%d-%H%M")
+    flavour = chosen_flavour(request.GET)
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     return csv_response(
         f"rentals-{membership.team.slug}-{stamp}.csv",
         export.RENTAL_COLUMNS,
-        selectors.rentals_for_export(membership, filters),
+        selectors.rentals_for_export(membership, filters, language=flavour.language),
+        flavour=flavour,
     )
 
 
@@ -346,9 +348,11 @@ def export_rentals(request: HttpRequest, membership: Membership) -> StreamingHtt
 def export_messages(request: HttpRequest, membership: Membership) -> StreamingHttpResponse:
     """Every SMS of the filtered rentals as CSV, streamed."""
     filters = HistoryFilters(request.GET, membership=membership)
-    stamp = timezone.now().strftime("%Y%m%d-%H%M")
+    flavour = chosen_flavour(request.GET)
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     return csv_response(
         f"rental-messages-{membership.team.slug}-{stamp}.csv",
         export.MESSAGE_COLUMNS,
-        selectors.messages_for_export(membership, filters),
+        selectors.messages_for_export(membership, filters, language=flavour.language),
+        flavour=flavour,
     )

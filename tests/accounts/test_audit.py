@@ -204,6 +204,9 @@ def test_another_teams_key_or_member_is_never_a_choice(alice, team, charlie, oth
 # --- the CSV export ---------------------------------------------------------------------------------
 
 
+PLAIN = {"format": "plain"}  # kit.csv's flavour for scripts: stable English names, RFC 4180, UTC ISO 8601
+
+
 def _csv(response) -> list[dict]:
     assert response.streaming and response["Content-Type"].startswith("text/csv")
     return list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
@@ -220,7 +223,7 @@ def test_the_csv_is_exactly_what_the_filters_show(alice, team, bob, api_key):
     audit_record(team=team, actor=alice, action="activation.buy", summary="two", api_key=second)
     audit_record(team=team, actor=None, action="key.update", summary="three")
     client = client_for(alice)
-    rows = _csv(client.get("/t/acme/audit.csv"))
+    rows = _csv(client.get("/t/acme/audit.csv", PLAIN))
     assert [r["summary"] for r in rows] == ["three", "two", "one"]
     assert list(rows[0]) == ["created_at", "member", "action", "summary", "key", "amount", "currency"]
     assert rows[2] | {"created_at": ""} == {
@@ -234,11 +237,13 @@ def test_the_csv_is_exactly_what_the_filters_show(alice, team, bob, api_key):
     }
     assert rows[2]["created_at"].endswith("+00:00") and rows[0]["member"] == rows[0]["key"] == ""
     query = {"action": "activation.buy", "key": str(api_key.public_id)}
-    assert [r["summary"] for r in _csv(client.get("/t/acme/audit.csv", query))] == ["one"]
-    # The page links the export with its own filters.
+    assert [r["summary"] for r in _csv(client.get("/t/acme/audit.csv", {**query, **PLAIN}))] == ["one"]
+    # The page links both flavours of the export with its own filters.
     page = client.get("/t/acme/audit/", query).content.decode()
-    link = re.search(r'id="export-audit" href="([^"]+)"', page).group(1)
+    link = re.search(r'id="export-audit-plain" href="([^"]+)"', page).group(1)
     assert [r["summary"] for r in _csv(client.get(unescape(link)))] == ["one"]
+    link = re.search(r'id="export-audit" href="([^"]+)"', page).group(1)
+    assert len(_csv(client.get(unescape(link)))) == 1 and "format=plain" not in link
     # An unreadable filter filters nothing here either.
     assert len(_csv(client.get("/t/acme/audit.csv", {"date_to": "yesterday"}))) == 3
 
@@ -249,7 +254,7 @@ def test_the_csv_neutralises_formulas_and_never_holds_a_secret(alice, team, api_
     ApiKey.objects.filter(pk=api_key.pk).update(label=HYPERLINK)
     User.objects.filter(pk=alice.pk).update(username="@" + HYPERLINK)
     audit_record(team=team, actor=alice, action="key.update", summary=HYPERLINK, api_key=api_key)
-    body = b"".join(client_for(alice).get("/t/acme/audit.csv").streaming_content).decode()
+    body = b"".join(client_for(alice).get("/t/acme/audit.csv", PLAIN).streaming_content).decode()
     [row] = csv.DictReader(io.StringIO(body))
     assert row["summary"] == row["key"] == "'" + HYPERLINK
     assert row["member"] == "'@" + HYPERLINK

@@ -17,6 +17,8 @@ from accounts.models import ApiKey, LedgerEntry, LedgerKind, Membership, Team, U
 from activations import selectors
 from activations.models import Activation, ActivationStatus, Sms
 from activations.services import BuyRequest, activation_buy
+from providers.keys import provider_of
+from providers.models import CatalogCountry, CatalogService, Provider
 from tests.accounts.conftest import SECRET, SECRET_HEAD, make_key
 
 from .test_views import login, url
@@ -51,6 +53,19 @@ def _rows(
         for i in range(n)
     ]
     return Activation.objects.bulk_create(rows)
+
+
+# The plain flavour (`kit.csv`): stable English names, RFC 4180, UTC ISO 8601; the default is Excel's.
+PLAIN = {"format": "plain"}
+
+
+def _book(row: Activation, kind: str, amount: str, event: str = "purchase") -> None:
+    """A ledger row of the activation, as `purchases.services.ledger_book` writes it."""
+    LedgerEntry.objects.create(
+        team=row.team, api_key=row.api_key, member=row.member, kind=kind, amount=Decimal(amount),
+        currency=row.currency, reference=row.upstream_id or "", purchase_ref=f"activation:{row.pk}",
+        event_key=f"activation:{row.pk}:{event}",
+    )  # fmt: skip
 
 
 def _csv(response) -> list[dict]:
@@ -148,7 +163,8 @@ def test_the_csv_is_exactly_what_the_filters_show(team, alice, vera, key):
     _rows(team, key, 4, service="wa", start=BASE + timedelta(days=1))
     Sms.objects.create(team=team, activation=rows[0], code="12345", text="Your code is 12345")
     Sms.objects.create(team=team, activation=rows[0], code="67890")
-    response = login(vera).get(url("history_csv", team), {"service": "tg"})  # viewers may export
+    _book(rows[0], LedgerKind.PURCHASE, "12.5")
+    response = login(vera).get(url("history_csv", team), {"service": "tg", **PLAIN})  # viewers may export
     assert response.status_code == 200
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert response["Content-Disposition"].startswith('attachment; filename="activations-acme-')
@@ -157,11 +173,20 @@ def test_the_csv_is_exactly_what_the_filters_show(team, alice, vera, key):
         a.upstream_id for a in Activation.objects.filter(service="tg").order_by("-created_at", "-id")
     ]
     first = next(r for r in data if r["upstream_id"] == rows[0].upstream_id)
-    assert first["cost"] == "12.5000" and first["currency"] == "RUB"
+    assert (first["cost"], first["refund"], first["net"], first["currency"]) == (
+        "12.5000",
+        "0.0000",
+        "12.5000",
+        "RUB",
+    )
+    # The money is the ledger's: a row it booked nothing for has none (not its quoted price).
+    assert {(r["cost"], r["refund"], r["net"]) for r in data if r is not first} == {("", "", "")}
     assert first["created_at"] == rows[0].created_at.isoformat() and first["created_at"].endswith("+00:00")
     assert first["codes"] == "12345 67890"
     assert first["key"] == key.label and first["member"] == "alice"
     assert first["phone"] == rows[0].phone
+    # No catalogue for the key's provider: a name column holds the code.
+    assert (first["service_name"], first["country_name"]) == ("tg", "0")
 
 
 def test_the_csv_never_contains_the_secret(team, alice, key):
@@ -174,7 +199,7 @@ def test_the_csv_never_contains_the_secret(team, alice, key):
 
 def test_the_csv_streams_in_chunks(team, alice, key, django_assert_max_num_queries):
     _rows(team, key, 4500)
-    response = login(alice).get(url("history_csv", team))
+    response = login(alice).get(url("history_csv", team), PLAIN)
     assert response.streaming
     lines = iter(response.streaming_content)
     assert next(lines).startswith(b"created_at,")  # the header comes before any row is read
@@ -184,8 +209,8 @@ def test_the_csv_streams_in_chunks(team, alice, key, django_assert_max_num_queri
 
 
 def test_an_empty_export_still_has_its_header(team, alice):
-    body = b"".join(login(alice).get(url("history_csv", team)).streaming_content).decode()
-    assert body.startswith("created_at,bought_at,closed_at,status,service,country")
+    body = b"".join(login(alice).get(url("history_csv", team), PLAIN).streaming_content).decode()
+    assert body.startswith("created_at,bought_at,closed_at,status,service,service_name,country,country_name")
     assert body.endswith(",error\r\n") and body.count("\n") == 1
 
 
@@ -198,15 +223,19 @@ def test_the_ledger_csv_has_the_money_movements(team, alice, bob, vera, make_key
         currency="RUB", reference="x", event_key="test:refund",
     )  # fmt: skip
     ledger_url = reverse("activations:ledger_csv", args=[team.slug])
-    data = _csv(login(vera).get(ledger_url))
+    data = _csv(login(vera).get(ledger_url, PLAIN))
     assert [(r["kind"], r["amount"], r["member"]) for r in data] == [
         ("refund", "-3.5000", "bob"),
         ("purchase", f"{bought.cost:.4f}", "alice"),
     ]
     assert data[1]["reference"] == bought.upstream_id and data[1]["key"] == api_key.label
-    assert [r["kind"] for r in _csv(login(vera).get(ledger_url, {"member": bob.public_id}))] == ["refund"]
+    assert [r["kind"] for r in _csv(login(vera).get(ledger_url, {"member": bob.public_id, **PLAIN}))] == [
+        "refund"
+    ]
     today = datetime.now(UTC).date()
-    assert _csv(login(vera).get(ledger_url, {"date_to": (today - timedelta(days=1)).isoformat()})) == []
+    assert (
+        _csv(login(vera).get(ledger_url, {"date_to": (today - timedelta(days=1)).isoformat(), **PLAIN})) == []
+    )
 
 
 def test_other_teams_rows_never_show(team, alice, charlie, key):
@@ -236,8 +265,8 @@ def _formulas_everywhere(team, key, member, row: Activation) -> None:
 def test_the_history_csv_neutralises_formulas(team, alice, key):
     rows = _rows(team, key, 2, member=alice)
     _formulas_everywhere(team, key, alice, rows[0])
-    Activation.objects.filter(pk=rows[1].pk).update(cost=Decimal("-5"))
-    body = b"".join(login(alice).get(url("history_csv", team)).streaming_content).decode()
+    _book(rows[1], LedgerKind.CORRECTION, "-5")
+    body = b"".join(login(alice).get(url("history_csv", team), PLAIN).streaming_content).decode()
     data = list(csv.DictReader(io.StringIO(body)))
     first = next(r for r in data if r["upstream_id"] == rows[0].upstream_id)
     assert first["key"] == first["member"] == "'" + HYPERLINK
@@ -255,7 +284,8 @@ def test_the_ledger_csv_neutralises_formulas(team, alice, key):
         team=team, api_key=key, member=alice, kind=LedgerKind.REFUND, amount=Decimal("-5"),
         currency="RUB", reference="+1 correction", event_key="test:formula",
     )  # fmt: skip
-    body = b"".join(login(alice).get(reverse("activations:ledger_csv", args=[team.slug])).streaming_content)
+    ledger_url = reverse("activations:ledger_csv", args=[team.slug])
+    body = b"".join(login(alice).get(ledger_url, PLAIN).streaming_content)
     assert body.decode().endswith("\r\n")
     [row] = list(csv.DictReader(io.StringIO(body.decode())))
     assert row["key"] == row["member"] == "'" + HYPERLINK
@@ -283,6 +313,17 @@ def test_the_postgresql_copy_export_matches_the_python_one_byte_for_byte(team, a
     Activation.objects.filter(pk=rows[2].pk).update(
         created_at=BASE.replace(microsecond=123456), cost=Decimal("7")
     )
+    # The ledger's money: a purchase, a cancelled one (cost, refund, net 0), a negative correction.
+    _book(rows[1], LedgerKind.PURCHASE, "0.0725")
+    _book(rows[2], LedgerKind.PURCHASE, "7")
+    _book(rows[2], LedgerKind.REFUND, "-7", event="refund")
+    _book(rows[4], LedgerKind.CORRECTION, "-5.1235")
+    # Names from the key's catalogue (English in the plain flavour), one of them a formula.
+    provider = provider_of(key, create=True)
+    Provider.objects.filter(pk=provider.pk).update(catalog_synced_at=BASE)
+    CatalogService.objects.create(provider=provider, code="tg", name_en="Telegram", name_ru="Телеграм")
+    CatalogService.objects.create(provider=provider, code="wa", name_en="=WhatsApp", name_ru="Ватсап")
+    CatalogCountry.objects.create(provider=provider, code=0, name_eng="Russia", name_rus="Россия")
     Sms.objects.create(team=team, activation=rows[0], code="12,345", text="Your code")
     Sms.objects.create(team=team, activation=rows[0], code="67890")
     # Formula text in every text column, and values starting with a tab, a carriage return or a line break.
@@ -297,14 +338,17 @@ def test_the_postgresql_copy_export_matches_the_python_one_byte_for_byte(team, a
     )
     Activation.objects.filter(pk=rows[5].pk).update(error_message="two\nlines", phone=" +7 spaced")
     client = login(alice)
-    copied = b"".join(client.get(url("history_csv", team)).streaming_content).decode()
+    copied = b"".join(client.get(url("history_csv", team), PLAIN).streaming_content).decode()
     # The Python path is what SQLite serves: render it here on PostgreSQL too and compare whole files.
     monkeypatch.setattr(connection, "vendor", "python")
-    from_python = b"".join(client.get(url("history_csv", team)).streaming_content).decode()
+    from_python = b"".join(client.get(url("history_csv", team), PLAIN).streaming_content).decode()
     assert copied == from_python
     assert copied.splitlines()[0] == ",".join(export.HEADER)
-    assert '"He said ""no"", then left"' in copied and ",0.0725," in copied and ",7.0000," in copied
+    assert ",tg,Telegram,0,Russia," in copied and ",wa,'=WhatsApp,0,Russia," in copied
+    assert '"He said ""no"", then left"' in copied and ",0.0725,0.0000,0.0725," in copied
+    assert ",7.0000,7.0000,0.0000," in copied
     # CRLF ends every row (the header and 37 rows); a value's own newline is kept inside its quotes.
     assert copied.count("\r\n") == 1 + 37 and '"two\nlines"' in copied
     assert "'" + HYPERLINK.replace('"', '""') in copied and ",'+79001234567," in copied
-    assert ",'\tTAB," in copied and '"\'\rCR"' in copied and ",-5.1235," in copied and ",'-,'=," in copied
+    assert ",'\tTAB," in copied and '"\'\rCR"' in copied and ",-5.1235,0.0000,-5.1235," in copied
+    assert ",'-,'=,'=," in copied

@@ -145,7 +145,7 @@ def test_export_the_day_as_csv(new_page, team, sandbox_team_key, poller):
     page.goto(f"/t/acme/activations/history/?date_from={today}&date_to={today}")
     expect(page.locator("[data-row]")).to_have_count(2)
     with page.expect_download() as download_info:
-        page.locator("#export-csv").click()
+        page.locator("#export-csv-plain").click()
     download = download_info.value
     assert download.suggested_filename.startswith("activations-acme-")
     rows = list(csv.DictReader(io.StringIO(Path(download.path()).read_text(encoding="utf-8"))))

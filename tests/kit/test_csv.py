@@ -1,4 +1,5 @@
-"""kit.csv: one dialect, values written by type, formula cells neutralised, a streamed download."""
+"""kit.csv: two flavours (Excel for people, plain for scripts), values written by type, formula cells
+neutralised in both, a streamed download."""
 
 import csv
 import io
@@ -7,14 +8,29 @@ import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import IntEnum
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import models
-from django.http import StreamingHttpResponse
+from django.http import QueryDict, StreamingHttpResponse
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _lazy
 
-from kit.csv import CONTENT_TYPE, Column, cell, csv_lines, csv_response, neutralise, stream_download
+from kit.csv import (
+    CONTENT_TYPE,
+    PLAIN,
+    Column,
+    cell,
+    chosen_flavour,
+    csv_lines,
+    csv_response,
+    excel_flavour,
+    neutralise,
+    stream_download,
+)
 
 HYPERLINK = '=HYPERLINK("http://x","y")'
+MOSCOW = ZoneInfo("Europe/Moscow")
 
 
 def _body(lines) -> str:
@@ -100,7 +116,7 @@ def test_an_empty_export_is_its_header():
 
 
 def test_the_response_is_a_named_csv_download():
-    response = csv_response("rentals-acme-20260301.csv", [Column("n", lambda n: n)], [1, 2])
+    response = csv_response("rentals-acme-20260301.csv", [Column("n", lambda n: n)], [1, 2], flavour=PLAIN)
     assert isinstance(response, StreamingHttpResponse)
     assert response["Content-Type"] == CONTENT_TYPE == "text/csv; charset=utf-8"
     assert response["Content-Disposition"] == 'attachment; filename="rentals-acme-20260301.csv"'
@@ -109,7 +125,7 @@ def test_the_response_is_a_named_csv_download():
 
 
 def test_text_is_utf8_without_a_bom():
-    response = csv_response("x.csv", [Column("текст", lambda t: t)], ["код 12345"])
+    response = csv_response("x.csv", [Column("текст", lambda t: t)], ["код 12345"], flavour=PLAIN)
     assert b"".join(response.streaming_content) == "текст\r\nкод 12345\r\n".encode()
 
 
@@ -127,21 +143,90 @@ def test_it_streams_a_line_per_record_as_records_are_read():
             read.append(i)
             yield i
 
-    lines = csv_response("x.csv", [Column("n", lambda n: n)], records()).streaming_content
+    lines = csv_response("x.csv", [Column("n", lambda n: n)], records(), flavour=PLAIN).streaming_content
     assert next(lines) == b"n\r\n" and read == []  # the header before any record is read
     assert next(lines) == b"0\r\n" and read == [0]
     assert list(lines) == [b"1\r\n", b"2\r\n"]
 
 
-def test_memory_does_not_grow_with_the_rows():
+@pytest.mark.parametrize("flavour", [PLAIN, excel_flavour("ru", MOSCOW)], ids=["plain", "excel"])
+def test_memory_does_not_grow_with_the_rows(flavour):
     columns = [Column("n", lambda n: n), Column("text", lambda n: f"row {n} " + "x" * 200)]
 
     def peak(rows: int) -> int:
         tracemalloc.start()
-        for _ in csv_response("x.csv", columns, range(rows)).streaming_content:
+        for _ in csv_response("x.csv", columns, range(rows), flavour=flavour).streaming_content:
             pass
         _, top = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         return top
 
+    peak(10)  # the first run loads the flavour's translations once, whatever the rows
     assert peak(20_000) < 2 * peak(1_000) + 64_000
+
+
+# --- the Excel flavour ------------------------------------------------------------------------------
+
+MOMENT = datetime(2026, 12, 1, 23, 16, 39, 651015, tzinfo=UTC)
+LEDGER = [
+    Column("created_at", lambda r: r[0], _lazy("Time")),
+    Column("amount", lambda r: r[1], _lazy("Amount")),
+    Column("text", lambda r: r[2], _lazy("Summary")),
+    Column("flag", lambda r: r[3]),
+]
+RECORDS = [(MOMENT, Decimal("12.5"), "код; 1", True), (None, Decimal("-3"), HYPERLINK, False)]
+
+
+def test_the_excel_flavour_for_russian_has_a_bom_semicolons_decimal_commas_and_local_times():
+    with translation.override("ru"):
+        flavour = excel_flavour(time_zone=MOSCOW)
+    body = "".join(csv_lines(LEDGER, RECORDS, flavour))
+    assert body.startswith("\ufeff") and body.count("\ufeff") == 1
+    rows = list(csv.reader(io.StringIO(body.removeprefix("\ufeff")), delimiter=";"))
+    with translation.override("ru"):
+        labels = [str(column.label) for column in LEDGER[:3]]
+    assert rows[0] == [*labels, "flag"]  # translated labels; a column without one keeps its name
+    assert rows[1] == ["2026-12-02 02:16:39", "12,5000", "код; 1", "1"]  # 23:16 UTC is 02:16 in Moscow
+    assert rows[2] == ["", "-3,0000", "'" + HYPERLINK, "0"]  # formulas still neutralised, numbers never
+    assert (
+        body.endswith("\r\n")
+        and ";" in body.splitlines()[1]
+        and "," not in body.splitlines()[1].split(";")[0]
+    )
+
+
+def test_the_excel_flavour_for_english_keeps_commas_and_dots():
+    with translation.override("en"):
+        flavour = excel_flavour(time_zone=UTC)
+    body = "".join(csv_lines(LEDGER, RECORDS, flavour))
+    assert body.startswith("\ufeffTime,Amount,Summary,flag\r\n")
+    assert body.splitlines()[1] == "2026-12-01 23:16:39,12.5000,код; 1,1"
+
+
+def test_the_excel_flavour_writes_times_in_the_active_zone_by_default():
+    with timezone.override(MOSCOW), translation.override("en"):
+        flavour = excel_flavour()
+    assert cell(MOMENT, flavour) == "2026-12-02 02:16:39"
+    assert cell(1.5, excel_flavour("ru", UTC)) == "1,5" and cell(7, excel_flavour("ru", UTC)) == "7"
+
+
+def test_the_plain_flavour_is_unchanged_rfc_4180_utc_iso_and_no_bom():
+    body = "".join(csv_lines(LEDGER, RECORDS, PLAIN))
+    assert body == (
+        "created_at,amount,text,flag\r\n"
+        "2026-12-01T23:16:39.651015+00:00,12.5000,код; 1,1\r\n"
+        ',-3.0000,"\'=HYPERLINK(""http://x"",""y"")",0\r\n'
+    )
+
+
+def test_the_flavour_is_chosen_by_the_query():
+    with translation.override("ru"):
+        assert chosen_flavour(QueryDict("format=plain")) is PLAIN
+        excel = chosen_flavour(QueryDict(""))
+    assert (excel.name, excel.delimiter, excel.decimal_mark, excel.bom) == ("excel", ";", ",", True)
+    assert chosen_flavour(QueryDict("format=excel")).bom
+
+
+def test_the_response_in_the_excel_flavour_starts_with_the_utf8_bom():
+    response = csv_response("x.csv", [Column("n", lambda n: n)], [1], flavour=excel_flavour("en", UTC))
+    assert b"".join(response.streaming_content) == b"\xef\xbb\xbfn\r\n1\r\n"

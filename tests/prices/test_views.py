@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -118,7 +119,9 @@ def test_several_keys_on_one_chart(alice, team, key, second_key, priced):
 
 
 def test_the_history_csv_repeats_the_table(alice, team, key, priced):
-    response = client_for(alice).get(url("history_csv", team, key=key.public_id, service="tg", country=0))
+    response = client_for(alice).get(
+        url("history_csv", team, key=key.public_id, service="tg", country=0, format="plain")
+    )
 
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
@@ -261,7 +264,7 @@ def test_the_pages_render_charts_and_tables(alice, team, key, priced):
     client = client_for(alice)
     page = client.get(url("overview", team, key=key.public_id, service="tg")).content.decode()
     assert 'data-chart="/t/acme/prices/data/cheapest.json?' in page
-    assert "Indonesia" in page and "Download CSV" in page
+    assert "Indonesia" in page and "Excel (CSV)" in page and "format=plain" in page
     assert "vendor/chart.js/chart.umd" in page
     history = client.get(url("over_time", team, key=key.public_id, service="tg")).content.decode()
     assert 'data-chart="/t/acme/prices/data/history.json?' in history
@@ -394,3 +397,22 @@ def test_price_csv_cells_a_spreadsheet_would_run_are_neutralised(alice, team, ke
     text = b"".join(response.streaming_content).decode()
     assert "'=HYPERLINK(" in text
     assert not any(line.startswith("=") or ",=" in line for line in text.splitlines())
+
+
+def test_the_price_csv_in_russian_excel_has_a_bom_semicolons_decimal_commas_and_russian_names(
+    alice, team, key, priced
+):
+    query = {"key": key.public_id, "service": "tg", "country": 0}
+    response = client_for(alice).get(url("history_csv", team, **query), headers={"accept-language": "ru"})
+    body = b"".join(response.streaming_content).decode("utf-8")
+    assert body.startswith("\ufeff")
+    rows = list(csv.reader(io.StringIO(body.removeprefix("\ufeff")), delimiter=";"))
+    assert [row[4] for row in rows[1:]] == ["30,0000", "25,0000"]
+    assert {row[2] for row in rows[1:]} == {"Россия"}
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", row[0]) for row in rows[1:])
+    # The plain flavour stays English, comma-separated, UTC ISO 8601, whoever asks.
+    plain = client_for(alice).get(
+        url("history_csv", team, format="plain", **query), headers={"accept-language": "ru"}
+    )
+    text = b"".join(plain.streaming_content).decode()
+    assert not text.startswith("\ufeff") and ",Russia," in text and ",30.0000," in text and "+00:00," in text

@@ -158,6 +158,9 @@ def test_foreign_rentals_are_404(rented, team, charlie):
     assert f"+{rented.phone}" not in client.get(board_url(other)).content.decode()
 
 
+PLAIN = {"format": "plain"}  # kit.csv's flavour for scripts: stable English names, RFC 4180, UTC ISO 8601
+
+
 def _csv(response) -> list[list[str]]:
     assert response.streaming and response["Content-Type"].startswith("text/csv")
     return list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
@@ -169,19 +172,21 @@ def test_csv_exports_stream_rentals_and_messages_without_secrets(rented, team, v
     polling.poll_key(rented.api_key_id)
     rented.refresh_from_db()
     client = login(vera)
-    rows = _csv(client.get(reverse("rentals:export", args=[team.slug])))
+    rows = _csv(client.get(reverse("rentals:export", args=[team.slug]), PLAIN))
     header, row = rows[0], rows[1]
     record = dict(zip(header, row, strict=True))
     assert record["rent_id"] == rented.upstream_id and record["phone"] == rented.phone
-    assert record["cost"] == f"{rented.cost:.4f}" and "E" not in record["cost"]
+    assert record["cost"] == record["net"] == f"{rented.cost:.4f}" and "E" not in record["cost"]
+    assert record["refund"] == "0.0000" and record["service"] == "tg"
     assert record["auto_renew"] == "0"
     assert record["created_at"].endswith("+00:00") and "T" in record["created_at"]
     assert record["messages"] == "2"
-    messages = _csv(client.get(reverse("rentals:export_messages", args=[team.slug])))
-    assert sorted(r[7] for r in messages[1:]) == ["123456", "654321"]
+    messages = _csv(client.get(reverse("rentals:export_messages", args=[team.slug]), PLAIN))
+    code = messages[0].index("code")
+    assert sorted(r[code] for r in messages[1:]) == ["123456", "654321"]
     everything = str(rows) + str(messages)
     assert rented.api_key.secret_last4 not in everything or rented.api_key.secret_last4 in rented.phone
-    filtered = _csv(client.get(reverse("rentals:export", args=[team.slug]), {"status": "cancelled"}))
+    filtered = _csv(client.get(reverse("rentals:export", args=[team.slug]), {"status": "cancelled", **PLAIN}))
     assert len(filtered) == 1
 
 
@@ -199,15 +204,19 @@ def test_csv_exports_neutralise_formulas(team, alice):
     RentalSms.objects.create(
         team=team, rental=rental, phone_from="@bank", text=HYPERLINK, code="123456", fingerprint="f1"
     )
+    LedgerEntry.objects.create(
+        team=team, api_key=api_key, member=alice, kind=LedgerKind.CORRECTION, amount=Decimal("-5"),
+        currency="RUB", purchase_ref=f"rental:{rental.pk}", event_key=f"rental:{rental.pk}:correction:1",
+    )  # fmt: skip
     client = login(alice)
-    body = b"".join(client.get(reverse("rentals:export", args=[team.slug])).streaming_content).decode()
+    body = b"".join(client.get(reverse("rentals:export", args=[team.slug]), PLAIN).streaming_content).decode()
     assert body.endswith("\r\n") and body.count("\r\n") == 2
     [record] = csv.DictReader(io.StringIO(body))
     assert record["key"] == record["member"] == "'" + HYPERLINK
     assert record["phone"] == "'+79001234567" and record["operator"] == "'-any"
-    assert record["cost"] == "-5.0000" and record["total_spent"] == "12.5000"  # numbers are never prefixed
+    assert record["cost"] == record["net"] == "-5.0000" and record["refund"] == "0.0000"  # never prefixed
     assert record["auto_renew"] == "1" and record["country"] == "0" and record["previous_rent_id"] == ""
-    response = client.get(reverse("rentals:export_messages", args=[team.slug]))
+    response = client.get(reverse("rentals:export_messages", args=[team.slug]), PLAIN)
     [message] = csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode()))
     assert message["text"] == "'" + HYPERLINK and message["from"] == "'@bank"
     assert message["code"] == "123456" and message["phone"] == "'+79001234567"
