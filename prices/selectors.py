@@ -230,7 +230,7 @@ def price_history(
         type="line",
         x="time",
         columns=[
-            _("Time (UTC)"),
+            _("Time"),
             _("Key"),
             _("Country"),
             _("Service"),
@@ -326,7 +326,7 @@ def cheapest_now(*, team: Team, api_key: ApiKey, service: str, limit: int = 20) 
             _("Bought by the team"),
             _("Success rate"),
             _("Median time to first code (s)"),
-            _("Price since (UTC)"),
+            _("Price since"),
         ],
         currency=api_key.currency,
         title=_("Cheapest countries for %(service)s now") % {"service": service},
@@ -477,7 +477,7 @@ def balance_history(
     chart = ChartData(
         type="line",
         x="time",
-        columns=[_("Time (UTC)"), _("Key"), _("Balance"), _("Cashback"), _("Currency")],
+        columns=[_("Time"), _("Key"), _("Balance"), _("Cashback"), _("Currency")],
         currency=currency,
         title=_("Balance per key (%(currency)s)") % {"currency": currency},
     )

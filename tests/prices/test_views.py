@@ -95,7 +95,7 @@ def test_the_history_json_has_a_price_and_a_stock_series_per_country(alice, team
     assert "Russia" in russia["label"]
     assert [p["y"] for p in russia["data"]] == [30.0, 25.0, 25.0]  # the last value carried to now
     assert data["datasets"][1]["data"][0]["y"] == 500
-    assert data["columns"][0] == "Time (UTC)"
+    assert data["columns"][0] == "Time"
     assert len(data["rows"]) == 3  # Russia twice (a change), Indonesia once
 
 
@@ -125,7 +125,7 @@ def test_the_history_csv_repeats_the_table(alice, team, key, priced):
 
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
-    assert rows[0][:5] == ["Time (UTC)", "Key", "Country", "Service", "Price"]
+    assert rows[0][:5] == ["Time", "Key", "Country", "Service", "Price"]
     assert [row[4] for row in rows[1:]] == ["30.0000", "25.0000"]
 
 
