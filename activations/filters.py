@@ -6,14 +6,17 @@ member of the same query string.
 """
 
 import re
+from collections.abc import Mapping
+from typing import Any
 
 import django_filters
 from django.utils.translation import gettext_lazy as _
 
 from accounts.filters import KeyFilter, MemberFilter, TeamFilters
-from accounts.models import LedgerEntry
+from accounts.models import LedgerEntry, Membership
 from activations.models import Activation, ActivationStatus
-from kit.filters import DayFromFilter, DayToFilter, NumberFilter, TextFilter
+from kit.filters import DayFromFilter, DayToFilter, TextFilter
+from providers.pickers import CatalogFilters, CountryFilter, ServiceFilter
 
 
 def _digits(phone: str) -> str:
@@ -34,11 +37,12 @@ class LedgerFilters(TeamFilters):
         fields = ()
 
 
-class HistoryFilters(LedgerFilters):
-    """The history page and its CSV: the ledger's filters and the activation's own."""
+class HistoryFilters(CatalogFilters, LedgerFilters):
+    """The history page and its CSV: the ledger's filters and the activation's own; a service or country
+    is found by its name (in any of the provider's languages) or its code."""
 
-    service = TextFilter("service", label=_("Service"), max_length=16, normalise=str.lower)
-    country = NumberFilter("country", label=_("Country"), min_value=0)
+    service = ServiceFilter("service", label=_("Service"))
+    country = CountryFilter("country", label=_("Country"))
     status = django_filters.ChoiceFilter(
         label=_("Status"), choices=ActivationStatus.choices, empty_label=_("Any status")
     )
@@ -47,3 +51,7 @@ class HistoryFilters(LedgerFilters):
     class Meta:
         model = Activation
         fields = ()
+
+    def __init__(self, data: Mapping[str, Any] | None = None, *, membership: Membership | None = None):
+        super().__init__(data, membership=membership)
+        self.use_catalogue(membership)

@@ -13,26 +13,12 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import ApiKey, Membership
 from accounts.permissions import keys_usable_by
 from activations.models import Preset
-from kit.filters import INT_MAX
+from providers.pickers import CountryField, ServiceField
 from providers.selectors import Option
 
 SERVICE_CODE = re.compile(r"^[a-z0-9_]{1,16}$")
 OPERATOR_NAME = re.compile(r"^[a-z0-9_\-]{1,40}$")
 PREFIX = re.compile(r"^\d{1,12}$")
-# ASCII digits only: str.isdigit() also takes "²" and "٣", which int() cannot read.
-COUNTRY_ID = re.compile(r"[0-9]{1,10}")
-
-
-def _resolve(raw: str, options: list[Option]) -> str | None:
-    """A code typed or picked from a list: the code itself, a name, or "Name (code)" as the list shows it."""
-    text = raw.strip()
-    match = re.fullmatch(r".*\((?P<code>[^()]+)\)\s*", text)
-    if match:
-        text = match.group("code").strip()
-    for option in options:
-        if text.lower() in (option.code.lower(), option.name.lower()):
-            return option.code
-    return None
 
 
 class KeyChoiceField(forms.ModelChoiceField):
@@ -63,20 +49,8 @@ class BuyForm(forms.Form):
     """One number for one service; the catalogue lists make service and country searchable by name."""
 
     api_key = KeyChoiceField(label=_("Key"), queryset=ApiKey.objects.none(), to_field_name="public_id")
-    service = forms.CharField(
-        label=_("Service"),
-        max_length=80,
-        widget=forms.TextInput(
-            attrs={"list": "services-list", "autocomplete": "off", "placeholder": _("e.g. tg or Telegram")}
-        ),
-    )
-    country = forms.CharField(
-        label=_("Country"),
-        max_length=80,
-        widget=forms.TextInput(
-            attrs={"list": "countries-list", "autocomplete": "off", "placeholder": _("e.g. 0 or Russia")}
-        ),
-    )
+    service = ServiceField(label=_("Service"))
+    country = CountryField(label=_("Country"))
     operator = OperatorsField(label=_("Operators"), required=False)
     max_price = forms.DecimalField(
         label=_("Maximum price"),
@@ -108,24 +82,10 @@ class BuyForm(forms.Form):
         self.fields["api_key"].queryset = keys_usable_by(membership)
         self.countries = countries or []
         self.services = services or []
+        self.fields["service"].options = self.services
+        self.fields["country"].options = self.countries
         if not self.is_bound:
             self.initial.setdefault("request_token", uuid.uuid4())
-
-    def clean_service(self) -> str:
-        raw = self.cleaned_data["service"]
-        code = _resolve(raw, self.services) if self.services else None
-        code = code or raw.strip().lower()
-        if not SERVICE_CODE.match(code):
-            raise ValidationError(_("Choose a service from the list or type its code (e.g. tg)."))
-        return code
-
-    def clean_country(self) -> int:
-        raw = self.cleaned_data["country"]
-        code = _resolve(raw, self.countries) if self.countries else None
-        code = code or raw.strip()
-        if not COUNTRY_ID.fullmatch(code) or int(code) > INT_MAX:
-            raise ValidationError(_("Choose a country from the list or type its number (e.g. 0 for Russia)."))
-        return int(code)
 
     def clean_phone_exception(self) -> str:
         raw = self.cleaned_data["phone_exception"]
@@ -155,47 +115,45 @@ class MultiBuyForm(forms.Form):
     """One number for several services at once (getMultiServiceNumber)."""
 
     api_key = KeyChoiceField(label=_("Key"), queryset=ApiKey.objects.none(), to_field_name="public_id")
-    services = forms.CharField(
+    services = ServiceField(
         label=_("Services"),
-        max_length=200,
-        help_text=_("Two or more service codes, comma-separated, e.g. tg,wa,vk."),
+        multiple=True,
+        placeholder=_("e.g. Telegram, WhatsApp, vk"),
+        help_text=_("Two or more services by name or code, comma-separated, e.g. Telegram, WhatsApp, vk."),
     )
-    country = forms.CharField(
-        label=_("Country"),
-        max_length=80,
-        widget=forms.TextInput(attrs={"list": "countries-list", "autocomplete": "off"}),
-    )
+    country = CountryField(label=_("Country"))
     operator = forms.CharField(label=_("Operator"), required=False, max_length=40)
-    forward_service = forms.CharField(
+    forward_service = ServiceField(
         label=_("Forwarding for"),
         required=False,
-        max_length=16,
         help_text=_("Optional: the one service (of those above) whose number forwards calls."),
     )
     request_token = forms.UUIDField(widget=forms.HiddenInput)
 
     def __init__(
-        self, *args: Any, membership: Membership, countries: list[Option] | None = None, **kwargs: Any
+        self,
+        *args: Any,
+        membership: Membership,
+        countries: list[Option] | None = None,
+        services: list[Option] | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.fields["api_key"].queryset = keys_usable_by(membership)
         self.countries = countries or []
+        self.fields["country"].options = self.countries
+        self.fields["services"].options = services or []
+        self.fields["forward_service"].options = services or []
         if not self.is_bound:
             self.initial.setdefault("request_token", uuid.uuid4())
 
     def clean_services(self) -> list[str]:
-        codes = [part.strip().lower() for part in self.cleaned_data["services"].split(",") if part.strip()]
+        codes = self.cleaned_data["services"]
         if len(codes) < 2:
             raise ValidationError(_("Give at least two services."))
         if len(set(codes)) != len(codes):
             raise ValidationError(_("Each service may appear once."))
-        for code in codes:
-            if not SERVICE_CODE.match(code):
-                raise ValidationError(_("“%(value)s” is not a service code.") % {"value": code})
         return codes
-
-    def clean_country(self) -> int:
-        return BuyForm.clean_country(self)  # type: ignore[arg-type]
 
     def clean_operator(self) -> str:
         value = self.cleaned_data["operator"].strip().lower()
@@ -205,7 +163,7 @@ class MultiBuyForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        forward = (data.get("forward_service") or "").strip().lower()
+        forward = data.get("forward_service") or ""
         if forward and data.get("services") and forward not in data["services"]:
             self.add_error("forward_service", _("Choose one of the services above."))
         data["forward_service"] = forward

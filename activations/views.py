@@ -200,12 +200,15 @@ def _buy_context(
     membership: Membership, form: BuyForm, api_key: ApiKey | None, **extra: Any
 ) -> dict[str, Any]:
     _countries, _services, available = _catalog_lists(api_key)
+    presets = selectors.usable_presets(membership)
     return _context(
         membership,
         form=form,
         api_key=api_key,
         catalog_available=available,
-        presets=selectors.usable_presets(membership),
+        presets=presets,
+        # Presets of every key are named from their own providers' catalogues.
+        preset_names=catalog.catalogue_for({preset.api_key for preset in presets}),
         preset_token=uuid.uuid4(),
         **extra,
     )
@@ -365,11 +368,12 @@ def preset_delete(request: HttpRequest, membership: Membership) -> HttpResponse:
 def buy_multi(request: HttpRequest, membership: Membership) -> HttpResponse:
     """One number for several services (getMultiServiceNumber); errors re-render the form with status 200."""
     api_key = _chosen_key(membership, request.POST if request.method == "POST" else request.GET)
-    countries, _services, available = _catalog_lists(api_key)
+    countries, services, available = _catalog_lists(api_key)
     form = MultiBuyForm(
         request.POST or None,
         membership=membership,
         countries=countries,
+        services=services,
         initial={"api_key": api_key.public_id if api_key else None},
     )
     if request.method == "POST" and form.is_valid():

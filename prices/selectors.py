@@ -34,7 +34,7 @@ from kit.formats import iso_time, money_number, money_plain
 from prices.models import LatestPrice, PriceAlert, PriceKind, PricePoint, Snapshot, TeamPriceSettings
 from providers.keys import provider_endpoint, provider_of
 from providers.models import BalanceSample, CatalogCountry, CatalogOperator, CatalogService, Provider
-from providers.selectors import Names
+from providers.selectors import Names, Option
 
 # Dataset colours, in order; the same key/country keeps its colour within one chart.
 PALETTE = ("#2f6fed", "#e8590c", "#2b8a3e", "#ae3ec9", "#f59f00", "#0c8599", "#c2255c", "#5c940d", "#495057")
@@ -134,6 +134,24 @@ def service_choices(membership: Membership, api_key: ApiKey | None = None) -> li
 def country_choices(membership: Membership, api_key: ApiKey | None = None) -> list[tuple[int, str]]:
     """(code, name) of countries of the key's (or member's) providers, by name."""
     return _choices(membership, api_key, "country")
+
+
+def picker_options(membership: Membership, api_key: ApiKey | None = None) -> tuple[list[Option], list[Option]]:
+    """(services, countries) of the key's (or the member's) providers for the pickers: the stored
+    catalogue's entries with their names in every language, and the codes with stored prices."""
+    providers = [
+        p for p in ([provider_of(api_key)] if api_key else member_providers(membership)) if p is not None
+    ]
+    names = Names(providers)
+    services = {o.code: o for o in names.service_options()}
+    countries = {o.code: o for o in names.country_options()}
+    stored = LatestPrice.objects.filter(provider__in=providers, kind=PriceKind.ACTIVATION)
+    for code in stored.values_list("service", flat=True).distinct():
+        services.setdefault(code, Option(code=code, name=code))
+    for number in stored.values_list("country", flat=True).distinct():
+        countries.setdefault(str(number), Option(code=str(number), name=names.country(number)))
+    by_name = sorted(services.values(), key=lambda o: o.name.lower())
+    return by_name, sorted(countries.values(), key=lambda o: o.name.lower())
 
 
 # --- catalog --------------------------------------------------------------------------------
@@ -242,6 +260,7 @@ def price_history(
     currencies = set()
     colour = 0
     seen_providers: set[int] = set()
+    service_label = service
     for api_key in keys:
         if api_key.team_id != team.pk:
             continue
@@ -250,6 +269,7 @@ def price_history(
             continue
         seen_providers.add(provider.pk)
         names = Names(provider)
+        service_label = names.service(service)
         currencies.add(api_key.currency)
         for country in countries:
             series = PricePoint.objects.filter(provider=provider, kind=kind, service=service, country=country)
@@ -299,7 +319,7 @@ def price_history(
             )
     chart.rows.sort(key=lambda row: (row[0], row[1], row[2]))
     chart.currency = ", ".join(sorted(currencies))
-    chart.title = _("Price and stock of %(service)s") % {"service": service}
+    chart.title = _("Price and stock of %(service)s") % {"service": service_label}
     return chart
 
 
@@ -337,6 +357,8 @@ def cheapest_now(*, team: Team, api_key: ApiKey, service: str, limit: int = 20) 
     if provider is None:
         return chart
     names = Names(provider)
+    # The title names the service ("Telegram (tg)") once the catalogue does.
+    chart.title = _("Cheapest countries for %(service)s now") % {"service": names.service(service)}
     latest = list(
         LatestPrice.objects.filter(
             provider=provider, kind=PriceKind.ACTIVATION, service=service, cost__isnull=False, count__gt=0
@@ -414,6 +436,7 @@ def compare_keys(
         if provider is None:
             continue
         names = Names(provider)
+        chart.title = _("Where to buy %(service)s") % {"service": names.service(service)}
         latest = LatestPrice.objects.filter(
             provider=provider, kind=PriceKind.ACTIVATION, service=service, cost__isnull=False, count__gt=0
         )
@@ -553,12 +576,22 @@ def spend_history(*, team: Team, currency: str, since: datetime, by: str = "key"
 
 
 def member_alerts(membership: Membership) -> list[PriceAlert]:
-    """The team's alerts on keys the member sees, with their key."""
-    return list(
+    """The team's alerts on keys the member sees, with their key, and `service_name` and `country_name` in
+    the reader's language from the stored catalogue ("" where it names nothing)."""
+    alerts = list(
         PriceAlert.objects.filter(team=membership.team, api_key__in=visible_keys(membership).values("pk"))
         .select_related("api_key")
         .order_by("service", "country")
     )
+    names: dict[int | None, Names] = {}
+    for alert in alerts:
+        provider = provider_of(alert.api_key)
+        key = provider.pk if provider is not None else None
+        if key not in names:
+            names[key] = Names(provider)
+        alert.service_name = names[key].service_name(alert.service)
+        alert.country_name = names[key].country_name(alert.country)
+    return alerts
 
 
 def get_alert(membership: Membership, public_id: Any, *, write: bool = False) -> PriceAlert:

@@ -25,7 +25,7 @@ from activations.selectors import favourite_services
 from kit.csv import Column, chosen_flavour, csv_response
 from kit.jobs import job_enqueue, job_follow, job_owner
 from prices import selectors as charts
-from prices.forms import AlertForm, SettingsForm
+from prices.forms import AlertForm, ChartPickForm, SettingsForm
 from prices.models import PriceKind
 from prices.selectors import ChartData
 from prices.services import (
@@ -35,6 +35,7 @@ from prices.services import (
     team_price_settings,
 )
 from prices.tasks import snapshot_team_prices, sync_catalog
+from providers.selectors import resolve
 
 PERIODS = (1, 7, 30, 90)
 
@@ -72,16 +73,30 @@ def _int(value: str | None, default: int | None = None) -> int | None:
         return default
 
 
-def _service(membership: Membership, query: QueryDict, api_key: ApiKey | None) -> str:
-    """The `service` parameter, else the team's most used favourite, else the first service with prices."""
-    service = (query.get("service") or "").strip()[:32]
-    if service:
-        return service
-    favourites = favourite_services(membership.team)
-    if favourites:
-        return favourites[0]
-    choices = charts.service_choices(membership, api_key)
-    return choices[0][0] if choices else ""
+def _pick(membership: Membership, query: QueryDict, api_key: ApiKey | None) -> ChartPickForm:
+    """The chart's service and country as typed or picked (by name or code) among the key's (or the
+    member's) catalogue and stored prices."""
+    services, countries = charts.picker_options(membership, api_key)
+    given = {name: query.get(name, "") for name in ("service", "country") if query.get(name)}
+    return ChartPickForm(given or None, services=services, countries=countries)
+
+
+def _service(membership: Membership, pick: ChartPickForm, api_key: ApiKey | None) -> str:
+    """The picked service, else the team's most used favourite, else the first service with prices."""
+    service = pick.picked("service")
+    if not service:
+        favourites = favourite_services(membership.team)
+        choices = [] if favourites else charts.service_choices(membership, api_key)
+        service = favourites[0] if favourites else choices[0][0] if choices else ""
+    if not pick.is_bound:
+        pick.initial["service"] = service  # the field shows what the chart is drawn for
+    return service
+
+
+def _countries(pick: ChartPickForm, values: list[str]) -> list[int]:
+    """The countries of a multiple choice, each by number or by name."""
+    found = [resolve(value, pick.fields["country"].options) for value in values if value]
+    return [int(option.code) for option in found if option is not None and option.code.isdigit()]
 
 
 def _days(query: QueryDict) -> int:
@@ -103,9 +118,10 @@ def _currency(membership: Membership, query: QueryDict) -> str:
 def _history_chart(membership: Membership, query: QueryDict) -> tuple[ChartData, dict[str, Any]]:
     keys = _keys(membership, query.getlist("key"))
     first = keys[0] if keys else None
-    service = _service(membership, query, first)
+    pick = _pick(membership, query, first)
+    service = _service(membership, pick, first)
     kind = query.get("kind") if query.get("kind") in PriceKind.values else PriceKind.ACTIVATION
-    countries = [c for c in (_int(v) for v in query.getlist("country")) if c is not None][:8]
+    countries = _countries(pick, query.getlist("country"))[:8]
     if not countries and first is not None and service:
         cheapest = charts.cheapest_now(team=membership.team, api_key=first, service=service, limit=3)
         countries = [row[1] for row in cheapest.rows]
@@ -118,24 +134,27 @@ def _history_chart(membership: Membership, query: QueryDict) -> tuple[ChartData,
         since=charts.default_since(days),
         kind=kind,
     )
-    return chart, {"keys": keys, "service": service, "countries": countries, "days": days, "kind": kind}
+    filters = {"keys": keys, "service": service, "countries": countries, "days": days, "kind": kind}
+    return chart, {**filters, "pick": pick}
 
 
 def _cheapest_chart(membership: Membership, query: QueryDict) -> tuple[ChartData, dict[str, Any]]:
     api_key = _key(membership, query.get("key"))
-    service = _service(membership, query, api_key)
+    pick = _pick(membership, query, api_key)
+    service = _service(membership, pick, api_key)
     if api_key is None or not service:
         empty = ChartData(type="bar", x="category", columns=[])
-        return empty, {"key": api_key, "service": service}
+        return empty, {"key": api_key, "service": service, "pick": pick}
     chart = charts.cheapest_now(team=membership.team, api_key=api_key, service=service)
-    return chart, {"key": api_key, "service": service}
+    return chart, {"key": api_key, "service": service, "pick": pick}
 
 
 def _compare_chart(membership: Membership, query: QueryDict) -> tuple[ChartData, dict[str, Any]]:
-    service = _service(membership, query, None)
-    country = _int(query.get("country"))
+    pick = _pick(membership, query, None)
+    service = _service(membership, pick, None)
+    country = pick.picked("country")
     chart = charts.compare_keys(membership=membership, service=service, country=country)
-    return chart, {"service": service, "country": country}
+    return chart, {"service": service, "country": country, "pick": pick}
 
 
 def _balance_chart(membership: Membership, query: QueryDict) -> tuple[ChartData, dict[str, Any]]:
@@ -204,6 +223,12 @@ def _alert_keys(membership: Membership) -> list[ApiKey]:
     ]
 
 
+def _alert_form(membership: Membership, data: QueryDict | None = None) -> AlertForm:
+    """The alert form, its service and country searchable in the catalogues of the member's providers."""
+    services, countries = charts.picker_options(membership)
+    return AlertForm(data, keys=_alert_keys(membership), services=services, countries=countries)
+
+
 @team_view()
 def overview(request: HttpRequest, membership: Membership) -> HttpResponse:
     """The cheapest countries for a service now (chart and table), snapshot status, alerts."""
@@ -216,10 +241,9 @@ def overview(request: HttpRequest, membership: Membership) -> HttpResponse:
         chart=chart,
         filters=filters,
         keys=keys,
-        services=charts.service_choices(membership, filters["key"]),
         status=charts.snapshot_status(membership),
         alerts=charts.member_alerts(membership),
-        alert_form=AlertForm(keys=_alert_keys(membership)),
+        alert_form=_alert_form(membership),
         job=job_follow(request, request.GET.get("job"), owner=job_owner(team), kind="snapshot"),
         job_label=_("Taking a snapshot of the prices…"),
         settings_form=SettingsForm(
@@ -242,7 +266,6 @@ def history(request: HttpRequest, membership: Membership) -> HttpResponse:
         chart=chart,
         filters=filters,
         keys=charts.member_keys(membership),
-        services=charts.service_choices(membership, first),
         countries=charts.country_choices(membership, first),
         periods=PERIODS,
         kinds=PriceKind.choices,
@@ -259,8 +282,6 @@ def compare(request: HttpRequest, membership: Membership) -> HttpResponse:
         membership,
         chart=chart,
         filters=filters,
-        services=charts.service_choices(membership),
-        countries=charts.country_choices(membership),
         query=request.GET.urlencode(),
     )
     return render(request, "prices/compare.html", context)
@@ -351,7 +372,7 @@ def settings_update(request: HttpRequest, membership: Membership) -> HttpRespons
 @team_view("can_buy", methods=("POST",))
 def alert_add(request: HttpRequest, membership: Membership) -> HttpResponse:
     """Add a price/stock alert; an invalid form says why and changes nothing."""
-    form = AlertForm(request.POST, keys=_alert_keys(membership))
+    form = _alert_form(membership, request.POST)
     if form.is_valid():
         data = form.cleaned_data
         api_key = _key(membership, data["key"], write=True)

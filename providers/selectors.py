@@ -9,9 +9,11 @@ that is down is not asked again on every page view.
 """
 
 import logging
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
 from typing import Any, TypeVar
 
 from django.core.cache import cache
@@ -36,10 +38,16 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Option:
-    """One entry of a catalogue list: the protocol's code and a human name."""
+    """One entry of a catalogue list: the protocol's code, its name in the reader's language, and its names
+    in the provider's other languages (`aliases`), so a name typed in any of them is understood."""
 
     code: str
     name: str
+    aliases: tuple[str, ...] = ()
+
+    def spellings(self) -> tuple[str, ...]:
+        """Every lower-case spelling a member may type for this entry: the code and each name."""
+        return tuple({text.strip().lower() for text in (self.code, self.name, *self.aliases) if text.strip()})
 
 
 @dataclass(frozen=True)
@@ -58,17 +66,46 @@ class CatalogUnavailable(Exception):
 class Names:
     """Country and service names of one provider's catalog in the active language, with code fallbacks."""
 
-    def __init__(self, provider: Provider | None, language: str | None = None):
+    def __init__(self, provider: Provider | Iterable[Provider] | None, language: str | None = None):
         self.language = language or get_language()
         self.countries: dict[int, str] = {}
         self.services: dict[str, str] = {}
-        if provider is not None:
-            self.countries = {
-                c.code: c.name_in(self.language) for c in CatalogCountry.objects.filter(provider=provider)
-            }
-            self.services = {
-                s.code: s.name_in(self.language) for s in CatalogService.objects.filter(provider=provider)
-            }
+        # Every name of each entry, in each of the provider's languages (what a member may type).
+        self.country_aliases: dict[int, tuple[str, ...]] = {}
+        self.service_aliases: dict[str, tuple[str, ...]] = {}
+        providers = [provider] if isinstance(provider, Provider) else list(provider or ())
+        # Several providers: the first one to name an entry names it (their catalogues mostly agree).
+        for one in providers:
+            for c in CatalogCountry.objects.filter(provider=one):
+                self.countries.setdefault(c.code, c.name_in(self.language))
+                self.country_aliases.setdefault(c.code, _names(c.name_eng, c.name_rus, c.name_chn))
+            for s in CatalogService.objects.filter(provider=one):
+                self.services.setdefault(s.code, s.name_in(self.language))
+                self.service_aliases.setdefault(s.code, _names(s.name_en, s.name_ru))
+
+    def country_options(self) -> list[Option]:
+        """The countries as picker entries, by name."""
+        return _sorted_options(
+            (code, name, self.country_aliases.get(code, ())) for code, name in self.countries.items()
+        )
+
+    def service_options(self) -> list[Option]:
+        """The services as picker entries, by name."""
+        return _sorted_options(
+            (code, name, self.service_aliases.get(code, ())) for code, name in self.services.items()
+        )
+
+    def country_name(self, code: int | str | None) -> str:
+        """The country's name in the reader's language, or "" when the catalogue does not name it."""
+        try:
+            return self.countries.get(int(code), "") if code is not None else ""  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return ""
+
+    def service_name(self, code: str | None) -> str:
+        """The service's name as the provider gives it, or "" when the catalogue does not name it."""
+        name = self.services.get(code or "", "")
+        return "" if name == code else name
 
     def country(self, code: int) -> str:
         return self.countries.get(code) or _("Country %(code)s") % {"code": code}
@@ -99,6 +136,10 @@ def _cached(api_key: ApiKey, name: str, ttl: int, fetch: Callable[[], T], *, all
     return value
 
 
+def _names(*names: str) -> tuple[str, ...]:
+    return tuple(name for name in names if name)
+
+
 def _stored_names(api_key: ApiKey) -> Names | None:
     """The provider's catalogue as the sweeper stored it (names in the active language), once synced."""
     provider = provider_of(api_key)
@@ -107,30 +148,29 @@ def _stored_names(api_key: ApiKey) -> Names | None:
     return Names(provider)
 
 
-def _sorted_options(pairs: Iterable[tuple[Any, str]]) -> list[Option]:
+def _sorted_options(entries: Iterable[tuple[Any, str, tuple[str, ...]]]) -> list[Option]:
     return sorted(
-        (Option(code=str(code), name=name or str(code)) for code, name in pairs), key=lambda o: o.name.lower()
+        (Option(code=str(code), name=name or str(code), aliases=aliases) for code, name, aliases in entries),
+        key=lambda o: o.name.lower(),
     )
 
 
 def countries(api_key: ApiKey, *, allow_fetch: bool = True) -> list[Option]:
-    """Every country of the provider: from the stored catalogue when synced, else getCountries (English)."""
+    """Every country of the provider in the reader's language: from the stored catalogue when synced, else
+    getCountries (cached with all its names, so the language is chosen per reader)."""
     stored = _stored_names(api_key)
     if stored is not None and stored.countries:
-        return _sorted_options(stored.countries.items())
+        return stored.country_options()
 
-    def fetch() -> list[Option]:
+    def fetch() -> list[tuple[int, str, str, str]]:
         rows = client_for_key(api_key).get_countries()
-        return sorted(
-            (
-                Option(code=str(c.id), name=c.eng or c.rus or str(c.id))
-                for c in rows
-                if c.visible is not False
-            ),
-            key=lambda o: o.name.lower(),
-        )
+        return [(c.id, c.eng, c.rus, c.chn) for c in rows if c.visible is not False]
 
-    return _cached(api_key, "countries", NAMES_TTL, fetch, allow_fetch=allow_fetch)
+    rows = _cached(api_key, "countries:names", NAMES_TTL, fetch, allow_fetch=allow_fetch)
+    russian = (get_language() or "en").lower().startswith("ru")
+    return _sorted_options(
+        (code, (rus if russian else eng) or eng or rus, _names(eng, rus, chn)) for code, eng, rus, chn in rows
+    )
 
 
 def services(api_key: ApiKey, *, allow_fetch: bool = True) -> list[Option]:
@@ -138,7 +178,7 @@ def services(api_key: ApiKey, *, allow_fetch: bool = True) -> list[Option]:
     empty where the provider lacks the action."""
     stored = _stored_names(api_key)
     if stored is not None and stored.services:
-        return _sorted_options(stored.services.items())
+        return stored.service_options()
     if not profile_for_key(api_key).supports_action("getServicesList"):
         return []
 
@@ -189,3 +229,87 @@ def names(api_key: ApiKey, *, allow_fetch: bool = False) -> tuple[dict[str, str]
     except CatalogUnavailable:
         service_map = {}
     return country_map, service_map
+
+
+# --- names typed by a member: one lookup for every picker and filter ---------------------------------
+
+
+def _typed(text: str) -> str:
+    """What a member typed, as the lists compare it; "Name (code)", as a list may show, is its code."""
+    text = " ".join(text.split()).lower()
+    match = re.fullmatch(r".*\((?P<code>[^()]+)\)", text)
+    return match.group("code").strip() if match else text
+
+
+def resolve(text: str, options: Iterable[Option]) -> Option | None:
+    """The entry whose code or name (in any of the provider's languages) is `text`, case-insensitive."""
+    typed = _typed(text)
+    if not typed:
+        return None
+    for option in options:
+        if typed == option.code.lower():
+            return option
+    for option in options:
+        if typed in option.spellings():
+            return option
+    return None
+
+
+def matching(text: str, options: Iterable[Option]) -> list[Option]:
+    """Entries a search for `text` finds: the one with that code, and every one with `text` in a name."""
+    typed = _typed(text)
+    if not typed:
+        return []
+    return [
+        option
+        for option in options
+        if typed == option.code.lower()
+        or any(typed in name.lower() for name in (option.name, *option.aliases))
+    ]
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """The countries and services of one or more keys' providers, for pickers and for naming codes in lists."""
+
+    countries: list[Option]
+    services: list[Option]
+
+    @cached_property
+    def _country_names(self) -> dict[str, str]:
+        return {o.code: o.name for o in self.countries if o.name != o.code}
+
+    @cached_property
+    def _service_names(self) -> dict[str, str]:
+        return {o.code: o.name for o in self.services if o.name != o.code}
+
+    def country_name(self, code: int | str | None) -> str:
+        """The country's name in the reader's language, or "" when no catalogue names it."""
+        return self._country_names.get("" if code is None else str(code), "")
+
+    def service_name(self, code: str | None) -> str:
+        """The service's name, or "" when no catalogue names it (or its name is its code)."""
+        return self._service_names.get(code or "", "")
+
+
+def catalogue_for(api_keys: Iterable[ApiKey], *, allow_fetch: bool = False) -> Catalogue:
+    """The merged catalogue of the keys' providers (each endpoint read once); what cannot be read is left
+    out. Lists read what is stored or cached by default; forms that resolve a typed name may fetch."""
+    seen: set[str] = set()
+    country_rows: dict[str, Option] = {}
+    service_rows: dict[str, Option] = {}
+    for api_key in api_keys:
+        endpoint = provider_cache_id(api_key)
+        if endpoint in seen:
+            continue
+        seen.add(endpoint)
+        for read, rows in ((countries, country_rows), (services, service_rows)):
+            try:
+                for option in read(api_key, allow_fetch=allow_fetch):
+                    rows.setdefault(option.code, option)
+            except CatalogUnavailable:
+                pass
+    return Catalogue(
+        countries=sorted(country_rows.values(), key=lambda o: o.name.lower()),
+        services=sorted(service_rows.values(), key=lambda o: o.name.lower()),
+    )

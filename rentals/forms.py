@@ -11,8 +11,11 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import ApiKey, Membership
 from accounts.permissions import keys_usable_by
-from kit.filters import INT_MAX
+from providers import selectors as catalog
+from providers.pickers import CountryField, ServiceField
+from providers.selectors import Option
 from rentals.models import MAX_HOURS, MIN_HOURS
+from rentals.selectors import rent_catalog
 from rentals.services import MAX_RENEW_BEFORE_HOURS
 
 # Lengths providers commonly sell (4 h, 12 h, then whole days); any 4..1344 is accepted.
@@ -34,7 +37,7 @@ class RentChoiceForm(forms.Form):
     """Key, country, operator and length: what the catalogue is asked for (GET) and the rent uses (POST)."""
 
     api_key = forms.ChoiceField(label=_("API key"))
-    country = forms.IntegerField(label=_("Country id"), min_value=0, max_value=INT_MAX, initial=0)
+    country = CountryField(label=_("Country"), initial=0)
     operator = forms.CharField(label=_("Operator"), max_length=60, required=False)
     hours = _hours_field(_("Rent for hours"), 4)
 
@@ -44,6 +47,12 @@ class RentChoiceForm(forms.Form):
         self.fields["api_key"].choices = [
             (str(key.public_id), f"{key.label} ({key.masked})") for key in self.keys
         ]
+        # The countries of the chosen key's provider (of the first key before one is chosen).
+        chosen = str(self.data.get("api_key") or "") if self.is_bound else ""
+        self.key = next(
+            (k for k in self.keys if str(k.public_id) == chosen), self.keys[0] if self.keys else None
+        )
+        self.fields["country"].options = lambda: _read(catalog.countries, self.key)
 
     def clean_api_key(self) -> ApiKey:
         chosen = self.cleaned_data["api_key"]
@@ -57,11 +66,40 @@ class RentChoiceForm(forms.Form):
         return "" if operator == "any" else operator
 
 
-class RentForm(RentChoiceForm):
-    """The rent itself: a service of the catalogue; the token makes a double submit rent once."""
+def _read(read: Any, api_key: ApiKey | None) -> list[Option]:
+    """A catalogue list of the key's provider; empty when there is no key or the provider cannot say."""
+    if api_key is None:
+        return []
+    try:
+        return read(api_key)
+    except catalog.CatalogUnavailable:
+        return []
 
-    service = forms.RegexField(label=_("Service"), regex=r"^[a-zA-Z0-9_]{2,16}$", max_length=16)
+
+class RentForm(RentChoiceForm):
+    """The rent itself: a service on offer for the choice, by name or code; the token makes a double submit
+    rent once."""
+
+    service = ServiceField(label=_("Service"))
     request_token = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4)
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fields["service"].options = self._services
+
+    def _services(self) -> list[Option]:
+        """The catalogue's services and the codes on offer for the choice (a rent-only code such as
+        `full` is in no service list); read when the service is cleaned, after the choice."""
+        data = self.cleaned_data
+        api_key = data.get("api_key")
+        known = {option.code: option for option in _read(catalog.services, api_key)}
+        if api_key is not None and "country" in data and "hours" in data:
+            offers = rent_catalog(
+                api_key, country=data["country"], operator=data.get("operator", ""), hours=data["hours"]
+            )
+            for offer in offers.catalog.services if offers.catalog else ():
+                known.setdefault(offer.service, Option(code=offer.service, name=offer.service))
+        return list(known.values())
 
 
 class ExtendForm(forms.Form):

@@ -5,7 +5,7 @@ Every query starts from the member's team. Operators see the rentals of the keys
 their own); owners, admins and viewers see the whole team.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -147,6 +147,7 @@ class BoardRow:
     cancel_seconds_left: int | None
     risk: str
     messages: list[RentalSms] = field(default_factory=list)
+    service_name: str = ""
 
 
 @dataclass
@@ -190,6 +191,9 @@ def board(membership: Membership, *, version: str | None = None) -> Board:
     recent = [_row(r, now, names) for r in rentals if r.status not in BOARD_STATUSES]
     for row in recent:
         row.messages = row.messages[:5]
+    services = rows_catalogue(rentals)
+    for row in live + recent:
+        row.service_name = services.service_name(row.rental.service)
     return Board(live=live, recent=recent, at_risk=[row for row in live if row.risk], version=version)
 
 
@@ -204,12 +208,32 @@ def country_names(api_key: ApiKey) -> dict[int, str]:
         return {}
 
 
+def rows_catalogue(rentals: Iterable[Rental]) -> catalog.Catalogue:
+    """The names of the rentals' services and countries, from their keys' stored or cached catalogues."""
+    return catalog.catalogue_for({rental.api_key for rental in rentals})
+
+
 def country_names_for(api_keys: set[ApiKey]) -> dict[int, str]:
     names: dict[int, str] = {}
     for api_key in sorted(api_keys, key=lambda k: k.pk):
         for country_id, name in country_names(api_key).items():
             names.setdefault(country_id, name)
     return names
+
+
+def key_catalogue(api_key: ApiKey | None) -> catalog.Catalogue:
+    """The names of the key's provider's countries and services (read from the provider if not at hand)."""
+    return catalog.catalogue_for([api_key] if api_key is not None else [], allow_fetch=True)
+
+
+def offers_by_name(result: "CatalogResult | None", names: catalog.Catalogue) -> list[Any]:
+    """The services on offer, the full rental first, then by name in the reader's language."""
+    if result is None or result.catalog is None:
+        return []
+    return sorted(
+        result.catalog.services,
+        key=lambda o: (o.service != "full", (names.service_name(o.service) or o.service).lower()),
+    )
 
 
 @dataclass(frozen=True)

@@ -214,12 +214,21 @@ def rent(request: HttpRequest, membership: Membership) -> HttpResponse:
                     )
                 return boards.page_redirect(request, _board_url(membership))
         else:
-            error = _("Choose a service from the list.") if "service" in form.errors else ""
+            error = " ".join(form.errors.get("service", []))
         choice = RentChoiceForm(request.POST, membership=membership)
     else:
         choice = _choice(membership, request.GET if "api_key" in request.GET else None)
     catalog = _catalog_for(choice)
-    context = _context(membership, form=choice, catalog=catalog, error=error, request_token=uuid.uuid4())
+    names = selectors.key_catalogue(choice.key)
+    context = _context(
+        membership,
+        form=choice,
+        catalog=catalog,
+        names=names,
+        offers=selectors.offers_by_name(catalog, names),
+        error=error,
+        request_token=uuid.uuid4(),
+    )
     template = "rentals/rent.html#offers" if request.htmx and request.method == "GET" else "rentals/rent.html"
     return render(request, template, context)
 
@@ -326,7 +335,14 @@ def history(request: HttpRequest, membership: Membership) -> HttpResponse:
     """Every rental of the team the member may see, filtered, newest first, keyset-paginated."""
     filters = HistoryFilters(request.GET, membership=membership)
     page = selectors.history(membership, filters, after=request.GET.get("after"))
-    context = _context(membership, form=filters.form, filters=filters, page=page, query_string=filters.query)
+    context = _context(
+        membership,
+        form=filters.form,
+        filters=filters,
+        page=page,
+        names=selectors.rows_catalogue(page.rows),
+        query_string=filters.query,
+    )
     return render(request, "rentals/history.html", context)
 
 

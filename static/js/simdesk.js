@@ -215,6 +215,47 @@
     });
   }
 
+  // --- catalogue pickers (providers.pickers): an <input list> of codes named in its <datalist> -----------
+  // The chosen entry's name shows beside the field (what was typed may be a code or a name). A picker of
+  // several services (data-picker="multiple") offers the entries for the part after the last comma.
+  function pickerName(list, part) {
+    var typed = part.trim().toLowerCase();
+    if (!list || !typed) return "";
+    for (var i = 0; i < list.options.length; i++) {
+      var option = list.options[i];
+      var code = (option.getAttribute("data-code") || option.value).toLowerCase();
+      var label = option.label || option.textContent;
+      if (typed === code || typed === label.toLowerCase()) return label === option.value ? "" : label;
+    }
+    return "";
+  }
+
+  function pickerUpdate(input) {
+    var list = document.getElementById(input.getAttribute("list"));
+    var out = document.getElementById(input.id + "-name");
+    if (!list || !out) return;
+    if (input.getAttribute("data-picker") === "multiple") {
+      var cut = input.value.lastIndexOf(",");
+      var prefix = cut < 0 ? "" : input.value.slice(0, cut + 1) + " ";
+      Array.prototype.forEach.call(list.options, function (option) {
+        if (!option.hasAttribute("data-code")) option.setAttribute("data-code", option.value);
+        option.value = prefix + option.getAttribute("data-code");
+      });
+      out.textContent = input.value.split(",").map(function (part) { return pickerName(list, part); }).filter(Boolean).join(" · ");
+    } else {
+      out.textContent = pickerName(list, input.value);
+    }
+  }
+
+  document.addEventListener("input", function (event) {
+    if (event.target.matches && event.target.matches("input[data-picker]")) pickerUpdate(event.target);
+  });
+  function pickersIn(root) {
+    (root || document).querySelectorAll("input[data-picker]").forEach(pickerUpdate);
+  }
+  document.addEventListener("DOMContentLoaded", function () { pickersIn(document); });
+  document.body.addEventListener("htmx:load", function (event) { pickersIn(event.target); });
+
   // --- morphing (hx-swap="morph:..."): a refresh keeps what the member did inside a board ---------------
   // Focus stays because morphing keeps the elements. A field the member typed into or ticked keeps its
   // value (hidden fields, such as purchase tokens, always take the server's). While a board refreshes
@@ -255,9 +296,7 @@
       });
     });
   }
-  // After any swap, morphs included (a morph drops the labels the server's HTML does not carry).
-  document.body.addEventListener("htmx:load", function () { labelCells(document); });
-  document.body.addEventListener("htmx:afterSettle", function () { labelCells(document); });
+  document.body.addEventListener("htmx:load", function (event) { labelCells(event.target); });
   labelCells(document);
 
   // --- forms: the base URL field only matters for a custom provider -------------------------------------
