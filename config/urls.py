@@ -30,6 +30,7 @@ urlpatterns = [
 # Error pages keep the team's navigation (config/views.py); 500 is templates/500.html, static and safe.
 handler404 = "config.views.page_not_found"
 handler403 = "config.views.permission_denied"
+handler500 = "config.views.server_error"
 
 if settings.SANDBOX_ENABLED:
     urlpatterns.append(path("sandbox/", include("sandbox.urls")))

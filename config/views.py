@@ -3,9 +3,11 @@ favicon and the 404 and 403 pages (the 500 page is the static `500.html`, render
 
 import re
 
+from django.core.exceptions import DisallowedHost
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, HttpResponseServerError
 from django.shortcuts import redirect, render
+from django.template import loader
 from django.templatetags.static import static
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.vary import vary_on_headers
@@ -64,15 +66,24 @@ def favicon(request: HttpRequest) -> HttpResponse:
 TEAM_PATH = re.compile(r"^/t/(?P<slug>[-\w]+)/")
 
 
+def _back_url(request: HttpRequest) -> str:
+    """The page the reader came from, when it is on this site; else ""."""
+    referer = request.META.get("HTTP_REFERER", "")
+    try:
+        host = request.get_host()
+    except DisallowedHost:  # a Host header that is not ours: no way back but home
+        return ""
+    if referer and url_has_allowed_host_and_scheme(
+        referer, allowed_hosts={host}, require_https=request.is_secure()
+    ):
+        return referer
+    return ""
+
+
 def _error_context(request: HttpRequest) -> dict:
     """What an error page needs to keep the reader oriented: the team of the URL with its navigation when the
     reader is its member (an outsider learns nothing about the team), and where "back" leads."""
-    context: dict = {}
-    referer = request.META.get("HTTP_REFERER", "")
-    if referer and url_has_allowed_host_and_scheme(
-        referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        context["back_url"] = referer
+    context: dict = {"back_url": _back_url(request)}
     match = TEAM_PATH.match(request.path_info)
     user = getattr(request, "user", None)
     if match and user is not None and user.is_authenticated:
@@ -94,3 +105,14 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
 def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
     """403 inside the site's frame: the team navigation stays, with a way back."""
     return render(request, "403.html", _error_context(request), status=403)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """500: the static `500.html` with a way back, rendered without the request's context processors, so
+    nothing here touches the database or the session that may be what failed."""
+    try:
+        return HttpResponseServerError(
+            loader.get_template("500.html").render({"back_url": _back_url(request)})
+        )
+    except Exception:  # the page itself must not fail
+        return HttpResponseServerError("<h1>Server Error (500)</h1>")

@@ -47,7 +47,9 @@ def test_an_unknown_page_under_a_team_keeps_its_navigation(bob, team):
 
 
 def test_a_forbidden_write_is_a_403_that_keeps_the_team_navigation(vera, team):
-    response = _client(vera).post(reverse("activations:buy", args=[team.slug]), {"service": "tg", "country": "0"})
+    response = _client(vera).post(
+        reverse("activations:buy", args=[team.slug]), {"service": "tg", "country": "0"}
+    )
     assert response.status_code == 403
     html = response.content.decode()
     assert "Not allowed" in html
@@ -83,9 +85,13 @@ def test_a_server_error_shows_the_500_page(bob, team, monkeypatch):
         raise RuntimeError("boom")
 
     monkeypatch.setattr(views, "home_for", boom)
-    response = _client(bob).get(reverse("accounts:team_home", args=[team.slug]))
+    board = "http://testserver" + reverse("activations:board", args=[team.slug])
+    response = _client(bob).get(reverse("accounts:team_home", args=[team.slug]), HTTP_REFERER=board)
     assert response.status_code == 500
-    assert "Something went wrong" in response.content.decode()
+    html = response.content.decode()
+    assert "Something went wrong" in html
+    assert f'href="{board}"' in html  # back where the member came from
+    assert 'id="teamnav"' not in html  # nothing that needs the database
 
 
 def test_favicon_ico_leads_to_the_svg_icon(client):
