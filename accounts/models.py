@@ -11,6 +11,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from kit.phrases import Phrase, phrase_from
+
 
 def validate_time_zone(value: str) -> None:
     """An IANA time zone name this machine knows (`zoneinfo`), such as "Europe/Moscow"."""
@@ -236,7 +238,14 @@ class AuditEntry(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.created_at:%Y-%m-%d %H:%M} {self.action}: {self.summary}"
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.action}: {self.summary_phrase}"
+
+    @property
+    def summary_phrase(self) -> Phrase:
+        """The summary to say in the reader's language (`kit.phrases.phrase_text`): the msgid in `summary`,
+        its parameters in `details["phrase"]`; an entry written before phrases is its plain text."""
+        rest = self.details.get("phrase") if isinstance(self.details, dict) else None
+        return phrase_from(self.summary, rest if isinstance(rest, dict) else None)
 
 
 class LedgerKind(models.TextChoices):

@@ -19,11 +19,11 @@ from django.db.models import Q, QuerySet, Sum
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.middleware import activate_team_zone
 from accounts.models import ApiKey, Invite, KeyStatus, LedgerEntry, Membership, Role, Team
-from kit.formats import money_text
+from kit.phrases import Money, Phrase, phrase, phrase_text
 
 CAPABILITIES = ("can_buy", "can_manage_keys", "can_manage_members", "can_view_audit")
 
@@ -156,11 +156,16 @@ def can_use_key(membership: Membership, api_key: ApiKey) -> bool:
 
 
 class SpendDenied(Exception):
-    """A purchase refused by the team's own rules, before any upstream call. `message` is for the user."""
+    """A purchase refused by the team's own rules, before any upstream call. `phrase` is the reason to
+    store (`kit.phrases`, said in each reader's language); `message` the reason for whoever reads it now."""
 
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+    def __init__(self, reason: Phrase):
+        super().__init__(reason.msgid)
+        self.phrase = reason
+
+    @property
+    def message(self) -> str:
+        return phrase_text(self.phrase)
 
 
 def start_of_today(team: Team | None = None) -> datetime:
@@ -207,31 +212,37 @@ def check_spend_allowed(
     if not membership.can_buy:
         raise PermissionDenied
     if not api_key.is_usable:
-        raise SpendDenied(_("The key “%(label)s” is disabled.") % {"label": api_key.label})
+        raise SpendDenied(phrase(gettext_noop("The key “%(label)s” is disabled."), label=api_key.label))
     if not can_use_key(membership, api_key):
-        raise SpendDenied(_("You are not allowed to use the key “%(label)s”.") % {"label": api_key.label})
+        raise SpendDenied(
+            phrase(gettext_noop("You are not allowed to use the key “%(label)s”."), label=api_key.label)
+        )
     if api_key.banned_until and api_key.banned_until > timezone.now():
         raise SpendDenied(
-            _("The provider has banned this key until %(until)s.")
-            % {"until": timezone.localtime(api_key.banned_until).strftime("%Y-%m-%d %H:%M %Z")}
+            phrase(
+                gettext_noop("The provider has banned this key until %(until)s."), until=api_key.banned_until
+            )
         )
     if amount is None:
         return
     currency = api_key.currency
     if api_key.max_price is not None and amount > api_key.max_price:
         raise SpendDenied(
-            _("%(amount)s is above this key's maximum price per purchase (%(max)s).")
-            % {"amount": money_text(amount, currency), "max": money_text(api_key.max_price, currency)}
+            phrase(
+                gettext_noop("%(amount)s is above this key's maximum price per purchase (%(max)s)."),
+                amount=Money(amount, currency),
+                max=Money(api_key.max_price, currency),
+            )
         )
     if api_key.daily_budget is not None:
         left = api_key.daily_budget - spent_today(api_key=api_key) - pending_key
         if amount > left:
             raise SpendDenied(
-                _("This key's daily budget is used up (%(left)s left of %(budget)s).")
-                % {
-                    "left": money_text(max(left, Decimal("0")), currency),
-                    "budget": money_text(api_key.daily_budget, currency),
-                }
+                phrase(
+                    gettext_noop("This key's daily budget is used up (%(left)s left of %(budget)s)."),
+                    left=Money(max(left, Decimal("0")), currency),
+                    budget=Money(api_key.daily_budget, currency),
+                )
             )
     if membership.daily_spend_limit is not None:
         left = (
@@ -241,11 +252,11 @@ def check_spend_allowed(
         )
         if amount > left:
             raise SpendDenied(
-                _("Your daily spend limit is reached (%(left)s left of %(limit)s).")
-                % {
-                    "left": money_text(max(left, Decimal("0")), currency),
-                    "limit": money_text(membership.daily_spend_limit, currency),
-                }
+                phrase(
+                    gettext_noop("Your daily spend limit is reached (%(left)s left of %(limit)s)."),
+                    left=Money(max(left, Decimal("0")), currency),
+                    limit=Money(membership.daily_spend_limit, currency),
+                )
             )
 
 

@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.models import (
     ApiKey,
@@ -23,6 +24,7 @@ from accounts.models import (
     User,
     validate_time_zone,
 )
+from kit.phrases import Phrase, phrase
 
 
 class ActionRefused(Exception):
@@ -38,23 +40,37 @@ def audit_record(
     team: Team,
     actor: User | None,
     action: str,
-    summary: str,
+    summary: Phrase | str,
     api_key: ApiKey | None = None,
     amount: Decimal | None = None,
     currency: str = "",
     details: dict[str, Any] | None = None,
 ) -> AuditEntry:
-    """Append one entry to the team's audit log. Never pass a secret in `details`."""
+    """Append one entry to the team's audit log. Never pass a secret in `details`.
+
+    `summary` is a `kit.phrases.phrase`: its msgid is kept in `summary` and its parameters in
+    `details["phrase"]`, so each reader sees it in their own language (`AuditEntry.summary_phrase`).
+    Plain text is kept as it is (and translated when it is exactly a msgid)."""
+    summary = summary if isinstance(summary, Phrase) else phrase(summary)
+    details = dict(details or {})
+    rest = {key: value for key, value in summary.data().items() if key != "m"}
+    if rest:
+        details["phrase"] = rest
     return AuditEntry.objects.create(
         team=team,
         actor=actor,
         action=action,
-        summary=summary[:300],
+        summary=summary.msgid[:300],
         api_key=api_key,
         amount=amount,
         currency=currency or (api_key.currency if api_key and amount is not None else ""),
-        details=details or {},
+        details=details,
     )
+
+
+def _role_label(role: str) -> Any:
+    # The role's label, translated for whoever reads the entry; a value that is not a role as it is.
+    return Role(role).label if role in Role.values else role
 
 
 def _unique_slug(name: str) -> str:
@@ -70,7 +86,12 @@ def team_create(*, user: User, name: str) -> Team:
     """Create a team owned by `user`."""
     team = Team.objects.create(name=name.strip(), slug=_unique_slug(name))
     Membership.objects.create(team=team, user=user, role=Role.OWNER)
-    audit_record(team=team, actor=user, action="team.create", summary=_("Created the team %s") % team.name)
+    audit_record(
+        team=team,
+        actor=user,
+        action="team.create",
+        summary=phrase(gettext_noop("Created the team %(name)s"), name=team.name),
+    )
     return team
 
 
@@ -96,8 +117,11 @@ def invite_create(*, membership: Membership, role: str, email: str = "") -> tupl
         team=membership.team,
         actor=membership.user,
         action="member.invite",
-        summary=_("Invited a new %(role)s%(email)s")
-        % {"role": role, "email": f" ({email})" if email else ""},
+        summary=phrase(
+            gettext_noop("Invited a new %(role)s (%(email)s)"), role=_role_label(role), email=email
+        )
+        if email
+        else phrase(gettext_noop("Invited a new %(role)s"), role=_role_label(role)),
     )
     return invite, token
 
@@ -127,7 +151,9 @@ def invite_accept(*, token: str, user: User) -> Membership:
             team=invite.team,
             actor=user,
             action="member.join",
-            summary=_("%(user)s joined as %(role)s") % {"user": user.username, "role": invite.role},
+            summary=phrase(
+                gettext_noop("%(user)s joined as %(role)s"), user=user.username, role=_role_label(invite.role)
+            ),
         )
     return membership
 
@@ -191,7 +217,7 @@ def member_update(
             team=membership.team,
             actor=membership.user,
             action="member.update",
-            summary=_("Changed %s") % target.user.username,
+            summary=phrase(gettext_noop("Changed %(user)s"), user=target.user.username),
             details=changes,
         )
     return target
@@ -216,7 +242,10 @@ def member_remove(*, membership: Membership, target: Membership) -> None:
         team=membership.team,
         actor=membership.user,
         action="member.leave" if leaving else "member.remove",
-        summary=(_("%s left the team") if leaving else _("Removed %s")) % target.user.username,
+        summary=phrase(
+            gettext_noop("%(user)s left the team") if leaving else gettext_noop("Removed %(user)s"),
+            user=target.user.username,
+        ),
     )
 
 
@@ -247,7 +276,7 @@ def api_key_update_settings(
             actor=membership.user,
             action="key.update",
             api_key=api_key,
-            summary=_("Changed the settings of key %s") % api_key.label,
+            summary=phrase(gettext_noop("Changed the settings of key %(label)s"), label=api_key.label),
             details={
                 "daily_budget": str(daily_budget),
                 "max_price": str(max_price),
@@ -274,7 +303,11 @@ def api_key_set_status(*, membership: Membership, api_key: ApiKey, status: str) 
             actor=membership.user,
             action=f"key.{status}",
             api_key=api_key,
-            summary=_("Set key %(label)s to %(status)s") % {"label": api_key.label, "status": status},
+            summary=phrase(
+                gettext_noop("Set key %(label)s to %(status)s"),
+                label=api_key.label,
+                status=KeyStatus(status).label,
+            ),
         )
     return api_key
 
@@ -297,7 +330,7 @@ def api_key_rotate_webhook(*, membership: Membership, api_key: ApiKey) -> ApiKey
             actor=membership.user,
             action="key.webhook_rotate",
             api_key=api_key,
-            summary=_("Changed the webhook URL of key %s") % api_key.label,
+            summary=phrase(gettext_noop("Changed the webhook URL of key %(label)s"), label=api_key.label),
         )
     return api_key
 
@@ -315,8 +348,15 @@ def invite_revoke(*, membership: Membership, invite: Invite) -> None:
                 team=membership.team,
                 actor=membership.user,
                 action="member.invite_revoke",
-                summary=_("Revoked an invite for a new %(role)s%(email)s")
-                % {"role": invite.role, "email": f" ({invite.email})" if invite.email else ""},
+                summary=phrase(
+                    gettext_noop("Revoked an invite for a new %(role)s (%(email)s)"),
+                    role=_role_label(invite.role),
+                    email=invite.email,
+                )
+                if invite.email
+                else phrase(
+                    gettext_noop("Revoked an invite for a new %(role)s"), role=_role_label(invite.role)
+                ),
             )
 
 
@@ -352,7 +392,7 @@ def team_update_settings(
             team=team,
             actor=membership.user,
             action="team.update",
-            summary=_("Changed the team's settings"),
+            summary=phrase(gettext_noop("Changed the team's settings")),
             details=changes,
         )
     return team

@@ -8,11 +8,12 @@ phone from the activation's number; it changes state upstream, so it is sent onc
 from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from accounts.models import Membership
 from accounts.services import ActionRefused, audit_record
 from activations.models import Activation
+from kit.phrases import phrase
 from providers import errors
 from providers.keys import client_for_key, profile_for_key
 from providers.results import IncomingCallStatus, OutgoingCall
@@ -88,8 +89,9 @@ def outgoing_call_create(*, membership: Membership, activation: Activation, phon
         actor=membership.user,
         action="activation.call",
         api_key=activation.api_key,
-        summary=_("Ordered a call from %(number)s to %(phone)s")
-        % {"number": activation.phone, "phone": phone},
+        summary=phrase(
+            gettext_noop("Ordered a call from %(number)s to %(phone)s"), number=activation.phone, phone=phone
+        ),
     )
     return message
 

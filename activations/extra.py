@@ -12,6 +12,7 @@ import uuid
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.models import ApiKey, Membership
 from accounts.permissions import SpendDenied
@@ -24,10 +25,12 @@ from activations.services import (
     record_purchase,
     touch_activation,
 )
+from kit.phrases import Phrase, phrase
 from providers import errors
 from providers.keys import client_for_key, profile_for_key
 from providers.results import ExtraActivationPrice, NumberOrder
 from purchases.messages import describe_error
+from purchases.models import ERROR_MESSAGE_LENGTH
 from purchases.services import PurchaseRefused, purchase_refused
 
 
@@ -36,10 +39,11 @@ def _require_action(api_key: ApiKey, action: str) -> None:
         raise PurchaseRefused(_("This provider does not offer this kind of purchase."))
 
 
-def _fail_intents(rows: list[Activation], message: str) -> None:
+def _fail_intents(rows: list[Activation], message: Phrase) -> None:
     now = timezone.now()
+    stored = message.stored(ERROR_MESSAGE_LENGTH)
     for row in rows:
-        touch_activation(row, status=ActivationStatus.FAILED, closed_at=now, error_message=message[:300])
+        touch_activation(row, status=ActivationStatus.FAILED, closed_at=now, error_message=stored)
 
 
 # --- several services on one number (getMultiServiceNumber) --------------------------------------
@@ -83,7 +87,7 @@ def multi_buy(
                 return _group_of(row)
             rows.append(row)
     except SpendDenied as exc:
-        _fail_intents(rows, exc.message)
+        _fail_intents(rows, exc.phrase)
         raise
     try:
         numbers = client_for_key(api_key).get_multi_service_number(
@@ -107,7 +111,9 @@ def multi_buy(
             touch_activation(
                 row,
                 status=ActivationStatus.UNKNOWN,
-                error_message=_("The provider's answer did not name this service; checking."),
+                error_message=phrase(
+                    gettext_noop("The provider's answer did not name this service; checking.")
+                ).stored(ERROR_MESSAGE_LENGTH),
             )
             continue
         record_purchase(

@@ -20,7 +20,7 @@ from functools import partial
 from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop, ngettext_lazy
 
 from accounts.models import ApiKey, KeyStatus
 from accounts.services import audit_record
@@ -37,6 +37,7 @@ from activations.services import (
     settle_closed,
     touch_activation,
 )
+from kit.phrases import phrase
 from providers import errors
 from providers.capabilities import api_key_try_action
 from providers.client import ProviderClient
@@ -226,7 +227,11 @@ def _reconcile(api_key: ApiKey, strangers: list[ActiveActivation]) -> None:
     for activation in overdue:
         purchase_fail_unmatched(
             activation,
-            message=_("The provider has no such number: the purchase did not happen, nothing was spent."),
+            message=phrase(
+                gettext_noop(
+                    "The provider has no such number: the purchase did not happen, nothing was spent."
+                )
+            ),
         )
     for row in matching.free:
         _adopt(api_key, row)
@@ -275,6 +280,13 @@ def _auto_cancel(api_key: ApiKey) -> None:
             api_key=api_key,
             amount=activation.cost,
             currency=activation.currency,
-            summary=_("Cancelled %(phone)s: no code after %(minutes)s minutes")
-            % {"phone": activation.phone, "minutes": minutes},
+            summary=phrase(
+                ngettext_lazy(
+                    "Cancelled %(phone)s: no code after %(minutes)s minute",
+                    "Cancelled %(phone)s: no code after %(minutes)s minutes",
+                    "minutes",
+                ),
+                phone=activation.phone,
+                minutes=minutes,
+            ),
         )

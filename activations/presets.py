@@ -5,12 +5,14 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.models import ApiKey, Membership
 from accounts.permissions import can_use_key, is_granted
 from accounts.services import ActionRefused, audit_record
 from activations.models import Activation, Preset
 from activations.services import BuyRequest, activation_buy
+from kit.phrases import phrase
 
 
 def preset_save(
@@ -41,8 +43,12 @@ def preset_save(
         actor=membership.user,
         action="preset.save",
         api_key=api_key,
-        summary=_("Saved the preset “%(name)s” (%(service)s, country %(country)s)")
-        % {"name": name, "service": service, "country": country},
+        summary=phrase(
+            gettext_noop("Saved the preset “%(name)s” (%(service)s, country %(country)s)"),
+            name=name,
+            service=service,
+            country=country,
+        ),
     )
     return preset
 
@@ -56,7 +62,7 @@ def preset_delete(*, membership: Membership, preset: Preset) -> None:
         actor=membership.user,
         action="preset.delete",
         api_key=preset.api_key,
-        summary=_("Deleted the preset “%s”") % preset.name,
+        summary=phrase(gettext_noop("Deleted the preset “%(name)s”"), name=preset.name),
     )
     preset.delete()
 

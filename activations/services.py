@@ -15,11 +15,14 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from accounts.models import ApiKey, LedgerKind, Membership, User
 from accounts.services import ActionRefused, audit_record
 from activations.models import LIVE_STATUSES, Activation, ActivationStatus, Sms, SmsVia
+from kit.phrases import phrase
 from providers import errors
 from providers.client import ProviderClient
 from providers.keys import client_for_key, profile_for_key
@@ -85,7 +88,7 @@ def record_intent(
     request_token: uuid.UUID | None,
     estimate: Decimal | None = None,
     listed_price: bool = True,
-    unknown_price_hint: str = "",
+    unknown_price_hint: str | Promise = "",
     **fields,
 ) -> tuple[Activation, bool]:
     """Check grants and limits and write the intent row (the purchase core's locks). Returns (row, created).
@@ -135,7 +138,7 @@ def activation_buy(
         api_key=api_key,
         request=request,
         request_token=request_token,
-        unknown_price_hint=_("Set a maximum price."),
+        unknown_price_hint=gettext_lazy("Set a maximum price."),
     )
     if not created:
         return activation
@@ -184,13 +187,13 @@ def record_purchase(
     cost = order.cost if confirmed else activation.cost
     if outside:
         action = "activation.outside"
-        summary = _("Bought outside simdesk with this key: %(service)s number %(phone)s")
+        summary = gettext_noop("Bought outside simdesk with this key: %(service)s number %(phone)s")
     elif reconciled:
         action = "activation.reconciled"
-        summary = _("The lost purchase of %(service)s was found upstream: %(phone)s")
+        summary = gettext_noop("The lost purchase of %(service)s was found upstream: %(phone)s")
     else:
         action = "activation.buy"
-        summary = _("Bought %(service)s number %(phone)s")
+        summary = gettext_noop("Bought %(service)s number %(phone)s")
     return purchase_settle(
         activation,
         status=ActivationStatus.WAITING,
@@ -198,7 +201,7 @@ def record_purchase(
         cost=cost,
         confirmed=confirmed,
         audit_action=action,
-        audit_summary=summary % {"service": activation.service, "phone": order.phone},
+        audit_summary=phrase(summary, service=activation.service, phone=order.phone),
         actor=actor,
         phone=order.phone,
         currency=order.currency or activation.currency,
@@ -313,6 +316,13 @@ def activation_resolve(*, membership: Membership, activation: Activation, upstre
 # --- status changes from the board --------------------------------------------------------------
 
 ACTIONS = {"ready": 1, "another": 3, "finish": 6, "cancel": 8}
+# What the audit log says of each action (kit.phrases: said in the reader's language).
+ACTION_SUMMARIES = {
+    "ready": gettext_noop("Ready for the code: %(service)s %(phone)s"),
+    "another": gettext_noop("Asked for another code: %(service)s %(phone)s"),
+    "finish": gettext_noop("Finished: %(service)s %(phone)s"),
+    "cancel": gettext_noop("Cancelled: %(service)s %(phone)s"),
+}
 
 
 def activation_set_status(*, membership: Membership, activation: Activation, action: str) -> Activation:
@@ -369,8 +379,7 @@ def activation_set_status(*, membership: Membership, activation: Activation, act
         api_key=activation.api_key,
         amount=activation.cost if action == "cancel" else None,
         currency=activation.currency if action == "cancel" else "",
-        summary=_("%(action)s: %(service)s %(phone)s")
-        % {"action": action, "service": activation.service, "phone": activation.phone},
+        summary=phrase(ACTION_SUMMARIES[action], service=activation.service, phone=activation.phone),
     )
     return activation
 

@@ -41,6 +41,7 @@ from activations.services import (
 from kit import boards
 from kit.csv import chosen_flavour, csv_response, stream_download
 from kit.cursor import Cursor
+from kit.phrases import phrase_text
 from providers import selectors as catalog
 from purchases.services import PurchaseRefused
 
@@ -63,9 +64,11 @@ def _parse_uuid(raw: str | None) -> uuid.UUID | None:
 def _outcome_message(activation: Activation) -> tuple[str, str]:
     """(level, text) telling the member what came of a purchase that did not raise."""
     if activation.status == ActivationStatus.UNKNOWN:
-        return "warning", activation.error_message or _("The outcome is unknown; checking with the provider.")
+        return "warning", phrase_text(activation.error_message) or _(
+            "The outcome is unknown; checking with the provider."
+        )
     if activation.status == ActivationStatus.FAILED:
-        return "error", activation.error_message or _("The number was not bought.")
+        return "error", phrase_text(activation.error_message) or _("The number was not bought.")
     return "success", _("Bought +%(phone)s for %(service)s.") % {
         "phone": activation.phone or "…",
         "service": activation.service,

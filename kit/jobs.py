@@ -3,7 +3,7 @@
 A web request never waits on a provider sweep: the view starts a job (a cache entry), enqueues the task
 with the job's id and answers at once. The page then polls the job: 204 while it runs; when it ended, the
 page reloads with fresh data and the outcome as a flash message. The cache is shared by every process (Redis in production, a file cache in development).
-The outcome's wording is stored untranslated (a `gettext_noop` message and its parameters) and
+The outcome's wording is stored untranslated (a `kit.phrases` message and its parameters) and
 translated for whoever reads it, in their language.
 """
 
@@ -19,10 +19,12 @@ from django.contrib import messages
 from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpRequest
-from django.utils.translation import gettext, gettext_noop
+from django.utils.functional import Promise
+from django.utils.translation import gettext_noop
 from kombu.exceptions import OperationalError
 
 from kit.degraded import live_updates_failed
+from kit.phrases import Phrase, phrase, phrase_from, phrase_text
 
 logger = logging.getLogger(__name__)
 
@@ -55,8 +57,9 @@ class Job:
         return self.state == DONE
 
     def text(self) -> str:
-        """The outcome in the reader's language."""
-        return gettext(self.message) % self.params if self.message else ""
+        """The outcome in the reader's language (`kit.phrases`)."""
+        # `message` holds the phrase's msgid, `params` the rest of it (its parameters, a plural).
+        return phrase_text(phrase_from(self.message, self.params))
 
 
 def _key(job_id: str) -> str:
@@ -92,14 +95,16 @@ def job_enqueue(task: Any, *args: Any, kind: str, owner: str) -> Job:
     return job
 
 
-def job_finish(job_id: str | None, *, ok: bool, message: str, **params: Any) -> None:
-    """Record the outcome; `message` is a `gettext_noop` string formatted with `params`."""
+def job_finish(job_id: str | None, *, ok: bool, message: str | Promise | Phrase, **params: Any) -> None:
+    """Record the outcome: `message` (a `gettext_noop` msgid, an `ngettext_lazy` marker or a phrase) with
+    `params`, kept untranslated (`kit.phrases.phrase`) and said in the reader's language."""
     if not job_id:
         return
     stored = cache.get(_key(job_id))
     if stored is None:
         return
-    stored.update(state=DONE if ok else FAILED, message=message, params=params)
+    words = phrase(message, **params).data()
+    stored.update(state=DONE if ok else FAILED, message=words.pop("m"), params=words)
     cache.set(_key(job_id), stored, JOB_TTL)
 
 

@@ -24,12 +24,12 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop, ngettext_lazy
 
 from accounts.models import ApiKey, KeyStatus, Team
 from accounts.services import audit_record
 from activations.selectors import preset_targets
-from kit.formats import money_text
+from kit.phrases import Money, phrase
 from prices.models import LatestPrice, PriceAlert, PriceKind, PricePoint, Snapshot, TeamPriceSettings
 from providers import errors
 from providers.catalog import catalog_sync
@@ -454,8 +454,20 @@ def price_settings_update(
         team=team,
         actor=actor,
         action="prices.settings",
-        summary=_("Price snapshots: %(state)s, every %(minutes)s minutes")
-        % {"state": _("on") if enabled else _("off"), "minutes": settings_row.interval_minutes},
+        summary=phrase(
+            ngettext_lazy(
+                "Price snapshots on, every %(minutes)s minute",
+                "Price snapshots on, every %(minutes)s minutes",
+                "minutes",
+            )
+            if enabled
+            else ngettext_lazy(
+                "Price snapshots off (every %(minutes)s minute when on)",
+                "Price snapshots off (every %(minutes)s minutes when on)",
+                "minutes",
+            ),
+            minutes=settings_row.interval_minutes,
+        ),
     )
     return settings_row
 
@@ -490,8 +502,11 @@ def alert_create(
         actor=actor,
         action="prices.alert_add",
         api_key=api_key,
-        summary=_("Price alert added: %(service)s in country %(country)s")
-        % {"service": alert.service, "country": country},
+        summary=phrase(
+            gettext_noop("Price alert added: %(service)s in country %(country)s"),
+            service=alert.service,
+            country=country,
+        ),
     )
     alerts_evaluate(team=team, alerts=[alert])
     return alert
@@ -506,8 +521,11 @@ def alert_delete(*, team: Team, actor: Any, alert: PriceAlert) -> None:
         actor=actor,
         action="prices.alert_delete",
         api_key=alert.api_key,
-        summary=_("Price alert removed: %(service)s in country %(country)s")
-        % {"service": alert.service, "country": alert.country},
+        summary=phrase(
+            gettext_noop("Price alert removed: %(service)s in country %(country)s"),
+            service=alert.service,
+            country=alert.country,
+        ),
     )
     alert.delete()
 
@@ -563,13 +581,15 @@ def alerts_evaluate(*, team: Team, alerts: Iterable[PriceAlert] | None = None) -
             api_key=api_key,
             amount=cost,
             currency=api_key.currency,
-            summary=_("Price alert: %(service)s in country %(country)s costs %(cost)s, %(count)s in stock")
-            % {
-                "service": alert.service,
-                "country": alert.country,
-                "cost": money_text(cost, api_key.currency),
-                "count": count,
-            },
+            summary=phrase(
+                gettext_noop(
+                    "Price alert: %(service)s in country %(country)s costs %(cost)s, in stock: %(count)s"
+                ),
+                service=alert.service,
+                country=alert.country,
+                cost=Money(cost, api_key.currency),
+                count=count,
+            ),
             details={"service": alert.service, "country": alert.country, "count": count},
         )
         fired.append(alert)

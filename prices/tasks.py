@@ -2,7 +2,7 @@
 page, gets the outcome (kit.jobs) so the page can show it."""
 
 from celery import shared_task
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_noop, ngettext_lazy
 
 from accounts.models import ApiKey, KeyStatus, Team
 from kit.jobs import job_finish
@@ -32,7 +32,11 @@ def snapshot_team_prices(team_id: int, job: str | None = None) -> None:
         job_finish(
             job,
             ok=True,
-            message=gettext_noop("Snapshot stored: %(n)s price reads, %(changes)s changed prices."),
+            message=ngettext_lazy(
+                "Snapshot stored: %(n)s price read, changed prices: %(changes)s.",
+                "Snapshot stored: %(n)s price reads, changed prices: %(changes)s.",
+                "n",
+            ),
             n=len(snapshots),
             changes=sum(s.changes for s in snapshots),
         )

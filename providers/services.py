@@ -7,17 +7,19 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_noop, ngettext_lazy
 from django.views.decorators.debug import sensitive_variables
 
 from accounts.crypto import encrypt_secret, secret_digest, secret_digests
 from accounts.models import ApiKey, KeyHealth, KeyStatus, Membership, Team
 from accounts.services import ActionRefused, audit_record
+from kit.phrases import Phrase, phrase, phrase_text
 from providers import errors
 from providers.keys import client_for_key, client_for_secret
 from providers.models import BalanceSample
 from providers.profiles import get_profile
 
+HEALTH_MESSAGE_LENGTH = ApiKey._meta.get_field("health_message").max_length or 200
 # Balances are stored to four decimals, as the providers answer them.
 BALANCE_QUANT = Decimal("0.0001")
 
@@ -55,17 +57,26 @@ def _refuse_duplicate(*, team: Team, secret: str, other_than: ApiKey | None = No
         raise DuplicateKey(existing)
 
 
-def _describe(exc: errors.ProviderError) -> str:
+def _describe_phrase(exc: errors.ProviderError) -> Phrase:
+    # What a key's health message says, kept untranslated (the key list says it in each reader's language).
     if isinstance(exc, errors.BadKey):
-        return _("The provider rejected this API key (BAD_KEY). Check that you copied it completely.")
+        return phrase(
+            gettext_noop("The provider rejected this API key (BAD_KEY). Check that you copied it completely.")
+        )
     if isinstance(exc, errors.Banned):
-        return _("The provider has banned this account.")
+        return phrase(gettext_noop("The provider has banned this account."))
     if isinstance(exc, errors.UpstreamUnavailable | errors.ProtocolError):
         # One wording for every failure to reach, so the form tells nobody what answers on an address.
-        return _(
-            "No SMS-activation provider answered at this address. Check the base URL, or try again later."
+        return phrase(
+            gettext_noop(
+                "No SMS-activation provider answered at this address. Check the base URL, or try again later."
+            )
         )
-    return _("The provider answered with an error: %s") % exc.code
+    return phrase(gettext_noop("The provider answered with an error: %(code)s"), code=exc.code)
+
+
+def _describe(exc: errors.ProviderError) -> str:
+    return phrase_text(_describe_phrase(exc))
 
 
 @sensitive_variables("secret", "client")
@@ -126,8 +137,11 @@ def api_key_create(*, membership: Membership, label: str, profile: str, base_url
                 actor=membership.user,
                 action="key.add",
                 api_key=api_key,
-                summary=_("Added key %(label)s (%(provider)s)")
-                % {"label": api_key.label, "provider": profile_obj.name},
+                summary=phrase(
+                    gettext_noop("Added key %(label)s (%(provider)s)"),
+                    label=api_key.label,
+                    provider=profile_obj.name,
+                ),
             )
     except IntegrityError:
         # The same secret was added at the same moment by someone else: the constraint caught it.
@@ -160,7 +174,7 @@ def api_key_rotate_secret(*, membership: Membership, api_key: ApiKey, secret: st
                 actor=membership.user,
                 action="key.rotate",
                 api_key=api_key,
-                summary=_("Re-entered the secret of key %s") % api_key.label,
+                summary=phrase(gettext_noop("Re-entered the secret of key %(label)s"), label=api_key.label),
             )
     except IntegrityError:
         api_key.refresh_from_db()
@@ -180,36 +194,40 @@ def api_key_mark_health(*, api_key: ApiKey, exc: errors.ProviderError | None, da
     if exc is None:
         health, until = KeyHealth.OK, None
         message = (
-            ngettext(
-                "The provider's last list had %(n)d row that could not be read in full.",
-                "The provider's last list had %(n)d rows that could not be read in full.",
-                damaged,
+            phrase(
+                ngettext_lazy(
+                    "The provider's last list had %(n)d row that could not be read in full.",
+                    "The provider's last list had %(n)d rows that could not be read in full.",
+                    "n",
+                ),
+                n=damaged,
             )
-            % {"n": damaged}
             if damaged
-            else ""
+            else None
         )
     elif isinstance(exc, errors.BadKey):
-        health, message, until = KeyHealth.INVALID, _describe(exc), None
+        health, message, until = KeyHealth.INVALID, _describe_phrase(exc), None
     elif isinstance(exc, errors.Banned):
-        health, message, until = KeyHealth.BANNED, _describe(exc), exc.until
+        health, message, until = KeyHealth.BANNED, _describe_phrase(exc), exc.until
     elif isinstance(
         exc, errors.UpstreamUnavailable | errors.ProtocolError | errors.RateLimited | errors.ErrorSql
     ):
-        health, message, until = KeyHealth.UNREACHABLE, _describe(exc), api_key.banned_until
+        health, message, until = KeyHealth.UNREACHABLE, _describe_phrase(exc), api_key.banned_until
     else:
         return
+    # Stored untranslated (a worker has no reader); the key's pages say it in the reader's language.
+    stored = message.stored(HEALTH_MESSAGE_LENGTH) if message else ""
     ApiKey.objects.filter(pk=api_key.pk).update(
-        health=health, health_message=message[:200], banned_until=until, health_checked_at=now
+        health=health, health_message=stored, banned_until=until, health_checked_at=now
     )
-    api_key.health, api_key.health_message, api_key.banned_until = health, message[:200], until
+    api_key.health, api_key.health_message, api_key.banned_until = health, stored, until
     if health != previous and health in (KeyHealth.INVALID, KeyHealth.BANNED):
         audit_record(
             team=api_key.team,
             actor=None,
             action=f"key.{health}",
             api_key=api_key,
-            summary=_("Key %(label)s: %(message)s") % {"label": api_key.label, "message": message},
+            summary=phrase(gettext_noop("Key %(label)s: %(message)s"), label=api_key.label, message=message),
         )
 
 

@@ -23,6 +23,8 @@ FAILED = "failed"
 UNSETTLED = (PENDING, UNKNOWN)
 # The error code of a lost purchase that several upstream numbers could be.
 AMBIGUOUS = "AMBIGUOUS"
+# An error message is a stored phrase (`kit.phrases`: compact JSON fitted to this length when written).
+ERROR_MESSAGE_LENGTH = 300
 
 
 class Purchase(models.Model):
@@ -47,7 +49,7 @@ class Purchase(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     closed_at = models.DateTimeField(null=True, blank=True)
     error_code = models.CharField(max_length=60, blank=True)
-    error_message = models.CharField(max_length=300, blank=True)
+    error_message = models.CharField(max_length=ERROR_MESSAGE_LENGTH, blank=True)
     sms_count = models.PositiveIntegerField(default=0)
     # A lost purchase several upstream numbers could be: what the provider listed for each, for an admin to choose.
     candidates = models.JSONField(default=list, blank=True)

@@ -26,18 +26,21 @@ from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, OperationalError, models, transaction
 from django.db.models import Sum
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.models import ApiKey, LedgerEntry, LedgerKind, Membership, User
 from accounts.permissions import SpendDenied, check_spend_allowed
 from accounts.services import ActionRefused, audit_record
+from kit.phrases import Phrase, phrase, phrase_text
 from providers import errors
 from providers.client import ProviderClient
 from providers.ratelimit import MAX_WAIT_SECONDS
 from providers.services import api_key_mark_health
 from providers.tasks import refresh_key_balance_on_commit
-from purchases.messages import describe_error
-from purchases.models import AMBIGUOUS, FAILED, PENDING, UNKNOWN, UNSETTLED, Purchase
+from purchases.messages import refusal
+from purchases.models import AMBIGUOUS, ERROR_MESSAGE_LENGTH, FAILED, PENDING, UNKNOWN, UNSETTLED, Purchase
 
 logger = logging.getLogger(__name__)
 
@@ -175,7 +178,7 @@ def purchase_intent(
     api_key: ApiKey,
     request_token: uuid.UUID | None,
     estimate: Decimal | None,
-    unknown_price_hint: str = "",
+    unknown_price_hint: str | Promise = "",
     **fields: Any,
 ) -> tuple[Row, bool]:
     """Check limits and write the intent row before the upstream call. Returns (row, created).
@@ -190,8 +193,18 @@ def purchase_intent(
     team = membership.team
     if estimate is None and has_limits(membership, api_key):
         raise SpendDenied(
-            _("The price is unknown until the provider sells, so your limits cannot be checked.")
-            + (" " + unknown_price_hint if unknown_price_hint else "")
+            phrase(
+                gettext_noop(
+                    "The price is unknown until the provider sells, so your limits cannot be checked. %(hint)s"
+                ),
+                hint=unknown_price_hint,
+            )
+            if unknown_price_hint
+            else phrase(
+                gettext_noop(
+                    "The price is unknown until the provider sells, so your limits cannot be checked."
+                )
+            )
         )
 
     def write() -> tuple[Row, bool]:
@@ -226,30 +239,34 @@ def purchase_refused(row: Row, exc: errors.ProviderError, *, actor: User | None)
     api_key_mark_health(api_key=row.api_key, exc=exc)
     noun = row._meta.model_name
     if exc.definite:
-        message = describe_error(exc)
+        words = refusal(exc)
         touch(
             row,
             status=FAILED,
             error_code=exc.code[:60],
-            error_message=message[:300],
+            error_message=words.stored(ERROR_MESSAGE_LENGTH),
             closed_at=timezone.now(),
         )
-        raise PurchaseRefused(message, row=row)
+        raise PurchaseRefused(phrase_text(words), row=row)
     touch(
         row,
         status=UNKNOWN,
         error_code=exc.code[:60],
-        error_message=_(
-            "The provider's answer was lost (%(code)s); checking with the provider whether it went through."
-        )
-        % {"code": exc.code},
+        error_message=phrase(
+            gettext_noop(
+                "The provider's answer was lost (%(code)s); checking with the provider whether it went through."
+            ),
+            code=exc.code,
+        ).stored(ERROR_MESSAGE_LENGTH),
     )
     audit_record(
         team=row.team,
         actor=actor,
         action=f"{noun}.unknown",
         api_key=row.api_key,
-        summary=_("Purchase of %(service)s: outcome unknown, reconciling") % {"service": row.service},
+        summary=phrase(
+            gettext_noop("Purchase of %(service)s: outcome unknown, reconciling"), service=row.service
+        ),
         details={"error": exc.code},
     )
     return row
@@ -264,18 +281,23 @@ def orphan_intents(model: type[Purchase], *, api_key: ApiKey) -> int:
     ).update(
         status=UNKNOWN,
         error_code="INTERRUPTED",
-        error_message=_("The purchase was interrupted; checking with the provider whether it went through."),
+        error_message=phrase(
+            gettext_noop("The purchase was interrupted; checking with the provider whether it went through.")
+        ).stored(ERROR_MESSAGE_LENGTH),
         updated_at=now,
     )
 
 
-def purchase_fail_unmatched(row: Purchase, *, message: str) -> bool:
-    """An unsettled purchase the provider has no record of: it did not happen, nothing was spent."""
+def purchase_fail_unmatched(row: Purchase, *, message: Phrase) -> bool:
+    """An unsettled purchase the provider has no record of: it did not happen, nothing was spent.
+    `message` (a `kit.phrases.phrase`) says why, in each reader's language."""
     now = timezone.now()
     updated = (
         type(row)
         .objects.filter(pk=row.pk, status__in=UNSETTLED)
-        .update(status=FAILED, closed_at=now, error_message=message[:300], updated_at=now)
+        .update(
+            status=FAILED, closed_at=now, error_message=message.stored(ERROR_MESSAGE_LENGTH), updated_at=now
+        )
     )
     return bool(updated)
 
@@ -291,9 +313,11 @@ def purchase_ambiguous(row: Purchase, candidates: list[dict[str, Any]]) -> None:
         row,
         error_code=AMBIGUOUS,
         candidates=candidates,
-        error_message=_(
-            "Several numbers at the provider could be this purchase; an admin must choose the right one."
-        ),
+        error_message=phrase(
+            gettext_noop(
+                "Several numbers at the provider could be this purchase; an admin must choose the right one."
+            )
+        ).stored(ERROR_MESSAGE_LENGTH),
     )
 
 
@@ -327,14 +351,16 @@ def purchase_not_made(*, membership: Membership, row: Purchase) -> None:
     if not row.awaits_choice:
         raise ActionRefused(_("This purchase is not waiting for a choice any more."))
     if purchase_fail_unmatched(
-        row, message=_("An admin found that the provider did not sell this purchase.")
+        row, message=phrase(gettext_noop("An admin found that the provider did not sell this purchase."))
     ):
         audit_record(
             team=row.team,
             actor=membership.user,
             action=f"{row._meta.model_name}.not_made",
             api_key=row.api_key,
-            summary=_("Lost purchase of %(service)s marked as not made") % {"service": row.service},
+            summary=phrase(
+                gettext_noop("Lost purchase of %(service)s marked as not made"), service=row.service
+            ),
         )
 
 
@@ -373,7 +399,7 @@ def purchase_settle(
     cost: Decimal | None,
     confirmed: bool,
     audit_action: str,
-    audit_summary: str,
+    audit_summary: Phrase,
     actor: User | None,
     **fields: Any,
 ) -> bool:
@@ -393,7 +419,9 @@ def purchase_settle(
                 row,
                 status=FAILED,
                 closed_at=timezone.now(),
-                error_message=_("The provider's number is already recorded in another row."),
+                error_message=phrase(
+                    gettext_noop("The provider's number is already recorded in another row.")
+                ).stored(ERROR_MESSAGE_LENGTH),
             )
             return False
         touch(

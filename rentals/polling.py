@@ -11,9 +11,10 @@ from datetime import timedelta
 
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.models import ApiKey, KeyStatus
+from kit.phrases import phrase
 from providers.keys import client_for_key
 from providers.results import RentListEntry, RentOrder
 from providers.services import api_key_mark_health
@@ -123,7 +124,10 @@ def _reconcile_renewals(api_key: ApiKey, listed: dict[str, str], strangers: list
                 )
             elif renewal.created_at < now - UNKNOWN_GRACE:
                 renewal_not_made(
-                    renewal, message=_("The provider did not re-order the number; nothing was spent.")
+                    renewal,
+                    message=phrase(
+                        gettext_noop("The provider did not re-order the number; nothing was spent.")
+                    ),
                 )
             continue
         if now < renewal.window_end + RENEWAL_GRACE:
@@ -137,7 +141,10 @@ def _reconcile_renewals(api_key: ApiKey, listed: dict[str, str], strangers: list
             )
         else:
             renewal_not_made(
-                renewal, message=_("The provider did not renew the number; it ended. Nothing was spent.")
+                renewal,
+                message=phrase(
+                    gettext_noop("The provider did not renew the number; it ended. Nothing was spent.")
+                ),
             )
 
 
@@ -168,5 +175,8 @@ def _reconcile_rents(api_key: ApiKey, strangers: list[RentListEntry]) -> None:
     for rental in matching.unmatched:
         if rental.created_at < now - UNKNOWN_GRACE:
             purchase_fail_unmatched(
-                rental, message=_("The provider has no such rent: it did not happen, nothing was spent.")
+                rental,
+                message=phrase(
+                    gettext_noop("The provider has no such rent: it did not happen, nothing was spent.")
+                ),
             )

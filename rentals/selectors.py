@@ -21,10 +21,12 @@ from accounts.models import ApiKey, Membership, Team
 from accounts.permissions import get_owned, visible_to
 from kit import boards
 from kit.cursor import Cursor, Page, keyset_page
+from kit.phrases import Phrase, phrase_text
 from providers import errors
 from providers import selectors as catalog
 from providers.keys import client_for_key, provider_cache_id
 from providers.results import RentCatalog
+from purchases.messages import refusal
 from purchases.selectors import ledger_money
 from rentals.filters import HistoryFilters
 from rentals.models import BOARD_STATUSES, Rental, RentalRenewal, RentalSms, RentalStatus
@@ -117,7 +119,7 @@ def risk_reason(rental: Rental, now: datetime | None = None) -> str:
         return _("auto-renew is off")
     if rental.renew_error_code:
         return _("auto-renew is failing: %(reason)s") % {
-            "reason": rental.renew_error_message or rental.renew_error_code
+            "reason": phrase_text(rental.renew_error_message) or rental.renew_error_code
         }
     if rental.renew_until is not None and rental.ends_at >= rental.renew_until:
         return _("auto-renew stops at its end date")
@@ -241,7 +243,8 @@ class CatalogResult:
     """What can be rented for a country, operator and length; `error` in plain words when unavailable."""
 
     catalog: RentCatalog | None
-    error: str = ""
+    # A phrase (kit.phrases): the result is cached for every member, each reads it in their language.
+    error: Phrase | str = ""
 
 
 def rent_catalog(api_key: ApiKey, *, country: int | None, operator: str, hours: int) -> CatalogResult:
@@ -262,7 +265,7 @@ def rent_catalog(api_key: ApiKey, *, country: int | None, operator: str, hours: 
             )
         )
     except errors.ProviderError as exc:
-        result = CatalogResult(catalog=None, error=describe_error(exc))
+        result = CatalogResult(catalog=None, error=refusal(exc))
     cache.set(key, result, CATALOG_TTL)
     return result
 

@@ -27,17 +27,19 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.models import ApiKey, LedgerKind, Membership, User
 from accounts.permissions import SpendDenied
 from accounts.services import ActionRefused, audit_record
-from kit.formats import money_text
+from kit.phrases import Money, Phrase, phrase, phrase_text
 from providers import errors
 from providers.keys import client_for_key
 from providers.results import RentOrder, RentState
 from providers.services import api_key_mark_health
 from providers.webhooks import webhook_time
-from purchases.messages import describe_error
+from purchases.messages import describe_error, refusal
+from purchases.models import ERROR_MESSAGE_LENGTH
 from purchases.services import (
     balance_probe,
     charged_nothing,
@@ -211,10 +213,10 @@ def record_rent(rental: Rental, order: RentOrder, *, actor: User | None, reconci
     start = rental.created_at if reconciled else now
     if reconciled:
         action = "rental.reconciled"
-        summary = _("The lost rent of %(service)s was found upstream: %(phone)s")
+        summary = gettext_noop("The lost rent of %(service)s was found upstream: %(phone)s")
     else:
         action = "rental.rent"
-        summary = _("Rented %(phone)s for %(service)s, %(hours)s h")
+        summary = gettext_noop("Rented %(phone)s for %(service)s, %(hours)s h")
     return purchase_settle(
         rental,
         status=RentalStatus.ACTIVE,
@@ -222,7 +224,7 @@ def record_rent(rental: Rental, order: RentOrder, *, actor: User | None, reconci
         cost=cost,
         confirmed=confirmed,
         audit_action=action,
-        audit_summary=summary % {"phone": order.phone, "service": rental.service, "hours": rental.hours},
+        audit_summary=phrase(summary, phone=order.phone, service=rental.service, hours=rental.hours),
         actor=actor,
         phone=order.phone,
         currency=order.currency or rental.currency,
@@ -322,8 +324,13 @@ def rental_set_status(*, membership: Membership, rental: Rental, action: str) ->
         api_key=rental.api_key,
         amount=None if action == "finish" else rental.cost,
         currency="" if action == "finish" else rental.currency,
-        summary=_("%(action)s rental %(phone)s (%(service)s)")
-        % {"action": action, "phone": rental.phone, "service": rental.service},
+        summary=phrase(
+            gettext_noop("Finished rental %(phone)s (%(service)s)")
+            if action == "finish"
+            else gettext_noop("Cancelled rental %(phone)s (%(service)s)"),
+            phone=rental.phone,
+            service=rental.service,
+        ),
         details={"refunded": str(refunded)} if refunded is not None else None,
     )
     return rental
@@ -471,7 +478,9 @@ def _claim_renewal(
     api_key = rental.api_key
     budget_limited = auto and rental.renew_budget is not None
     if price is None and (has_limits(membership, api_key) or budget_limited):
-        raise SpendDenied(_("The renewal price is unknown, so the limits cannot be checked."))
+        raise SpendDenied(
+            phrase(gettext_noop("The renewal price is unknown, so the limits cannot be checked."))
+        )
     now = timezone.now()
     window = rental.ends_at
 
@@ -482,11 +491,11 @@ def _claim_renewal(
                 left = rental.renew_budget - rental.renew_spent
                 if price > left:
                     raise SpendDenied(
-                        _("The auto-renew budget is used up (%(left)s left of %(budget)s).")
-                        % {
-                            "left": money_text(max(left, Decimal("0")), rental.currency),
-                            "budget": money_text(rental.renew_budget, rental.currency),
-                        }
+                        phrase(
+                            gettext_noop("The auto-renew budget is used up (%(left)s left of %(budget)s)."),
+                            left=Money(max(left, Decimal("0")), rental.currency),
+                            budget=Money(rental.renew_budget, rental.currency),
+                        )
                     )
             claimed = (
                 Rental.objects.filter(pk=rental.pk, status=rental.status, ends_at=window)
@@ -603,11 +612,11 @@ def renewal_done(
         )
         ledger_book(target, LedgerKind.RENEWAL, cost, event=f"renewal:{renewal.pk}", member=renewal.member)
         if target.pk != rental.pk:
-            summary = _("Re-ordered %(phone)s for %(hours)s h (new id %(id)s)")
+            summary = gettext_noop("Re-ordered %(phone)s for %(hours)s h (new id %(id)s)")
         elif renewal.auto:
-            summary = _("Auto-renewed %(phone)s for %(hours)s h")
+            summary = gettext_noop("Auto-renewed %(phone)s for %(hours)s h")
         else:
-            summary = _("Extended %(phone)s by %(hours)s h")
+            summary = gettext_noop("Extended %(phone)s by %(hours)s h")
         audit_record(
             team=rental.team,
             actor=actor,
@@ -617,18 +626,18 @@ def renewal_done(
             api_key=rental.api_key,
             amount=cost,
             currency=rental.currency,
-            summary=summary % {"phone": rental.phone, "hours": renewal.hours, "id": order.rent_id},
+            summary=phrase(summary, phone=rental.phone, hours=renewal.hours, id=order.rent_id),
             details={"ends_at": new_end.isoformat()},
         )
     renewal.refresh_from_db()
 
 
-def _renewal_failed_on_rental(rental: Rental, *, code: str, message: str, auto: bool, exc=None) -> None:
+def _renewal_failed_on_rental(rental: Rental, *, code: str, message: Phrase, auto: bool, exc=None) -> None:
     """Show a refused renewal on the rental and decide when (or whether) auto-renew tries again."""
     now = timezone.now()
     fields: dict = {
         "renew_error_code": code[:60],
-        "renew_error_message": message[:300],
+        "renew_error_message": message.stored(ERROR_MESSAGE_LENGTH),
         "renew_failed_at": now,
         "renewing_until": None,
     }
@@ -655,14 +664,16 @@ def _renewal_refused(
     api_key_mark_health(api_key=rental.api_key, exc=exc)
     now = timezone.now()
     if not maybe_charged:
-        message = describe_error(exc)
+        message = refusal(exc)
         if not exc.definite:
-            message = _("%(reason)s Nothing was charged: you can try again.") % {"reason": message}
+            message = phrase(
+                gettext_noop("%(reason)s Nothing was charged: you can try again."), reason=message
+            )
         with transaction.atomic():
             RentalRenewal.objects.filter(pk=renewal.pk).update(
                 status=RenewalStatus.FAILED,
                 error_code=exc.code[:60],
-                error_message=message[:300],
+                error_message=message.stored(ERROR_MESSAGE_LENGTH),
                 settled_at=now,
             )
             # Nothing was spent: free the window so a later attempt (or a member) may try again.
@@ -673,8 +684,12 @@ def _renewal_refused(
                 actor=actor,
                 action="rental.renew_failed",
                 api_key=rental.api_key,
-                summary=_("Renewal of %(phone)s by %(hours)s h refused: %(reason)s")
-                % {"phone": rental.phone, "hours": renewal.hours, "reason": message},
+                summary=phrase(
+                    gettext_noop("Renewal of %(phone)s by %(hours)s h refused: %(reason)s"),
+                    phone=rental.phone,
+                    hours=renewal.hours,
+                    reason=message,
+                ),
                 details={"error": exc.code, "auto": renewal.auto},
             )
         renewal.refresh_from_db()
@@ -684,34 +699,41 @@ def _renewal_refused(
     # Maybe renewed, maybe not: never retry; the window stays claimed until the poll finds out.
     with transaction.atomic():
         RentalRenewal.objects.filter(pk=renewal.pk).update(
-            status=RenewalStatus.UNKNOWN, error_code=exc.code[:60], error_message=exc.message[:300]
+            status=RenewalStatus.UNKNOWN,
+            error_code=exc.code[:60],
+            error_message=phrase(exc.message).stored(ERROR_MESSAGE_LENGTH),
         )
         touch_rental(
             rental,
             renewing_until=None,
             renew_error_code=exc.code[:60],
-            renew_error_message=_(
-                "The provider's answer was lost (%(code)s); checking whether it was renewed."
-            )
-            % {"code": exc.code},
+            renew_error_message=phrase(
+                gettext_noop("The provider's answer was lost (%(code)s); checking whether it was renewed."),
+                code=exc.code,
+            ).stored(ERROR_MESSAGE_LENGTH),
         )
         audit_record(
             team=rental.team,
             actor=actor,
             action="rental.renew_unknown",
             api_key=rental.api_key,
-            summary=_("Renewal of %(phone)s: outcome unknown, reconciling") % {"phone": rental.phone},
+            summary=phrase(
+                gettext_noop("Renewal of %(phone)s: outcome unknown, reconciling"), phone=rental.phone
+            ),
             details={"error": exc.code, "auto": renewal.auto},
         )
     renewal.refresh_from_db()
 
 
-def renewal_not_made(renewal: RentalRenewal, *, message: str) -> None:
-    """An unknown renewal the provider did not make: nothing was spent; the window is free again."""
+def renewal_not_made(renewal: RentalRenewal, *, message: Phrase) -> None:
+    """An unknown renewal the provider did not make: nothing was spent; the window is free again.
+    `message` (a `kit.phrases.phrase`) says why, in each reader's language."""
     rental = renewal.rental
     with transaction.atomic():
         updated = RentalRenewal.objects.filter(pk=renewal.pk, status=RenewalStatus.UNKNOWN).update(
-            status=RenewalStatus.FAILED, error_message=message[:300], settled_at=timezone.now()
+            status=RenewalStatus.FAILED,
+            error_message=message.stored(ERROR_MESSAGE_LENGTH),
+            settled_at=timezone.now(),
         )
         if not updated:
             return
@@ -723,8 +745,10 @@ def renewal_not_made(renewal: RentalRenewal, *, message: str) -> None:
             actor=None,
             action="rental.renew_failed",
             api_key=rental.api_key,
-            summary=_("Renewal of %(phone)s was not made by the provider; nothing was spent")
-            % {"phone": rental.phone},
+            summary=phrase(
+                gettext_noop("Renewal of %(phone)s was not made by the provider; nothing was spent"),
+                phone=rental.phone,
+            ),
         )
 
 
@@ -748,7 +772,7 @@ def rental_extend(*, membership: Membership, rental: Rental, hours: int) -> Rent
         )
     _run_renewal(renewal, actor=membership.user)
     if renewal.status == RenewalStatus.FAILED:
-        raise ActionRefused(renewal.error_message)
+        raise ActionRefused(phrase_text(renewal.error_message))
     return renewal
 
 
@@ -785,8 +809,12 @@ def auto_renew_configure(
         actor=membership.user,
         action="rental.auto_renew",
         api_key=rental.api_key,
-        summary=(_("Auto-renew on for %(phone)s") if enabled else _("Auto-renew off for %(phone)s"))
-        % {"phone": rental.phone},
+        summary=phrase(
+            gettext_noop("Auto-renew on for %(phone)s")
+            if enabled
+            else gettext_noop("Auto-renew off for %(phone)s"),
+            phone=rental.phone,
+        ),
         details={
             "before_hours": before_hours,
             "hours": hours,
@@ -817,12 +845,14 @@ def rental_auto_renew(*, rental_id: int, now: datetime | None = None) -> str:
         return "not-due"
     membership = Membership.objects.filter(team_id=rental.team_id, user_id=rental.renew_by_id).first()
     if membership is None:
-        message = _("Auto-renew stopped: the member who set it up is no longer in the team.")
+        message = phrase(
+            gettext_noop("Auto-renew stopped: the member who set it up is no longer in the team.")
+        )
         touch_rental(
             rental,
             auto_renew=False,
             renew_error_code="NO_MEMBER",
-            renew_error_message=message,
+            renew_error_message=message.stored(ERROR_MESSAGE_LENGTH),
             renew_failed_at=now,
         )
         audit_record(
@@ -839,15 +869,20 @@ def rental_auto_renew(*, rental_id: int, now: datetime | None = None) -> str:
     try:
         price = continue_price(rental, hours)
     except errors.ProviderError as exc:
-        _auto_failure(rental, exc.code, describe_error(exc), exc=exc)
+        _auto_failure(rental, exc.code, refusal(exc), exc=exc)
         return "failed"
     try:
         renewal = _claim_renewal(rental=rental, membership=membership, hours=hours, price=price, auto=True)
-    except (SpendDenied, ActionRefused) as exc:
-        _auto_failure(rental, "LIMIT", exc.message)
+    except SpendDenied as exc:
+        _auto_failure(rental, "LIMIT", exc.phrase)
+        return "failed"
+    except ActionRefused as exc:
+        _auto_failure(rental, "LIMIT", phrase(exc.message))
         return "failed"
     except PermissionDenied:
-        _auto_failure(rental, "LIMIT", _("The member who set up auto-renew may no longer spend."))
+        _auto_failure(
+            rental, "LIMIT", phrase(gettext_noop("The member who set up auto-renew may no longer spend."))
+        )
         return "failed"
     if renewal is None:
         return "claimed"
@@ -856,7 +891,7 @@ def rental_auto_renew(*, rental_id: int, now: datetime | None = None) -> str:
 
 
 def _auto_failure(
-    rental: Rental, code: str, message: str, *, exc: errors.ProviderError | None = None
+    rental: Rental, code: str, message: Phrase, *, exc: errors.ProviderError | None = None
 ) -> None:
     """A renewal refused before any claim (price check, our limits): shown on the board, audited once."""
     first = rental.renew_error_code != code
@@ -867,8 +902,9 @@ def _auto_failure(
             actor=None,
             action="rental.renew_failed",
             api_key=rental.api_key,
-            summary=_("Auto-renew of %(phone)s failed: %(reason)s")
-            % {"phone": rental.phone, "reason": message},
+            summary=phrase(
+                gettext_noop("Auto-renew of %(phone)s failed: %(reason)s"), phone=rental.phone, reason=message
+            ),
             details={"error": code},
         )
 
@@ -887,7 +923,9 @@ def expire_stale_renewals(now: datetime | None = None) -> int:
             moved = RentalRenewal.objects.filter(pk=renewal.pk, status=RenewalStatus.PENDING).update(
                 status=RenewalStatus.UNKNOWN,
                 error_code="INTERRUPTED",
-                error_message=_("The renewal was interrupted; checking whether the provider made it."),
+                error_message=phrase(
+                    gettext_noop("The renewal was interrupted; checking whether the provider made it.")
+                ).stored(ERROR_MESSAGE_LENGTH),
             )
             if not moved:
                 continue
@@ -896,15 +934,19 @@ def expire_stale_renewals(now: datetime | None = None) -> int:
                 renewal.rental,
                 renewing_until=None,
                 renew_error_code="INTERRUPTED",
-                renew_error_message=_("A renewal was interrupted; checking whether the provider made it."),
+                renew_error_message=phrase(
+                    gettext_noop("A renewal was interrupted; checking whether the provider made it.")
+                ).stored(ERROR_MESSAGE_LENGTH),
             )
             audit_record(
                 team=renewal.rental.team,
                 actor=None,
                 action="rental.renew_unknown",
                 api_key=renewal.rental.api_key,
-                summary=_("Renewal of %(phone)s interrupted: outcome unknown, reconciling")
-                % {"phone": renewal.rental.phone},
+                summary=phrase(
+                    gettext_noop("Renewal of %(phone)s interrupted: outcome unknown, reconciling"),
+                    phone=renewal.rental.phone,
+                ),
             )
     return count
 

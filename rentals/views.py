@@ -21,6 +21,7 @@ from accounts.permissions import SpendDenied, team_view
 from accounts.services import ActionRefused
 from kit import boards
 from kit.csv import chosen_flavour, csv_response
+from kit.phrases import phrase_text
 from purchases.services import PurchaseRefused
 from rentals import export, selectors
 from rentals.filters import HistoryFilters
@@ -199,9 +200,11 @@ def rent(request: HttpRequest, membership: Membership) -> HttpResponse:
                 error = exc.message
             else:
                 if rental.status == RentalStatus.UNKNOWN:
-                    messages.warning(request, rental.error_message)
+                    messages.warning(request, phrase_text(rental.error_message))
                 elif rental.status == RentalStatus.FAILED:
-                    messages.error(request, rental.error_message or _("The number was not rented."))
+                    messages.error(
+                        request, phrase_text(rental.error_message) or _("The number was not rented.")
+                    )
                 else:
                     messages.success(
                         request,

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Membership, User
 from accounts.selectors import memberships_of
 from kit.formats import countdown_text, money_text
+from kit.phrases import Phrase, phrase_text
 
 register = template.Library()
 
@@ -31,6 +32,13 @@ def money(value: Decimal | None, currency: str = "") -> str:
         return money_text(value, currency)
     except (InvalidOperation, TypeError, ValueError):
         return str(value)
+
+
+@register.filter(name="phrase_text")
+def phrase_text_filter(value: Phrase | str | None) -> str:
+    """A stored message (an audit summary's phrase, an error column) in the reader's language
+    (`kit.phrases.phrase_text`); older plain text as it is."""
+    return phrase_text(value)
 
 
 @register.filter

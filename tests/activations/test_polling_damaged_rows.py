@@ -5,6 +5,7 @@ from accounts.models import KeyHealth
 from activations import polling
 from activations.models import Activation, ActivationStatus
 from activations.services import BuyRequest, activation_buy
+from kit.phrases import phrase_text
 from tests.integration.test_real_shapes import client_for
 
 from .conftest import set_sandbox
@@ -26,7 +27,10 @@ def test_a_damaged_row_still_brings_its_code_and_is_told_on_the_key(make_key, ow
         assert activation.last_code
     api_key.refresh_from_db()
     assert api_key.health == KeyHealth.OK
-    assert api_key.health_message == "The provider's last list had 1 row that could not be read in full."
+    assert (
+        phrase_text(api_key.health_message)
+        == "The provider's last list had 1 row that could not be read in full."
+    )
     assert Activation.objects.count() == 3  # nothing adopted
 
     set_sandbox(secret, "--fault", "damaged_row=0")

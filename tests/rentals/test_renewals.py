@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from accounts.models import AuditEntry, LedgerEntry, LedgerKind
 from accounts.services import ActionRefused
+from kit.phrases import phrase_text
 from providers.client import ProviderClient
 from providers.keys import client_for_key
 from rentals import polling
@@ -283,7 +284,9 @@ def test_a_renewal_refused_for_balance_is_shown_audited_and_warned(make_key, own
     shift_end(rental, to=soon)
     sweep_renewals()
     rental.refresh_from_db()
-    assert rental.renew_error_code == "NO_BALANCE" and "not enough balance" in rental.renew_error_message
+    assert rental.renew_error_code == "NO_BALANCE" and "not enough balance" in phrase_text(
+        rental.renew_error_message
+    )
     assert rental.renew_retry_at > timezone.now() and rental.renewal_window_end is None
     assert AuditEntry.objects.filter(action="rental.renew_failed").count() == 1
     assert [(r.pk, "failing" in reason) for r, reason in at_risk(owner)] == [(rental.pk, True)]
@@ -311,7 +314,7 @@ def test_max_hours_exceed_stops_auto_renew_with_a_reason(make_key, owner, soon, 
     sweep_renewals()
     rental.refresh_from_db()
     assert rental.renew_error_code == "MAX_HOURS_EXCEED" and not rental.auto_renew
-    assert "at most 1 more hours" in rental.renew_error_message
+    assert "at most 1 more hours" in phrase_text(rental.renew_error_message)
     assert continues == []
     assert at_risk(owner)[0][0] == rental
 
@@ -322,7 +325,7 @@ def test_the_budget_and_the_end_date_bound_auto_renew(make_key, owner, soon, con
     shift_end(rental, to=soon)
     sweep_renewals()
     rental.refresh_from_db()
-    assert continues == [] and "budget is used up" in rental.renew_error_message
+    assert continues == [] and "budget is used up" in phrase_text(rental.renew_error_message)
     auto_renew_configure(
         membership=owner,
         rental=rental,

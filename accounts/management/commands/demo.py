@@ -9,10 +9,12 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from accounts.crypto import decrypt_secret, encrypt_secret, secret_digest
 from accounts.models import ApiKey, KeyHealth, KeyStatus, Membership, Role, Team, User
 from accounts.services import audit_record
+from kit.phrases import phrase
 
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "demo"  # development only: refused below when DEBUG is off
@@ -78,7 +80,10 @@ class Command(BaseCommand):
         Membership.objects.get_or_create(team=team, user=viewer, defaults={"role": Role.VIEWER})
         if created:
             audit_record(
-                team=team, actor=owner, action="team.create", summary=f"Created the team {team.name}"
+                team=team,
+                actor=owner,
+                action="team.create",
+                summary=phrase(gettext_noop("Created the team %(name)s"), name=team.name),
             )
         return team
 
@@ -107,7 +112,7 @@ class Command(BaseCommand):
                 actor=owner,
                 action="key.add",
                 api_key=api_key,
-                summary=f"Added key {api_key.label}",
+                summary=phrase(gettext_noop("Added key %(label)s"), label=api_key.label),
             )
         elif decrypt_secret(api_key.secret_encrypted) != secret:
             # The sandbox account was recreated: point the demo key at it again.
