@@ -4,7 +4,9 @@ Every query starts from the member's team. Operators see the activations of the 
 (and their own purchases); owners, admins and viewers see the whole team.
 """
 
+import math
 import statistics
+import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -17,8 +19,8 @@ from django.utils import timezone, translation
 
 from accounts.models import ApiKey, KeyHealth, KeyStatus, LedgerEntry, Membership, Team, User
 from accounts.permissions import get_owned, keys_usable_by, visible_keys, visible_to
-from activations.filters import HistoryFilters, LedgerFilters
-from activations.models import BOARD_STATUSES, CLOSED_STATUSES, Activation, Preset, Sms
+from activations.filters import BOARD_SORTS, BoardFilters, HistoryFilters, LedgerFilters
+from activations.models import BOARD_STATUSES, CLOSED_STATUSES, Activation, ActivationStatus, Preset, Sms
 from kit import boards
 from kit.cursor import Cursor, Page, keyset_page
 from providers import selectors as catalog
@@ -35,10 +37,20 @@ def visible_activations(membership: Membership) -> QuerySet[Activation]:
     return visible_to(membership, Activation.objects.all())
 
 
-def _board_rows(membership: Membership, now: datetime) -> QuerySet[Activation]:
-    return visible_activations(membership).filter(
-        Q(status__in=BOARD_STATUSES) | Q(closed_at__gte=now - RECENT_WINDOW)
-    )
+def _board_rows(
+    membership: Membership, now: datetime, filters: BoardFilters | None = None
+) -> QuerySet[Activation]:
+    rows = visible_activations(membership)
+    if filters is not None:
+        rows = filters.apply(rows)
+    return rows.filter(Q(status__in=BOARD_STATUSES) | Q(closed_at__gte=now - RECENT_WINDOW))
+
+
+def board_view(filters: BoardFilters | None) -> int:
+    """A number for what the board is narrowed to and sorted by (0 for the whole board, newest first), in
+    its version token: a poll made for other filters than the token's is never answered 204."""
+    query = filters.query if filters is not None else ""
+    return boards.fingerprint(query) if query else 0
 
 
 # --- the live board ------------------------------------------------------------------------------
@@ -53,15 +65,18 @@ class BoardVersion:
     last_sms: int
     bad_keys: int
     bad_checked: int
+    view: int = 0  # the filters and order (`board_view`)
 
     @property
     def token(self) -> str:
-        return boards.token(self.updated, self.count, self.last_sms, self.bad_keys, self.bad_checked)
+        return boards.token(
+            self.updated, self.count, self.last_sms, self.bad_keys, self.bad_checked, self.view
+        )
 
     @classmethod
     def parse(cls, token: str | None) -> "BoardVersion | None":
         """The client's token back as a version; None when absent or malformed."""
-        parts = boards.parse_token(token, 5)
+        parts = boards.parse_token(token, 6)
         return None if parts is None else cls(*parts)
 
 
@@ -69,10 +84,11 @@ def _micros(moment: datetime | None) -> int:
     return int(moment.timestamp() * 1_000_000) if moment else 0
 
 
-def board_version(membership: Membership) -> BoardVersion:
-    """The board's version in ONE query: scalar subqueries over the board rows, their codes and key health."""
+def board_version(membership: Membership, filters: BoardFilters | None = None) -> BoardVersion:
+    """The board's version in ONE query: scalar subqueries over the board rows (as `filters` narrow them),
+    their codes and key health. (A key or member filter reads its choice first: one small query each.)"""
     now = timezone.now()
-    rows = _board_rows(membership, now).order_by().values("team")
+    rows = _board_rows(membership, now, filters).order_by().values("team")
     bad_keys = (
         ApiKey.objects.filter(team=OuterRef("pk"), health__in=BAD_HEALTH)
         .exclude(status=KeyStatus.ARCHIVED)
@@ -80,7 +96,7 @@ def board_version(membership: Membership) -> BoardVersion:
         .values("team")
     )
     last_sms = (
-        Sms.objects.filter(activation__in=_board_rows(membership, now).values("pk"))
+        Sms.objects.filter(activation__in=_board_rows(membership, now, filters).values("pk"))
         .order_by("-id")
         .values("id")[:1]
     )
@@ -100,16 +116,17 @@ def board_version(membership: Membership) -> BoardVersion:
         .values_list("v_updated", "v_count", "v_sms", "v_bad", "v_bad_checked")
         .get()
     )
-    return BoardVersion(_micros(updated), count, sms_id, bad, _micros(bad_checked))
+    return BoardVersion(_micros(updated), count, sms_id, bad, _micros(bad_checked), board_view(filters))
 
 
-def new_codes(membership: Membership, since: BoardVersion) -> list[Sms]:
+def new_codes(membership: Membership, since: BoardVersion, filters: BoardFilters | None = None) -> list[Sms]:
     """Codes of board rows received after the client's version (by SMS id, which only grows)."""
     return list(
         Sms.objects.filter(
-            activation__in=_board_rows(membership, timezone.now()).values("pk"), id__gt=since.last_sms
+            activation__in=_board_rows(membership, timezone.now(), filters).values("pk"),
+            id__gt=since.last_sms,
         )
-        .select_related("activation")
+        .select_related("activation", "activation__api_key")
         .order_by("id")[:20]
     )
 
@@ -133,12 +150,24 @@ class Board:
     warnings: list[ApiKey]
     presets: list[Preset]
     version: BoardVersion
+    # Live numbers the member may act on that a bulk action would close: with a code (finish), waiting
+    # past the provider's cancel lock (cancel).
+    to_finish: list[Activation] = field(default_factory=list)
+    to_cancel: list[Activation] = field(default_factory=list)
+    query: str = ""  # the filters and order, for the poll URL and the bulk actions
+
+    @property
+    def suffix(self) -> str:
+        """`?<filters>` for the URLs the board posts to, so its answer keeps them; empty without any."""
+        return f"?{self.query}" if self.query else ""
 
 
 def _seconds_until(moment: datetime | None, now: datetime) -> int | None:
+    """Whole seconds left, rounded UP: 119.2 s is 2:00, so a countdown reaches 0 only when the moment has
+    come (a cancel button revealed at 0 never shows before the provider allows it)."""
     if moment is None:
         return None
-    return max(int((moment - now).total_seconds()), 0)
+    return max(math.ceil((moment - now).total_seconds()), 0)
 
 
 def label_rows(activations: Iterable[Activation], *, allow_fetch: bool = False) -> list[BoardRow]:
@@ -166,21 +195,74 @@ def label_rows(activations: Iterable[Activation], *, allow_fetch: bool = False) 
     return rows
 
 
-def board(membership: Membership, *, version: BoardVersion | None = None, allow_fetch: bool = False) -> Board:
-    """Everything the live board shows. `allow_fetch` lets a full page load warm the catalogue cache.
+def acting_keys(membership: Membership) -> set[int]:
+    """Ids of the keys the member may act with (`accounts.permissions.is_granted`): none for viewers."""
+    if not membership.can_buy:
+        return set()
+    return set(visible_keys(membership).values_list("pk", flat=True))
+
+
+def may_act(membership: Membership, activation: Activation, keys: set[int]) -> bool:
+    """The write check of `get_activation`, for many rows at once (`keys` from `acting_keys`)."""
+    return membership.can_buy and (
+        activation.api_key_id in keys or activation.member_id == membership.user_id
+    )
+
+
+BULK_ACTIONS = ("finish", "cancel")
+
+
+def bulk_eligible(activation: Activation, action: str) -> bool:
+    """Whether a bulk action closes this number: finish one with a code, cancel one past its lock."""
+    if action == "finish":
+        return activation.can_finish
+    if action == "cancel":
+        return activation.status == ActivationStatus.WAITING and activation.can_cancel_now
+    return False
+
+
+def bulk_targets(membership: Membership, action: str, public_ids: Iterable[Any]) -> list[Activation]:
+    """The confirmed numbers (by public id) a bulk action may close now: the member's to act on and in
+    a state the action applies to; any other id is left out, never an error."""
+    ids = []
+    for raw in public_ids:
+        try:
+            ids.append(uuid.UUID(str(raw)))
+        except ValueError:
+            continue
+    if action not in BULK_ACTIONS or not ids:
+        return []
+    keys = acting_keys(membership)
+    rows = (
+        visible_activations(membership)
+        .filter(public_id__in=ids[:500], status__in=BOARD_STATUSES)
+        .select_related("api_key", "team")
+        .order_by("created_at", "id")
+    )
+    return [row for row in rows if may_act(membership, row, keys) and bulk_eligible(row, action)]
+
+
+def board(
+    membership: Membership,
+    *,
+    filters: BoardFilters | None = None,
+    version: BoardVersion | None = None,
+    allow_fetch: bool = False,
+) -> Board:
+    """Everything the live board shows, narrowed and ordered by `filters`. `allow_fetch` lets a full page
+    load warm the catalogue cache.
 
     The version is read before the rows: a change in between makes the next poll render again.
     """
-    version = version or board_version(membership)
+    version = version or board_version(membership, filters)
     now = timezone.now()
+    order = filters.order if filters is not None else BOARD_SORTS["newest"][1]
     base = (
-        _board_rows(membership, now)
+        _board_rows(membership, now, filters)
         .select_related("api_key", "member")
         .prefetch_related(Prefetch("messages", queryset=Sms.objects.order_by("received_at", "id")))
     )
-    live = label_rows(
-        base.filter(status__in=BOARD_STATUSES).order_by("-created_at", "-id"), allow_fetch=allow_fetch
-    )
+    live = label_rows(base.filter(status__in=BOARD_STATUSES).order_by(*order), allow_fetch=allow_fetch)
     recent = label_rows(
         base.filter(status__in=CLOSED_STATUSES).order_by("-closed_at", "-id")[:50], allow_fetch=allow_fetch
     )
@@ -189,8 +271,17 @@ def board(membership: Membership, *, version: BoardVersion | None = None, allow_
         .exclude(status=KeyStatus.ARCHIVED)
         .order_by("label")
     )
+    keys = acting_keys(membership)
+    actable = [row.activation for row in live if may_act(membership, row.activation, keys)]
     return Board(
-        live=live, recent=recent, warnings=warnings, presets=usable_presets(membership), version=version
+        live=live,
+        recent=recent,
+        warnings=warnings,
+        presets=usable_presets(membership),
+        version=version,
+        to_finish=[a for a in actable if bulk_eligible(a, "finish")],
+        to_cancel=[a for a in actable if bulk_eligible(a, "cancel")],
+        query=filters.query if filters is not None else "",
     )
 
 

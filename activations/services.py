@@ -384,6 +384,30 @@ def activation_set_status(*, membership: Membership, activation: Activation, act
     return activation
 
 
+@dataclass
+class BulkOutcome:
+    """What a bulk action did: numbers it closed, and each refused one with the reason."""
+
+    done: list[Activation]
+    failed: list[tuple[Activation, str]]
+
+
+def activations_bulk_set_status(
+    *, membership: Membership, activations: list[Activation], action: str
+) -> BulkOutcome:
+    """Finish or cancel several numbers, one after another through `activation_set_status` (its checks,
+    its protocol call, its refund): one refused number never stops the others."""
+    outcome = BulkOutcome(done=[], failed=[])
+    for activation in activations:
+        try:
+            activation_set_status(membership=membership, activation=activation, action=action)
+        except ActionRefused as exc:
+            outcome.failed.append((activation, exc.message))
+        else:
+            outcome.done.append(activation)
+    return outcome
+
+
 # --- codes and settlement -----------------------------------------------------------------------
 
 

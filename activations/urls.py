@@ -17,6 +17,7 @@ urlpatterns = [
     path("t/<slug:team_slug>/activations/buy/offer/", views.buy_offer, name="buy_offer"),
     path("t/<slug:team_slug>/activations/buy/multi/", views.buy_multi, name="buy_multi"),
     path("t/<slug:team_slug>/activations/action/", views.activation_action, name="action"),
+    path("t/<slug:team_slug>/activations/bulk/", views.activation_bulk, name="bulk"),
     path("t/<slug:team_slug>/activations/resolve/", views.resolve, name="resolve"),
     path("t/<slug:team_slug>/activations/calls/", views.call_panel, name="calls"),
     path("t/<slug:team_slug>/activations/calls/new/", views.call_create, name="call_create"),
@@ -27,6 +28,8 @@ urlpatterns = [
     path("t/<slug:team_slug>/activations/history.csv", views.history_csv, name="history_csv"),
     path("t/<slug:team_slug>/ledger.csv", views.ledger_csv, name="ledger_csv"),
     path("t/<slug:team_slug>/activations/presets/save/", views.preset_save, name="preset_save"),
+    path("t/<slug:team_slug>/activations/presets/check/", views.preset_check, name="preset_check"),
     path("t/<slug:team_slug>/activations/presets/buy/", views.preset_buy, name="preset_buy"),
+    path("t/<slug:team_slug>/activations/buy/balance/", views.key_balance, name="key_balance"),
     path("t/<slug:team_slug>/activations/presets/delete/", views.preset_delete, name="preset_delete"),
 ]

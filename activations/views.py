@@ -15,13 +15,14 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.vary import vary_on_headers
 
 from accounts.models import ApiKey, Membership
 from accounts.permissions import SpendDenied, keys_usable_by, team_view
 from accounts.services import ActionRefused
 from activations import calls, export, extra, presets, selectors
-from activations.filters import HistoryFilters, LedgerFilters
+from activations.filters import BoardFilters, HistoryFilters, LedgerFilters
 from activations.forms import (
     AdditionalServiceForm,
     BuyForm,
@@ -37,6 +38,7 @@ from activations.services import (
     activation_buy,
     activation_resolve,
     activation_set_status,
+    activations_bulk_set_status,
 )
 from kit import boards
 from kit.csv import chosen_flavour, csv_response, stream_download
@@ -78,48 +80,68 @@ def _outcome_message(activation: Activation) -> tuple[str, str]:
 # --- the live board ------------------------------------------------------------------------------
 
 
+def _board_filters(request: HttpRequest, membership: Membership) -> BoardFilters:
+    """The board's filters and order from the query string (a poll's URL and an action's carry them)."""
+    return BoardFilters(request.GET, membership=membership)
+
+
 def _render_board(
     request: HttpRequest, membership: Membership, *, version: BoardVersion | None = None, partial: bool
 ) -> HttpResponse:
-    data = selectors.board(membership, version=version, allow_fetch=not partial)
+    filters = _board_filters(request, membership)
+    data = selectors.board(membership, filters=filters, version=version, allow_fetch=not partial)
     template = "activations/board.html#board" if partial else "activations/board.html"
-    return render(request, template, _context(membership, board=data, actions=ACTIONS))
+    context = _context(membership, board=data, actions=ACTIONS, filters=filters, form=filters.form)
+    return render(request, template, context)
 
 
-def _codes_arrived(membership: Membership, client: str, current: str) -> list[dict[str, str]]:
-    """Codes of the board received after the client's version (the `codeArrived` event)."""
+def _codes_arrived(
+    membership: Membership, filters: BoardFilters, client: str, current: str
+) -> list[dict[str, str]]:
+    """Codes of the board received after the client's version (the `codeArrived` event), with the
+    service's name for a desktop notification."""
     seen, now = BoardVersion.parse(client), BoardVersion.parse(current)
     if seen is None or now is None or now.last_sms <= seen.last_sms:
         return []
+    codes = selectors.new_codes(membership, seen, filters)
+    rows = {row.activation.pk: row for row in selectors.label_rows(sms.activation for sms in codes)}
     return [
-        {"phone": sms.activation.phone, "code": sms.code} for sms in selectors.new_codes(membership, seen)
+        {
+            "phone": sms.activation.phone,
+            "code": sms.code,
+            "service": rows[sms.activation.pk].service_name or sms.activation.service,
+        }
+        for sms in codes
     ]
 
 
 @team_view()
 @vary_on_headers("HX-Request")
 def board(request: HttpRequest, membership: Membership) -> HttpResponse:
-    """Live activations, recent closings and key warnings. htmx polls send `?v=`; 204 when nothing changed
-    (one aggregate query), else the board and `codeArrived` for new codes."""
+    """Live activations, recent closings and key warnings, narrowed and sorted by the query string. htmx
+    polls send `?v=` with the filters; 204 when nothing changed (one aggregate query), else the board and
+    `codeArrived` for new codes."""
+    filters = _board_filters(request, membership)
     return boards.live_board(
         request,
-        version=lambda: selectors.board_version(membership).token,
+        version=lambda: selectors.board_version(membership, filters).token,
         page=lambda: _render_board(request, membership, partial=False),
         partial=lambda token: _render_board(
             request, membership, version=BoardVersion.parse(token), partial=True
         ),
-        arrived=lambda client, current: _codes_arrived(membership, client, current),
+        arrived=lambda client, current: _codes_arrived(membership, filters, client, current),
         event="codeArrived",
     )
 
 
 def _after_board_post(request: HttpRequest, membership: Membership, level: str, message: str) -> HttpResponse:
     """htmx from the board: the fresh board and a toast; otherwise a flash message and back to the board."""
+    query = _board_filters(request, membership).query
     return boards.after_action(
         request,
         target="board",
         board=lambda: _render_board(request, membership, partial=True),
-        board_url=_board_url(membership),
+        board_url=_board_url(membership) + (f"?{query}" if query else ""),
         level=level,
         message=message,
     )
@@ -143,6 +165,33 @@ def activation_action(request: HttpRequest, membership: Membership) -> HttpRespo
         "cancel": _("+%(phone)s: cancelled; the money comes back."),
     }[action] % {"phone": activation.phone}
     return _after_board_post(request, membership, "success", done)
+
+
+@team_view("can_buy", methods=("POST",))
+def activation_bulk(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """Finish every listed number with a code, or cancel every listed one waiting past its lock: the
+    numbers the member confirmed (by id), each one checked and closed as a single action would."""
+    action = request.POST.get("action", "")
+    if action not in selectors.BULK_ACTIONS:
+        return _after_board_post(request, membership, "error", _("Unknown action."))
+    targets = selectors.bulk_targets(membership, action, request.POST.getlist("activation"))
+    if not targets:
+        return _after_board_post(request, membership, "info", _("No number is in a state for this any more."))
+    outcome = activations_bulk_set_status(membership=membership, activations=targets, action=action)
+    done = len(outcome.done)
+    if action == "finish":
+        text = ngettext("Finished %(count)d number", "Finished %(count)d numbers", done) % {"count": done}
+    else:
+        text = ngettext("Cancelled %(count)d number", "Cancelled %(count)d numbers", done) % {"count": done}
+    if outcome.failed:
+        failed = len(outcome.failed)
+        reasons = "; ".join(f"+{row.phone}: {reason}" for row, reason in outcome.failed)
+        text += ", " + ngettext("%(count)d failed: %(reasons)s", "%(count)d failed: %(reasons)s", failed) % {
+            "count": failed,
+            "reasons": reasons,
+        }
+    level = "success" if not outcome.failed else ("warning" if done else "error")
+    return _after_board_post(request, membership, level, text)
 
 
 @team_view("can_manage_keys", methods=("POST",))
@@ -351,6 +400,45 @@ def preset_buy(request: HttpRequest, membership: Membership) -> HttpResponse:
         return _after_board_post(request, membership, "error", f"{preset.name}: {exc.message}")
     level, text = _outcome_message(activation)
     return _after_board_post(request, membership, level, text)
+
+
+@team_view("can_buy")
+def preset_check(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """The price a preset buys at now (the catalogue's offer), with the one button that buys it: a
+    one-click repeat buy shows what it will spend and asks once. Reading it spends nothing."""
+    if not request.GET.get("preset"):
+        return render(request, "activations/preset_confirm.html", _context(membership, preset=None))
+    preset = selectors.get_preset(membership, request.GET.get("preset"), write=True)
+    offer = None
+    error = ""
+    try:
+        offer = catalog.offer(preset.api_key, service=preset.service, country=preset.country)
+    except catalog.CatalogUnavailable:
+        error = _("The provider did not tell the price; you can still buy.")
+    query = _board_filters(request, membership).query
+    countries, services = catalog.names(preset.api_key)
+    context = _context(
+        membership,
+        preset=preset,
+        service_name=services.get(preset.service, ""),
+        country_name=countries.get(str(preset.country), ""),
+        offer=offer,
+        offer_error=error,
+        over_max=offer is not None and preset.max_price is not None and offer.cost > preset.max_price,
+        on_board=request.GET.get("target") == "board",
+        post_suffix=f"?{query}" if query else "",
+        token=uuid.uuid4(),
+    )
+    template = (
+        "activations/preset_confirm.html#confirm" if request.htmx else "activations/preset_confirm.html"
+    )
+    return render(request, template, context)
+
+
+@team_view("can_buy")
+def key_balance(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """The chosen key's balance, as shown under a key choice (htmx partial of the buy forms)."""
+    return render(request, "includes/key_balance.html", {"key": _chosen_key(membership, request.GET)})
 
 
 @team_view("can_buy", methods=("POST",))

@@ -15,6 +15,7 @@ Money is `Decimal` from the database to the text; a float exists only for Chart.
   goes on from it in the same format).
 """
 
+import math
 from datetime import UTC, datetime, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -94,12 +95,13 @@ def sheet_time(moment: datetime | None, zone: tzinfo | None = None) -> str:
     return timezone.localtime(moment, zone).strftime(SHEET_TIME_FORMAT)
 
 
-def countdown_text(seconds: int | None) -> str:
+def countdown_text(seconds: float | None) -> str:
     """Seconds left as `2d 3:04:05`, `3:04:05` or `4:05`; None -> `—`. The text a countdown starts from,
-    in the format `static/js/simdesk.js` keeps it ticking in."""
+    in the format `static/js/simdesk.js` keeps it ticking in. A fraction rounds UP (119.2 s is `2:00`):
+    a countdown shows 0:00 only once the moment has come, never before."""
     if seconds is None:
         return "—"
-    days, rest = divmod(max(0, int(seconds)), 86400)
+    days, rest = divmod(max(0, math.ceil(seconds)), 86400)
     hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)
     clock = f"{hours}:{minutes:02d}:{secs:02d}" if hours or days else f"{minutes}:{secs:02d}"

@@ -147,7 +147,8 @@
   function tick() {
     var now = Date.now();
     document.querySelectorAll("[data-countdown][data-deadline]").forEach(function (el) {
-      var left = Math.max(0, Math.round((Number(el.dataset.deadline) - now) / 1000));
+      // Rounded up, as kit.formats.countdown_text: 0:00 shows only once the deadline has passed.
+      var left = Math.max(0, Math.ceil((Number(el.dataset.deadline) - now) / 1000));
       el.textContent = countdownText(left);
       el.classList.toggle("countdown-low", left < Number(el.getAttribute("data-countdown-low") || 0));
     });
@@ -199,6 +200,54 @@
     document.title = "(" + unseen + ") " + baseTitle;
     var sound = document.querySelector("[data-sound-toggle]");
     if (sound && sound.checked) beep();
+    notify(items);
+  }
+
+  // --- desktop notifications: data-notify-toggle, opt-in; permission is asked only when it is ticked ------
+  // One notification per code (the service and the code; the number in the body), only while the tab is
+  // not looked at: a focused page shows its toast already.
+  var NOTIFY_KEY = "simdesk.codeNotify";
+
+  function notifyOn() {
+    return "Notification" in window && Notification.permission === "granted" && localStorage.getItem(NOTIFY_KEY) === "1";
+  }
+
+  function notify(items) {
+    if (!notifyOn() || document.hasFocus()) return;
+    items.forEach(function (item) {
+      if (!item.code) return;
+      try {
+        var note = new Notification((item.service ? item.service + ": " : "") + item.code, {
+          body: item.phone ? "+" + item.phone : "",
+          tag: "simdesk-code-" + (item.phone || "") + "-" + item.code,
+        });
+        note.onclick = function () { window.focus(); note.close(); };
+      } catch (e) { /* some browsers allow notifications only from a service worker */ }
+    });
+  }
+
+  var notifyToggle = document.querySelector("[data-notify-toggle]");
+  if (notifyToggle && "Notification" in window) {
+    notifyToggle.closest("label").hidden = false;
+    notifyToggle.checked = notifyOn();
+    notifyToggle.addEventListener("change", function () {
+      if (!notifyToggle.checked) {
+        localStorage.setItem(NOTIFY_KEY, "0");
+        return;
+      }
+      var settle = function (permission) {
+        var granted = permission === "granted";
+        localStorage.setItem(NOTIFY_KEY, granted ? "1" : "0");
+        notifyToggle.checked = granted;
+        if (permission === "denied") toast(notifyToggle.getAttribute("data-notify-blocked"), { level: "warning" });
+      };
+      if (Notification.permission === "default") {
+        var asked = Notification.requestPermission(settle);
+        if (asked && asked.then) asked.then(settle);
+      } else {
+        settle(Notification.permission);
+      }
+    });
   }
 
   document.body.addEventListener("codeArrived", arrived);

@@ -45,9 +45,11 @@ def test_a_code_posted_by_the_provider_reaches_the_board_with_code_arrived(
     response = client.get(url("board", team), {"v": token}, **htmx(HTTP_HX_TARGET="board"))
     assert response.status_code == 200
     event = json.loads(response["HX-Trigger"])["codeArrived"]
+    assert event["service"] in ("Telegram", "tg")  # its name when the catalogue is at hand
     assert event == {
         "phone": activation.phone,
         "code": sms.code,
-        "codes": [{"phone": activation.phone, "code": sms.code}],
+        "service": event["service"],
+        "codes": [{"phone": activation.phone, "code": sms.code, "service": event["service"]}],
     }
     assert "Your code: 424242" in response.content.decode()
