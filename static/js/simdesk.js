@@ -345,7 +345,9 @@
       });
     });
   }
-  document.body.addEventListener("htmx:load", function (event) { labelCells(event.target); });
+  // After any swap, morphs included (a morph drops the labels the server's HTML does not carry).
+  document.body.addEventListener("htmx:load", function () { labelCells(document); });
+  document.body.addEventListener("htmx:afterSettle", function () { labelCells(document); });
   labelCells(document);
 
   // --- forms: the base URL field only matters for a custom provider -------------------------------------
