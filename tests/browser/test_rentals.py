@@ -43,8 +43,12 @@ def _rent(page, service: str) -> None:
     page.goto("/t/rent-desk/rentals/")
     page.get_by_role("link", name="Rent a number").first.click()
     expect(page.locator(f'tr[data-service="{service}"]')).to_be_visible()
+    price = page.locator(f'tr[data-service="{service}"] td.num').first.inner_text().strip()
+    asked: list[str] = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
     page.locator(f'button[data-rent="{service}"]').click()
     expect(page).to_have_url(re.compile(r"/t/rent-desk/rentals/$"))
+    assert len(asked) == 1 and price in asked[0], (asked, price)  # asked once, with the price
 
 
 @pytest.fixture
