@@ -16,7 +16,6 @@ from activations.models import Preset
 from providers.pickers import CountryField, ServiceField
 from providers.selectors import Option
 
-SERVICE_CODE = re.compile(r"^[a-z0-9_]{1,16}$")
 OPERATOR_NAME = re.compile(r"^[a-z0-9_\-]{1,40}$")
 PREFIX = re.compile(r"^\d{1,12}$")
 
@@ -183,13 +182,11 @@ class CallTaskForm(forms.Form):
 
 
 class AdditionalServiceForm(forms.Form):
-    """Add another service to a forwarded number (getAdditionalService)."""
+    """Add another service to a forwarded number (getAdditionalService), by name or code."""
 
-    service = forms.CharField(label=_("Service"), max_length=16)
+    service = ServiceField(label=_("Service"))
     request_token = forms.UUIDField(widget=forms.HiddenInput)
 
-    def clean_service(self) -> str:
-        code = self.cleaned_data["service"].strip().lower()
-        if not SERVICE_CODE.match(code):
-            raise ValidationError(_("Not a service code."))
-        return code
+    def __init__(self, *args: Any, services: list[Option] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["service"].options = services or []

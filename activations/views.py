@@ -582,9 +582,11 @@ def additional_buy(request: HttpRequest, membership: Membership) -> HttpResponse
     if not request.POST.get("activation"):
         return _after_board_post(request, membership, "error", _("Choose an activation."))
     parent = selectors.get_activation(membership, request.POST.get("activation"), write=True)
-    form = AdditionalServiceForm(request.POST)
+    _countries, services, _available = _catalog_lists(parent.api_key)
+    form = AdditionalServiceForm(request.POST, services=services)
     if not form.is_valid():
-        return _after_board_post(request, membership, "error", _("Give a service code, e.g. wa."))
+        problem = " ".join(form.errors.get("service", [])) or _("Give a service name or code, e.g. WhatsApp.")
+        return _after_board_post(request, membership, "error", problem)
     try:
         activation = extra.additional_buy(
             membership=membership,

@@ -4,6 +4,8 @@ nothing; the history finds rows by name; presets and history rows show the name 
 
 import csv
 import io
+import json
+import uuid
 from decimal import Decimal
 
 import pytest
@@ -11,7 +13,9 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from accounts.models import LedgerEntry
+from activations import polling
 from activations.models import Activation, ActivationStatus, Preset
+from activations.services import BuyRequest, activation_buy
 from providers.keys import provider_of
 from providers.models import CatalogCountry, CatalogService
 from tests.accounts.conftest import make_key as make_plain_key
@@ -155,3 +159,28 @@ def test_history_rows_show_names_with_the_code_muted(team, alice):
     row = page[page.index("79000000001") :]
     assert "Telegram" in row and '<span class="muted mono small code-tag">tg</span>' in row
     assert "Россия" in row and '<span class="muted mono small code-tag">0</span>' in row
+
+
+def test_a_service_is_added_to_a_forwarded_number_by_name_and_an_unknown_name_adds_nothing(
+    team, bob, make_key, operator
+):
+    api_key, _ = make_key("--sms-delay", "0")
+    parent = activation_buy(
+        membership=operator, api_key=api_key, request=BuyRequest(service="vk", country=0, forward=True)
+    )
+    polling.poll_key(api_key.pk)
+    client = login(bob)
+    refused = client.post(
+        url("additional_buy", team),
+        {"activation": parent.public_id, "service": "Odnoklasniki", "request_token": str(uuid.uuid4())},
+        **htmx(HTTP_HX_TARGET="board"),
+    )
+    toast = json.loads(refused.headers["HX-Trigger"])["toast"]
+    assert toast["level"] == "error" and "No service is called “Odnoklasniki”" in toast["message"]
+    assert not Activation.objects.filter(parent=parent).exists()
+    client.post(
+        url("additional_buy", team),
+        {"activation": parent.public_id, "service": "odnoklassniki", "request_token": str(uuid.uuid4())},
+        **htmx(HTTP_HX_TARGET="board"),
+    )
+    assert Activation.objects.get(parent=parent).service == "ok"
