@@ -16,17 +16,21 @@ COPY ends rows with "\\n"; each row is one message of the COPY protocol, so its 
 the dialect's "\\r\\n" without touching a newline inside a quoted value.
 """
 
+import csv
+import io
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 
 from django.db import connection
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import LedgerEntry, LedgerKind, Membership
 from activations.filters import HistoryFilters
 from activations.selectors import ExportRow, export_names, history
-from kit.csv import FALSE, FORMULA_STARTS, LINE_END, NEUTRALISER, PLAIN, TRUE, Column
+from kit.csv import DIALECT, FALSE, FORMULA_STARTS, LINE_END, NEUTRALISER, PLAIN, TRUE, Column, neutralise
 from kit.formats import PLAIN_PLACES
+from kit.phrases import PHRASE_START, phrase_text
 from purchases.selectors import NET, REFUNDED, SPENT, money_of
 
 
@@ -59,7 +63,8 @@ HISTORY_COLUMNS: list[Column[ExportRow]] = [
     Column("codes", lambda row: " ".join(row.codes), _("Codes")),
     _field("forward", _("Forwarding")),
     _field("verification", _("Call verification")),
-    Column("error", lambda row: row.values["error_message"], _("Error")),
+    # A stored phrase (kit.phrases), said in the flavour's language; COPY's rows are said again below.
+    Column("error", lambda row: phrase_text(row.values["error_message"]), _("Error")),
 ]
 HEADER = tuple(column.header for column in HISTORY_COLUMNS)
 
@@ -198,6 +203,26 @@ def copy_statement(membership: Membership, filters: HistoryFilters) -> tuple[str
     return sql, (*_name_arrays(membership), *params)
 
 
+# A stored phrase as COPY writes it in a cell: quoted, its own quotes doubled.
+_COPIED_PHRASE = ('"' + PHRASE_START.replace('"', '""')).encode()
+
+
+def _said_error(row: bytes) -> bytes:
+    """A COPY row whose error (the last column) is a stored phrase, with the phrase said in the plain
+    flavour's language as the Python writer says it; the database cannot translate. Only these rows are
+    read again (a failed purchase's), every other row passes as PostgreSQL wrote it."""
+    [cells] = csv.reader(io.StringIO(row.decode()))
+    if not cells[-1].startswith(PHRASE_START):
+        return row
+    with translation.override(PLAIN.language):
+        cells[-1] = neutralise(phrase_text(cells[-1]))
+    # The other cells are written back as kit.csv writes them (COPY wrote them the same way); "\n" ends the
+    # row as COPY ends it, for the caller to turn into the dialect's line end.
+    out = io.StringIO()
+    csv.writer(out, dialect=DIALECT).writerow(cells)
+    return (out.getvalue().removesuffix(DIALECT.lineterminator) + "\n").encode()
+
+
 def copy_history_csv(membership: Membership, filters: HistoryFilters) -> Iterator[bytes]:
     """Stream the plain CSV as PostgreSQL writes it, row by row, with the dialect's line ends."""
     sql, params = copy_statement(membership, filters)
@@ -207,4 +232,6 @@ def copy_history_csv(membership: Membership, filters: HistoryFilters) -> Iterato
         # The protocol sends one CopyData message per row, and psycopg reads one message at a time.
         for block in copy:
             row = bytes(block)
+            if _COPIED_PHRASE in row:
+                row = _said_error(row)
             yield row[:-1] + line_end if row.endswith(b"\n") else row

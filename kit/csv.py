@@ -202,13 +202,15 @@ def csv_lines(
     """The header line (after the BOM in the Excel flavour), then one line per record, each written when its
     record is read (constant memory)."""
     writer = csv.writer(_Line(), dialect=DIALECT, delimiter=flavour.delimiter)
-    with translation.override(flavour.language):
-        header = writer.writerow([neutralise(column.title(flavour)) for column in columns])
-    yield (BOM + header) if flavour.bom else header
     getters = [column.value for column in columns]
     write = _cell_writer(_formats(flavour))
-    for record in records:
-        yield writer.writerow([write(get(record)) for get in getters])
+    # The rows too: a stored message in a cell (kit.phrases) is said in the flavour's language, whenever
+    # the response streams (one activation for the whole file, not one per row).
+    with translation.override(flavour.language):
+        header = writer.writerow([neutralise(column.title(flavour)) for column in columns])
+        yield (BOM + header) if flavour.bom else header
+        for record in records:
+            yield writer.writerow([write(get(record)) for get in getters])
 
 
 def stream_download(filename: str, lines: Iterable[str | bytes]) -> StreamingHttpResponse:

@@ -36,7 +36,7 @@ from django.utils.translation import gettext, ngettext, npgettext, override, pge
 from kit.formats import money_plain, money_text
 
 # What a stored phrase starts with; anything else in a message column is text from before phrases.
-_PREFIX = '{"m":'
+PHRASE_START = '{"m":'
 _ELLIPSIS = "…"
 
 
@@ -170,7 +170,7 @@ def phrase(message: str | Promise | Phrase, /, **params: Any) -> Phrase:
 
 def phrase_loads(text: str | None) -> Phrase:
     """A message column's content as a phrase: stored JSON, or text from before phrases (said as is)."""
-    if text and text.startswith(_PREFIX):
+    if text and text.startswith(PHRASE_START):
         try:
             data = json.loads(text)
         except ValueError:
@@ -223,6 +223,10 @@ def _said_param(value: Any) -> Any:
     return "" if value is None else value
 
 
+def _newlines(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def phrase_text(value: "Phrase | str | None") -> str:
     """A stored message in the active language: a `Phrase`, a message column's content (stored JSON or
     older plain text), or None (empty)."""
@@ -239,6 +243,9 @@ def phrase_text(value: "Phrase | str | None") -> str:
             text = ngettext(said.msgid, said.plural, number)
     else:
         text = pgettext(said.context, said.msgid) if said.context else gettext(said.msgid)
+        if text == _newlines(said.msgid):
+            # Not translated: the words as stored (gettext turns "\r" into "\n" on the way).
+            text = said.msgid
     if not params:
         return text
     try:

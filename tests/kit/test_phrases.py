@@ -177,3 +177,9 @@ def test_a_job_outcome_written_by_a_worker_is_told_in_the_readers_language(russi
         assert finished.text() == "Отменён 7900: нет кода за 2 минуты"
     with translation.override("en"):
         assert finished.text() == "Cancelled 7900: no code after 2 minutes"
+
+
+def test_old_text_keeps_its_line_breaks_exactly():
+    # gettext turns "\r" into "\n"; a message read back untranslated is the stored text, byte for byte.
+    assert phrase_text("\rCR") == "\rCR"
+    assert phrase_text("two\r\nlines") == "two\r\nlines"
