@@ -2,8 +2,10 @@
 finish asks once, stating the count, and closes exactly the numbers with a code; the desktop-notification
 toggle asks for permission only when ticked and remembers the choice."""
 
+import os
 import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -20,6 +22,8 @@ from tests.conftest import PASSWORD, sandbox_account, wait_for
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PHONE = {"width": 390, "height": 844}
+# Set SIMDESK_SCREENSHOTS=/some/dir to keep a screenshot of the board on the phone for a look.
+SCREENSHOTS = os.environ.get("SIMDESK_SCREENSHOTS")
 
 
 @pytest.fixture(autouse=True)
@@ -66,6 +70,9 @@ def test_bulk_finish_asks_once_and_the_actions_fit_a_thumb(chromium, live_server
         log_in(page)
         page.goto("/t/acme/activations/")
         expect(page.locator('[data-bulk="finish"]')).to_be_visible()
+        if SCREENSHOTS:
+            Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(Path(SCREENSHOTS) / "board-phone.png"), full_page=True)
 
         # Copy, finish and cancel: at least 44 x 44 px, and no two of them overlap.
         targets = page.locator(
