@@ -18,8 +18,7 @@ the dialect's "\\r\\n" without touching a newline inside a quoted value.
 
 import csv
 import io
-from collections.abc import Callable, Iterator
-from decimal import Decimal
+from collections.abc import Iterator
 
 from django.db import connection
 from django.utils import translation
@@ -31,15 +30,11 @@ from activations.selectors import ExportRow, export_names, history
 from kit.csv import DIALECT, FALSE, FORMULA_STARTS, LINE_END, NEUTRALISER, PLAIN, TRUE, Column, neutralise
 from kit.formats import PLAIN_PLACES
 from kit.phrases import PHRASE_START, phrase_text
-from purchases.selectors import NET, REFUNDED, SPENT, money_of
+from purchases.selectors import NET, REFUNDED, SPENT
 
 
 def _field(name: str, label: str) -> Column[ExportRow]:
     return Column(name, lambda row: row.values[name], label)
-
-
-def _ledger_money(part: int) -> Callable[[ExportRow], Decimal | None]:
-    return lambda row: money_of(row.values)[part]
 
 
 HISTORY_COLUMNS: list[Column[ExportRow]] = [
@@ -53,9 +48,9 @@ HISTORY_COLUMNS: list[Column[ExportRow]] = [
     Column("country_name", lambda row: row.country_name, _("Country")),
     _field("operator", _("Operator")),
     _field("phone", _("Phone")),
-    Column("cost", _ledger_money(0), _("Cost")),
-    Column("refund", _ledger_money(1), _("Refund")),
-    Column("net", _ledger_money(2), _("Net spent")),
+    _field("cost", _("Cost")),  # the ledger's: `purchases.selectors.money_of`, set by history_for_export
+    _field("refund", _("Refund")),
+    _field("net", _("Net spent")),
     _field("currency", _("Currency")),
     Column("key", lambda row: row.key_label, _("Key")),
     Column("member", lambda row: row.member, _("Member")),

@@ -24,7 +24,7 @@ from activations.models import BOARD_STATUSES, CLOSED_STATUSES, Activation, Acti
 from kit import boards
 from kit.cursor import Cursor, Page, keyset_page
 from providers import selectors as catalog
-from purchases.selectors import ledger_money
+from purchases.selectors import ledger_money, money_of
 
 # Closed activations stay visible under the board for this long.
 RECENT_WINDOW = timedelta(minutes=15)
@@ -365,7 +365,7 @@ def history_for_export(
 ) -> Iterator[ExportRow]:
     """The history rows, streamed in keyset chunks of plain values: constant memory, no model instances,
     each chunk an index range scan (no server-side cursor or OFFSET needed) with the ledger's cost, refund
-    and net of each row in the same query. Names are in `language`."""
+    and net of each row (`purchases.selectors.money_of`) in the same query. Names are in `language`."""
     labels = dict(ApiKey.objects.filter(team=membership.team).values_list("pk", "label"))
     names = export_names(membership.team, language)
     usernames: dict[int, str] = {}  # buyers who left the team still appear by name
@@ -388,6 +388,7 @@ def history_for_export(
         ):
             codes.setdefault(activation_id, []).append(code)
         for row in batch:
+            row["cost"], row["refund"], row["net"] = money_of(row)
             countries, services = names.get(row["api_key_id"], ({}, {}))
             country = "" if row["country"] is None else str(row["country"])
             yield ExportRow(

@@ -90,9 +90,11 @@ def sheet_time(moment: datetime | None, zone: tzinfo | None = None) -> str:
     what a spreadsheet takes for a date and time. None -> empty."""
     if moment is None:
         return ""
-    if timezone.is_naive(moment):
-        moment = timezone.make_aware(moment, UTC)
-    return timezone.localtime(moment, zone).strftime(SHEET_TIME_FORMAT)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    # `timezone.localtime`, written out: exports call this for millions of cells. isoformat is strftime's
+    # SHEET_TIME_FORMAT at a fraction of the cost.
+    return moment.astimezone(zone or timezone.get_current_timezone()).isoformat(" ", "seconds")[:19]
 
 
 def countdown_text(seconds: float | None) -> str:
