@@ -38,6 +38,8 @@ class AlertForm(forms.Form):
         countries: list[Option] | None = None,
         **kwargs: Any,
     ):
+        # Its own ids: the overview shows it beside the chart's own service picker.
+        kwargs.setdefault("auto_id", "id_alert_%s")
         super().__init__(*args, **kwargs)
         self.fields["key"].choices = [(str(k.public_id), k.label) for k in keys]
         self.fields["service"].options = services or []

@@ -69,3 +69,15 @@ def test_a_chart_is_drawn_for_a_service_and_country_typed_by_name(alice, team, k
 def test_a_chart_for_an_unknown_name_says_so_beside_the_field(alice, team, key, priced):
     page = client_for(alice).get(url("compare", team, service="Telegramm")).content.decode()
     assert "No service is called “Telegramm”" in page
+
+
+def test_the_overviews_two_pickers_have_their_own_ids(alice, team, key, priced):
+    page = client_for(alice).get(url("overview", team)).content.decode()
+    for id_ in (
+        "id_service",
+        "id_alert_service",
+        "id_alert_country",
+        "id_service-options",
+        "id_alert_service-options",
+    ):
+        assert page.count(f'id="{id_}"') == 1, id_
