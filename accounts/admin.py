@@ -2,8 +2,10 @@
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import ApiKey, AuditEntry, Invite, LedgerEntry, Membership, Team, User
+from kit.phrases import phrase_text
 
 
 @admin.register(User)
@@ -63,7 +65,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
         "base_url",
         "masked_secret",
         "health",
-        "health_message",
+        "health_said",
         "banned_until",
         "health_checked_at",
         "balance",
@@ -77,6 +79,11 @@ class ApiKeyAdmin(admin.ModelAdmin):
     @admin.display(description="API key")
     def masked_secret(self, obj: ApiKey) -> str:
         return obj.masked
+
+    @admin.display(description=_("Health message"))
+    def health_said(self, obj: ApiKey) -> str:
+        """The stored health message in the admin's language (`kit.phrases`)."""
+        return phrase_text(obj.health_message)
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -109,11 +116,16 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(AuditEntry)
 class AuditEntryAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "team", "actor", "action", "api_key", "amount", "currency", "summary")
+    list_display = ("created_at", "team", "actor", "action", "api_key", "amount", "currency", "said")
     list_filter = ("action",)
     search_fields = ("summary", "team__name", "actor__username")
     date_hierarchy = "created_at"
     list_select_related = ("team", "actor", "api_key")
+
+    @admin.display(description=_("Summary"))
+    def said(self, entry: AuditEntry) -> str:
+        """The summary in the admin's language, as the team's log says it (`kit.phrases`)."""
+        return phrase_text(entry.summary_phrase)
 
 
 @admin.register(LedgerEntry)

@@ -69,3 +69,12 @@ def test_an_entry_from_before_reads_as_it_was_written(russian, alice, team):
         page = _page(alice, language)
         assert "Добавлен ключ Main (50% скидка)" in page and "An old English note" in page
         assert "Добавлен ключ Main (50% скидка)" in _csv(alice, language)
+
+
+def test_the_admin_lists_an_entry_as_the_log_says_it(russian, alice, bob, team, admin_client):
+    with translation.override("en"):
+        member_remove(membership=membership(team, alice), target=membership(team, bob))
+    page = unescape(
+        admin_client.get("/admin/accounts/auditentry/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    )
+    assert "Removed bob" in page and "%(user)s" not in page
