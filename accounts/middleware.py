@@ -47,9 +47,11 @@ class PreferencesMiddleware:
         return self.get_response(request)
 
 
-def _forget_zone(**kwargs) -> None:
-    # Once the response is closed (a streamed CSV after its last row), the thread serves someone else.
+def _forget_reader(**kwargs) -> None:
+    # Once the response is closed (a streamed CSV after its last row), the thread serves someone else:
+    # nothing it does next (another request, a test) may speak this member's language or zone.
     timezone.deactivate()
+    translation.deactivate()
 
 
-request_finished.connect(_forget_zone, dispatch_uid="accounts.middleware.forget_zone")
+request_finished.connect(_forget_reader, dispatch_uid="accounts.middleware.forget_reader")

@@ -71,8 +71,12 @@ def test_pages_outside_a_team_use_the_members_zone_else_utc(team, alice):
 
 def test_no_request_inherits_the_previous_ones_zone(team, alice):
     _moscow(team)
+    alice.language = "ru"
+    alice.save()
     client_for(alice).get("/t/acme/")
-    assert timezone.get_current_timezone_name() == "UTC"  # the finished request let go of it
+    # The finished request let go of its reader's zone and language.
+    assert timezone.get_current_timezone_name() == "UTC"
+    assert translation.get_language() == "en"
     assert _zone(Client().get("/accounts/login/")) == "UTC"
 
 
