@@ -65,18 +65,20 @@ class BoardVersion:
     last_sms: int
     bad_keys: int
     bad_checked: int
+    # Numbers past their cancel lock: the time passing changes no row, yet the bulk cancel must count them.
+    unlocked: int = 0
     view: int = 0  # the filters and order (`board_view`)
 
     @property
     def token(self) -> str:
         return boards.token(
-            self.updated, self.count, self.last_sms, self.bad_keys, self.bad_checked, self.view
+            self.updated, self.count, self.last_sms, self.bad_keys, self.bad_checked, self.unlocked, self.view
         )
 
     @classmethod
     def parse(cls, token: str | None) -> "BoardVersion | None":
         """The client's token back as a version; None when absent or malformed."""
-        parts = boards.parse_token(token, 6)
+        parts = boards.parse_token(token, 7)
         return None if parts is None else cls(*parts)
 
 
@@ -100,7 +102,10 @@ def board_version(membership: Membership, filters: BoardFilters | None = None) -
         .order_by("-id")
         .values("id")[:1]
     )
-    updated, count, sms_id, bad, bad_checked = (
+    unlocked = Q(status=ActivationStatus.WAITING) & (
+        Q(cancel_allowed_at__isnull=True) | Q(cancel_allowed_at__lte=now)
+    )
+    updated, count, sms_id, bad, bad_checked, waited = (
         Team.objects.filter(pk=membership.team_id)
         .annotate(
             v_updated=Subquery(rows.annotate(m=Max("updated_at")).values("m")),
@@ -112,11 +117,19 @@ def board_version(membership: Membership, filters: BoardFilters | None = None) -
                 Subquery(bad_keys.annotate(c=Count("pk")).values("c"), output_field=IntegerField()), Value(0)
             ),
             v_bad_checked=Subquery(bad_keys.annotate(m=Max("health_checked_at")).values("m")),
+            v_unlocked=Coalesce(
+                Subquery(
+                    rows.annotate(u=Count("pk", filter=unlocked)).values("u"), output_field=IntegerField()
+                ),
+                Value(0),
+            ),
         )
-        .values_list("v_updated", "v_count", "v_sms", "v_bad", "v_bad_checked")
+        .values_list("v_updated", "v_count", "v_sms", "v_bad", "v_bad_checked", "v_unlocked")
         .get()
     )
-    return BoardVersion(_micros(updated), count, sms_id, bad, _micros(bad_checked), board_view(filters))
+    return BoardVersion(
+        _micros(updated), count, sms_id, bad, _micros(bad_checked), waited, board_view(filters)
+    )
 
 
 def new_codes(membership: Membership, since: BoardVersion, filters: BoardFilters | None = None) -> list[Sms]:

@@ -175,6 +175,22 @@ def test_the_poll_url_carries_the_filters_and_a_filtered_board_answers_204(
     assert "service=tg" in poll_url(changed.content.decode())
 
 
+def test_a_lock_running_out_renders_the_board_again_for_the_bulk_cancel(team, alice, owner, two_keys):
+    first, _second = two_keys
+    waiting = buy(owner, first)
+    client = login(alice)
+    board = client.get(url("board", team), **htmx()).content.decode()
+    assert 'data-bulk="cancel"' not in board
+    poll = poll_url(board)
+    assert client.get(poll, **htmx()).status_code == 204
+    # No row changes when the provider's lock runs out; the board still has to offer the bulk cancel.
+    Activation.objects.filter(pk=waiting.pk).update(cancel_allowed_at=timezone.now() - timedelta(seconds=1))
+    Activation.objects.filter(pk=waiting.pk).update(updated_at=waiting.updated_at)
+    again = client.get(poll, **htmx())
+    assert again.status_code == 200
+    assert confirm_of(again.content.decode(), "cancel").startswith("Cancel 1 number waiting past its lock?")
+
+
 def test_a_code_of_a_filtered_out_number_neither_changes_nor_announces(team, alice, owner, make_key):
     quiet, _ = make_key("--sms-delay", "3600")
     chatty, _ = make_key("--sms-delay", "0")
