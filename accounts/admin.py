@@ -11,6 +11,7 @@ from kit.phrases import phrase_text
 @admin.register(User)
 class SimdeskUserAdmin(UserAdmin):
     readonly_fields = ("public_id",)
+    fieldsets = (*UserAdmin.fieldsets, (_("Preferences"), {"fields": ("language", "time_zone")}))
 
 
 class MembershipInline(admin.TabularInline):
@@ -22,7 +23,7 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
-    list_display = ("name", "slug", "created_at")
+    list_display = ("name", "slug", "time_zone", "created_at")
     search_fields = ("name", "slug")
     readonly_fields = ("public_id",)
     inlines = [MembershipInline]
