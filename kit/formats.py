@@ -11,6 +11,8 @@ Money is `Decimal` from the database to the text; a float exists only for Chart.
 - Times in exports: `iso_time` -> `2026-03-01T12:00:00+00:00`, ISO 8601 in UTC (fractions of a
   second only when there are any, as `datetime.isoformat()` writes them), for scripts; `sheet_time` ->
   `2026-03-01 15:00:00` in the reader's time zone, the form a spreadsheet reads as a date and time.
+- Times in messages said when read (`kit.phrases`): `time_text` -> `2026-03-01 15:00`, in the reader's
+  (active) time zone, 24-hour.
 - Time left on pages: `countdown_text` -> `2d 3:04:05`, `3:04:05`, `4:05` (the JavaScript countdown
   goes on from it in the same format).
 """
@@ -95,6 +97,13 @@ def sheet_time(moment: datetime | None, zone: tzinfo | None = None) -> str:
     # `timezone.localtime`, written out: exports call this for millions of cells. isoformat is strftime's
     # SHEET_TIME_FORMAT at a fraction of the cost.
     return moment.astimezone(zone or timezone.get_current_timezone()).isoformat(" ", "seconds")[:19]
+
+
+def time_text(moment: datetime) -> str:
+    """`2026-03-01 15:00` in the active time zone (the reader's), 24-hour; a naive time is taken as UTC."""
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment, UTC)
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
 
 
 def countdown_text(seconds: float | None) -> str:

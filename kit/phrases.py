@@ -14,8 +14,8 @@ holds the count), `pgettext_lazy(context, "...")` for a word with a context. Par
 - text and numbers as they are;
 - a lazy translation (a choice's label: `Role(role).label`) or a nested `Phrase` as a phrase of its own,
   translated too;
-- money (`Money`, or a bare `Decimal`) and times (`datetime`) as values, formatted when read (`kit.formats`,
-  `time_text`) in the reader's language and time zone.
+- money (`Money`, or a bare `Decimal`) and times (`datetime`) as values, formatted when read
+  (`kit.formats`) in the reader's language and time zone.
 
 A stored phrase is compact JSON (`{"m": msgid, "p": {...}}`) that `Phrase.stored` fits into the column by
 shortening the longest text parameters, never by cutting the JSON. Text stored before this (plain words in
@@ -29,11 +29,10 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext, ngettext, npgettext, override, pgettext
 
-from kit.formats import money_plain, money_text
+from kit.formats import money_plain, money_text, time_text
 
 # What a stored phrase starts with; anything else in a message column is text from before phrases.
 PHRASE_START = '{"m":'
@@ -195,11 +194,6 @@ def phrase_from(msgid: str, rest: Mapping[str, Any] | None) -> Phrase:
     """A phrase kept in two places: the msgid in one column, the rest of `Phrase.data()` in another (an
     audit entry's summary and its details). Without the rest it is text from before phrases."""
     return _from_data({**(rest or {}), "m": msgid})
-
-
-def time_text(moment: datetime) -> str:
-    """`2026-03-01 15:00` in the active time zone (the reader's), 24-hour."""
-    return (timezone.localtime(moment) if timezone.is_aware(moment) else moment).strftime("%Y-%m-%d %H:%M")
 
 
 def _said_param(value: Any) -> Any:

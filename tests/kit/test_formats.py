@@ -5,8 +5,17 @@ from decimal import Decimal
 
 import pytest
 from django.template import Context, Template
+from django.utils import timezone as django_timezone
 
-from kit.formats import PLAIN_PLACES, countdown_text, iso_time, money_number, money_plain, money_text
+from kit.formats import (
+    PLAIN_PLACES,
+    countdown_text,
+    iso_time,
+    money_number,
+    money_plain,
+    money_text,
+    time_text,
+)
 
 
 @pytest.mark.parametrize(
@@ -100,3 +109,12 @@ def test_countdown_text_is_what_the_javascript_countdown_goes_on_from(seconds, t
     assert countdown_text(seconds) == text
     template = Template("{% load simdesk %}{{ seconds|countdown }}")
     assert template.render(Context({"seconds": seconds})) == text
+
+
+def test_time_text_is_in_the_readers_zone_on_a_24_hour_clock():
+    moment = datetime(2026, 3, 1, 21, 5, tzinfo=UTC)
+    with django_timezone.override("Europe/Moscow"):
+        assert time_text(moment) == "2026-03-02 00:05"
+        assert time_text(datetime(2026, 3, 1, 21, 5)) == "2026-03-02 00:05"  # naive: UTC
+    with django_timezone.override("UTC"):
+        assert time_text(moment) == "2026-03-01 21:05"
