@@ -62,8 +62,11 @@ def _problems(po: polib.POFile) -> list[str]:
             continue
         if entry.msgid_plural:
             forms = [entry.msgstr_plural.get(i, "") for i in range(PLURALS)]
+            if not any(forms):
+                problems.append(f"untranslated (plural, {PLURALS} forms): {name}")
+                continue
             if len(entry.msgstr_plural) != PLURALS or not all(forms):
-                problems.append(f"needs {PLURALS} plural forms: {name}")
+                problems.append(f"needs {PLURALS} plural forms, has {sum(map(bool, forms))}: {name}")
                 continue
             # Form 0 also says 21, 31...: every form carries the plural's placeholders.
             expected = set(_placeholders(entry.msgid_plural))
