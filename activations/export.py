@@ -1,5 +1,5 @@
-"""The activation history and ledger CSVs: their column specs for `kit.csv`, and on PostgreSQL the plain
-history written by the database itself with COPY, in exactly the bytes `kit.csv` writes.
+"""The activation history and ledger CSVs: their column specs for `kit.csv`, and on PostgreSQL the history
+written by the database itself with COPY, in exactly the bytes `kit.csv` writes, in either flavour.
 
 The money columns are the ledger's (`purchases.selectors`): `cost` (everything booked on the purchase but
 its refund), `refund` and `net` (what it really cost), empty for a purchase that was never made, so a
@@ -10,7 +10,9 @@ The COPY rows are the same queryset the history page filters (team, member's vis
 as an id subquery; the names are passed in as arrays read from the same catalogue the Python writer reads.
 Each column repeats the writer's rule for its type, built from the same constants:
 text neutralised against formulas (`kit.csv.FORMULA_STARTS`), money at `kit.formats.PLAIN_PLACES`
-decimals, booleans as `kit.csv.TRUE`/`FALSE`, times as `datetime.isoformat()` in UTC. Empty values are
+decimals, booleans as `kit.csv.TRUE`/`FALSE`, times as `datetime.isoformat()` in UTC (plain) or
+`kit.formats.sheet_time` in the reader's zone with the reader's decimal mark and separator (Excel, whose
+BOM and translated header come from `kit.csv` before the rows). Empty values are
 NULL, which COPY writes as nothing, as Python's csv writes an empty string (COPY would quote one).
 COPY ends rows with "\\n"; each row is one message of the COPY protocol, so its end is rewritten to
 the dialect's "\\r\\n" without touching a newline inside a quoted value.
@@ -19,6 +21,7 @@ the dialect's "\\r\\n" without touching a newline inside a quoted value.
 import csv
 import io
 from collections.abc import Iterator
+from datetime import UTC
 
 from django.db import connection
 from django.utils import translation
@@ -27,7 +30,19 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import LedgerEntry, LedgerKind, Membership
 from activations.filters import HistoryFilters
 from activations.selectors import ExportRow, export_names, history
-from kit.csv import DIALECT, FALSE, FORMULA_STARTS, LINE_END, NEUTRALISER, PLAIN, TRUE, Column, neutralise
+from kit.csv import (
+    DIALECT,
+    FALSE,
+    FORMULA_STARTS,
+    LINE_END,
+    NEUTRALISER,
+    PLAIN,
+    TRUE,
+    Column,
+    Flavour,
+    header_line,
+    neutralise,
+)
 from kit.formats import PLAIN_PLACES
 from kit.phrases import PHRASE_START, phrase_text
 from purchases.selectors import NET, REFUNDED, SPENT
@@ -95,9 +110,15 @@ def _iso(column: str) -> str:
     )
 
 
-def _money(column: str) -> str:
+def _sheet_time(column: str, zone: str) -> str:
+    """`kit.formats.sheet_time`: to the second in the reader's zone (an IANA name PostgreSQL knows too)."""
+    return f"to_char({column} AT TIME ZONE {_literal(zone)}, 'YYYY-MM-DD HH24:MI:SS')"
+
+
+def _money(column: str, mark: str = ".") -> str:
     """`kit.formats.money_plain`: a numeric rounded to its fixed places is written with all of them."""
-    return f"round({column}, {PLAIN_PLACES})::text"
+    text = f"round({column}, {PLAIN_PLACES})::text"
+    return text if mark == "." else f"replace({text}, '.', {_literal(mark)})"
 
 
 def _flag(column: str) -> str:
@@ -113,41 +134,52 @@ def _text(expression: str) -> str:
     )
 
 
-def _ledger_part(column: str, sign: str = "") -> str:
+def _ledger_part(column: str, mark: str, sign: str = "") -> str:
     """`purchases.selectors.money_of`: nothing when the ledger booked nothing, else the part or 0."""
-    return f"CASE WHEN m.{NET} IS NOT NULL THEN {_money(f'{sign}COALESCE(m.{column}, 0)')} END"
+    return f"CASE WHEN m.{NET} IS NOT NULL THEN {_money(f'{sign}COALESCE(m.{column}, 0)', mark)} END"
 
 
-# One expression per column of HISTORY_COLUMNS, in its order.
-_COPY_COLUMNS = (
-    _iso("a.created_at"),
-    _iso("a.bought_at"),
-    _iso("a.closed_at"),
-    _text("a.status"),
-    _text("a.service"),
-    _text("COALESCE(sn.name, a.service)"),
-    "a.country::text",
-    _text("COALESCE(cn.name, a.country::text)"),
-    _text("a.operator"),
-    _text("a.phone"),
-    _ledger_part(SPENT),
-    _ledger_part(REFUNDED, sign="-"),
-    _ledger_part(NET),
-    _text("a.currency"),
-    _text("k.label"),
-    _text("u.username"),
-    _text("a.upstream_id"),
-    _text("c.codes"),
-    _flag("a.forward"),
-    _flag("a.verification"),
-    _text("a.error_message"),
-)
+def copy_zone(flavour: Flavour) -> str | None:
+    """The IANA name COPY writes the flavour's times in ("UTC" for plain); None when the zone has none
+    (a fixed offset), and then only the Python writer can write this flavour."""
+    if flavour.time_zone is None or flavour.time_zone is UTC:
+        return "UTC"
+    return getattr(flavour.time_zone, "key", None)
+
+
+def _copy_columns(flavour: Flavour, zone: str) -> tuple[str, ...]:
+    """One expression per column of HISTORY_COLUMNS, in its order, written as `flavour` writes it."""
+    time = _iso if flavour.is_plain else lambda column: _sheet_time(column, zone)
+    mark = flavour.decimal_mark
+    return (
+        time("a.created_at"),
+        time("a.bought_at"),
+        time("a.closed_at"),
+        _text("a.status"),
+        _text("a.service"),
+        _text("COALESCE(sn.name, a.service)"),
+        "a.country::text",
+        _text("COALESCE(cn.name, a.country::text)"),
+        _text("a.operator"),
+        _text("a.phone"),
+        _ledger_part(SPENT, mark),
+        _ledger_part(REFUNDED, mark, sign="-"),
+        _ledger_part(NET, mark),
+        _text("a.currency"),
+        _text("k.label"),
+        _text("u.username"),
+        _text("a.upstream_id"),
+        _text("c.codes"),
+        _flag("a.forward"),
+        _flag("a.verification"),
+        _text("a.error_message"),
+    )
 
 
 def _name_arrays(
-    membership: Membership,
+    membership: Membership, language: str
 ) -> tuple[list[int], list[str], list[str], list[int], list[int], list[str]]:
-    """The names the Python writer would use (`export_names` in the plain flavour's language), as arrays:
+    """The names the Python writer would use (`export_names` in the flavour's language), as arrays:
     (key, service code, name) and (key, country code, name), only where the name differs from the code."""
     service_keys: list[int] = []
     service_codes: list[str] = []
@@ -155,7 +187,7 @@ def _name_arrays(
     country_keys: list[int] = []
     country_codes: list[int] = []
     country_names: list[str] = []
-    for key_id, (countries, services) in export_names(membership.team, PLAIN.language).items():
+    for key_id, (countries, services) in export_names(membership.team, language).items():
         for code, name in services.items():
             if name and name != code:
                 service_keys.append(key_id)
@@ -170,12 +202,18 @@ def _name_arrays(
     return service_keys, service_codes, service_names, country_keys, country_codes, country_names
 
 
-def copy_statement(membership: Membership, filters: HistoryFilters) -> tuple[str, tuple]:
-    """COPY ... TO STDOUT for exactly the rows of the history filters, newest first, in the plain flavour."""
+def copy_statement(
+    membership: Membership, filters: HistoryFilters, flavour: Flavour = PLAIN
+) -> tuple[str, tuple]:
+    """COPY ... TO STDOUT for exactly the rows of the history filters, newest first, in `flavour` (the plain
+    one with its header; the Excel one without: `kit.csv` writes its BOM and translated header)."""
+    zone = copy_zone(flavour)
+    if zone is None:
+        raise ValueError("COPY writes times in named zones only")
     ids_sql, params = history(membership, filters).order_by().values("id").query.sql_with_params()
-    select = ", ".join(
-        f'{expression} AS "{name}"' for expression, name in zip(_COPY_COLUMNS, HEADER, strict=True)
-    )
+    columns = _copy_columns(flavour, zone)
+    select = ", ".join(f'{expression} AS "{name}"' for expression, name in zip(columns, HEADER, strict=True))
+    options = "HEADER" if flavour.is_plain else f"DELIMITER {_literal(flavour.delimiter)}"
     refund = _literal(LedgerKind.REFUND)
     # Only constants and Django's own SQL for the id subquery are pasted; every value is a bound parameter.
     sql = (
@@ -193,40 +231,46 @@ def copy_statement(membership: Membership, filters: HistoryFilters) -> tuple[str
         "ON sn.key_id = a.api_key_id AND sn.code = a.service "
         "LEFT JOIN unnest(%s::bigint[], %s::integer[], %s::text[]) AS cn(key_id, code, name) "
         "ON cn.key_id = a.api_key_id AND cn.code = a.country "
-        f"WHERE a.id IN ({ids_sql}) ORDER BY a.created_at DESC, a.id DESC) TO STDOUT WITH (FORMAT csv, HEADER)"
+        f"WHERE a.id IN ({ids_sql}) ORDER BY a.created_at DESC, a.id DESC) "
+        f"TO STDOUT WITH (FORMAT csv, {options})"
     )
-    return sql, (*_name_arrays(membership), *params)
+    return sql, (*_name_arrays(membership, flavour.language), *params)
 
 
 # A stored phrase as COPY writes it in a cell: quoted, its own quotes doubled.
 _COPIED_PHRASE = ('"' + PHRASE_START.replace('"', '""')).encode()
 
 
-def _said_error(row: bytes) -> bytes:
-    """A COPY row whose error (the last column) is a stored phrase, with the phrase said in the plain
-    flavour's language as the Python writer says it; the database cannot translate. Only these rows are
+def _said_error(row: bytes, flavour: Flavour = PLAIN) -> bytes:
+    """A COPY row whose error (the last column) is a stored phrase, with the phrase said in the flavour's
+    language as the Python writer says it; the database cannot translate. Only these rows are
     read again (a failed purchase's), every other row passes as PostgreSQL wrote it."""
-    [cells] = csv.reader(io.StringIO(row.decode()))
+    [cells] = csv.reader(io.StringIO(row.decode()), delimiter=flavour.delimiter)
     if not cells[-1].startswith(PHRASE_START):
         return row
-    with translation.override(PLAIN.language):
+    with translation.override(flavour.language):
         cells[-1] = neutralise(phrase_text(cells[-1]))
     # The other cells are written back as kit.csv writes them (COPY wrote them the same way); "\n" ends the
     # row as COPY ends it, for the caller to turn into the dialect's line end.
     out = io.StringIO()
-    csv.writer(out, dialect=DIALECT).writerow(cells)
+    csv.writer(out, dialect=DIALECT, delimiter=flavour.delimiter).writerow(cells)
     return (out.getvalue().removesuffix(DIALECT.lineterminator) + "\n").encode()
 
 
-def copy_history_csv(membership: Membership, filters: HistoryFilters) -> Iterator[bytes]:
-    """Stream the plain CSV as PostgreSQL writes it, row by row, with the dialect's line ends."""
-    sql, params = copy_statement(membership, filters)
+def copy_history_csv(
+    membership: Membership, filters: HistoryFilters, flavour: Flavour = PLAIN
+) -> Iterator[bytes]:
+    """Stream the CSV as PostgreSQL writes it, row by row, with the dialect's line ends (after the BOM and
+    translated header in the Excel flavour)."""
+    sql, params = copy_statement(membership, filters, flavour)
     line_end = LINE_END.encode()
+    if not flavour.is_plain:
+        yield header_line(HISTORY_COLUMNS, flavour).encode()
     connection.ensure_connection()
     with connection.connection.cursor() as cursor, cursor.copy(sql, params) as copy:
         # The protocol sends one CopyData message per row, and psycopg reads one message at a time.
         for block in copy:
             row = bytes(block)
             if _COPIED_PHRASE in row:
-                row = _said_error(row)
+                row = _said_error(row, flavour)
             yield row[:-1] + line_end if row.endswith(b"\n") else row

@@ -196,6 +196,14 @@ class _Line:
         return line
 
 
+def header_line(columns: Sequence[Column[Any]], flavour: Flavour) -> str:
+    """The header line of `columns` in `flavour`: the BOM and translated labels (Excel) or the names (plain)."""
+    writer = csv.writer(_Line(), dialect=DIALECT, delimiter=flavour.delimiter)
+    with translation.override(flavour.language):
+        header = writer.writerow([neutralise(column.title(flavour)) for column in columns])
+    return (BOM + header) if flavour.bom else header
+
+
 def csv_lines(
     columns: Sequence[Column[Record]], records: Iterable[Record], flavour: Flavour = PLAIN
 ) -> Iterator[str]:
@@ -207,8 +215,7 @@ def csv_lines(
     # The rows too: a stored message in a cell (kit.phrases) is said in the flavour's language, whenever
     # the response streams (one activation for the whole file, not one per row).
     with translation.override(flavour.language):
-        header = writer.writerow([neutralise(column.title(flavour)) for column in columns])
-        yield (BOM + header) if flavour.bom else header
+        yield header_line(columns, flavour)
         for record in records:
             yield writer.writerow([write(get(record)) for get in getters])
 

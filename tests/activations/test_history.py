@@ -352,3 +352,41 @@ def test_the_postgresql_copy_export_matches_the_python_one_byte_for_byte(team, a
     assert "'" + HYPERLINK.replace('"', '""') in copied and ",'+79001234567," in copied
     assert ",'\tTAB," in copied and '"\'\rCR"' in copied and ",-5.1235,0.0000,-5.1235," in copied
     assert ",'-,'=,'=," in copied
+
+
+@pytest.mark.skipif(
+    not os.environ.get("DATABASE_URL", "").startswith("postgres"), reason="COPY is PostgreSQL's"
+)
+@pytest.mark.parametrize(("language", "zone"), [("ru", "Europe/Moscow"), ("en", "America/New_York")])
+def test_the_postgresql_copy_of_the_excel_flavour_matches_the_python_one_byte_for_byte(
+    team, alice, key, monkeypatch, language, zone
+):
+    from django.db import connection
+
+    rows = _rows(team, key, 12, member=alice)
+    Activation.objects.filter(pk=rows[0].pk).update(
+        bought_at=BASE.replace(microsecond=999999), closed_at=BASE + timedelta(days=200), error_message="a;b"
+    )
+    _book(rows[0], LedgerKind.PURCHASE, "0.0725")
+    _book(rows[1], LedgerKind.PURCHASE, "12.5")
+    _book(rows[1], LedgerKind.REFUND, "-12.5", event="refund")
+    _formulas_everywhere(team, key, alice, rows[2])
+    provider = provider_of(key, create=True)
+    Provider.objects.filter(pk=provider.pk).update(catalog_synced_at=BASE)
+    CatalogService.objects.create(provider=provider, code="tg", name_en="Telegram", name_ru="Телеграм")
+    CatalogCountry.objects.create(provider=provider, code=0, name_eng="Russia", name_rus="Россия")
+    User.objects.filter(pk=alice.pk).update(language=language, time_zone=zone)
+    client = login(alice)
+    copied = b"".join(client.get(url("history_csv", team)).streaming_content)
+    monkeypatch.setattr(connection, "vendor", "python")
+    from_python = b"".join(client.get(url("history_csv", team)).streaming_content)
+    assert copied == from_python
+    text = copied.decode("utf-8")
+    assert text.startswith("\ufeff") and text.count("\r\n") == 1 + 12
+    if language == "ru":
+        assert ";tg;Телеграм;0;Россия;" in text and ";0,0725;0,0000;0,0725;" in text
+        assert ";12,5000;12,5000;0,0000;" in text and '"a;b"' in text
+        assert "2026-03-01 15:00:00" in text  # 12:00 UTC in Moscow
+    else:
+        assert ",tg,Telegram,0,Russia," in text and ",0.0725,0.0000,0.0725," in text
+        assert "2026-03-01 07:00:00" in text and "2026-09-17 08:00:00" in text  # EST, then EDT
