@@ -13,7 +13,10 @@ Every export comes in two flavours, chosen per download with `?format=` (`chosen
 - **Plain** (`?format=plain`, for scripts): RFC 4180 (Python's default dialect: comma, `"` quoting only
   where needed, CRLF line ends), UTF-8 without a BOM, `.` decimals, times in UTC ISO 8601
   (`kit.formats.iso_time`), headers as stable English names, names in English; the same bytes
-  whoever downloads it (PostgreSQL's COPY of the activation history writes exactly these).
+  whoever downloads it.
+
+PostgreSQL's COPY of the activation history writes either flavour in exactly these bytes
+(`activations.export`).
 
 In both:
 
@@ -43,7 +46,6 @@ from django.utils import timezone, translation
 from django.utils.formats import get_format
 from django.utils.functional import Promise
 from django.utils.http import content_disposition_header
-from django.utils.translation import gettext_lazy as _
 
 from kit.formats import iso_time, money_plain, sheet_time
 
@@ -52,9 +54,7 @@ DIALECT = csv.excel  # comma, minimal quoting, doubled quotes, "\r\n"
 BOM = "\ufeff"
 # `?format=plain` picks the plain flavour; anything else (or nothing) the Excel one.
 FORMAT_PARAM = "format"
-EXCEL, PLAIN_NAME = "excel", "plain"
-# The choice as export links and buttons offer it.
-FLAVOUR_LABELS = ((EXCEL, _("Excel (CSV)")), (PLAIN_NAME, _("Plain CSV")))
+EXCEL, PLAIN_NAME = "excel", "plain"  # every export link offers both: templates/includes/csv_links.html
 LINE_END = DIALECT.lineterminator
 TRUE, FALSE = "1", "0"
 # Leading characters that make a spreadsheet evaluate a cell, and what neutralises them.
