@@ -23,6 +23,7 @@ from activations.filters import BOARD_SORTS, BoardFilters, HistoryFilters, Ledge
 from activations.models import BOARD_STATUSES, CLOSED_STATUSES, Activation, ActivationStatus, Preset, Sms
 from kit import boards
 from kit.cursor import Cursor, Page, keyset_page
+from kit.formats import money_text
 from providers import selectors as catalog
 from purchases.selectors import ledger_money, money_of
 
@@ -290,7 +291,7 @@ def board(
         live=live,
         recent=recent,
         warnings=warnings,
-        presets=usable_presets(membership),
+        presets=named_presets(usable_presets(membership)),
         version=version,
         to_finish=[a for a in actable if bulk_eligible(a, "finish")],
         to_cancel=[a for a in actable if bulk_eligible(a, "cancel")],
@@ -307,6 +308,24 @@ def usable_presets(membership: Membership) -> list[Preset]:
         .select_related("api_key")
         .order_by("name")
     )
+
+
+def named_presets(presets: list[Preset]) -> list[Preset]:
+    """The presets, each with `hint`: its service and country by name, price cap and key, as its button's
+    tooltip says them (named from the cached catalogues of the presets' providers)."""
+    if not presets:
+        return presets
+    names = catalog.catalogue_for({preset.api_key for preset in presets})
+    for preset in presets:
+        parts = [
+            names.service_name(preset.service) or preset.service,
+            names.country_name(preset.country) or str(preset.country),
+        ]
+        if preset.max_price is not None:
+            parts.append(f"≤ {money_text(preset.max_price, preset.api_key.currency)}")
+        parts.append(preset.api_key.label)
+        preset.hint = " · ".join(parts)
+    return presets
 
 
 def get_activation(membership: Membership, public_id: Any, *, write: bool = False) -> Activation:

@@ -42,6 +42,13 @@ def service_named(catalogue: Any, code: Any) -> SafeString:
 
 
 @register.simple_tag
+def service_text(catalogue: Any, code: Any) -> str:
+    """A service's name as plain text (for a question or a tooltip), its code when the catalogue lacks it."""
+    name = catalogue.service_name(code) if catalogue is not None else ""
+    return name or ("" if code is None else str(code))
+
+
+@register.simple_tag
 def country_named(catalogue: Any, code: Any) -> SafeString:
     """A country number named from a catalogue in the reader's language, the number muted beside it."""
     name = catalogue.country_name(code) if catalogue is not None else ""

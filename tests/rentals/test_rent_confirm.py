@@ -23,6 +23,6 @@ def test_renting_asks_once_with_the_price_before_spending(make_key, team, alice)
     price = row.split('<td class="num">')[1].split("</td>")[0].strip()
     assert price.endswith(" RUB")
     form = row.split("<form")[1].split(">")[0]
-    assert f'data-confirm="Rent a number for tg for 12 hours at {price}?"' in form
+    assert f'data-confirm="Rent a number for Telegram for 12 hours at {price}?"' in form
     # Showing the offers and the question spends nothing.
     assert not Rental.objects.exists() and not LedgerEntry.objects.exists()
