@@ -187,11 +187,15 @@ def test_a_double_submit_buys_once(team, bob, make_key):
 @pytest.mark.parametrize(
     ("fields", "message"),
     # A service or country the provider's catalogue does not list is refused by the form before any purchase
-    # (tests/activations/test_names.py).
-    [({"max_price": "0.01"}, "lowest price now is")],
+    # (tests/activations/test_names.py); one it lists but has no numbers for is refused by the provider.
+    [({"max_price": "0.01"}, "lowest price now is"), ({"out_of_stock": True}, "no free numbers")],
 )
 def test_provider_refusals_show_on_the_form_and_spend_nothing(team, bob, make_key, fields, message):
+    from sandbox.models import Price
+
     api_key, _ = make_key()
+    if fields.pop("out_of_stock", False):
+        Price.objects.filter(country__pk=0, service__code="tg").update(base_count=0)
     response = login(bob).post(url("buy", team), buy_data(api_key, **fields), **htmx())
     assert response.status_code == 200
     page = response.content.decode()
