@@ -11,6 +11,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Literal
 
+from django.utils.translation import gettext_lazy as _
+
 DEFAULT_PATH = "/stubs/handler_api.php"
 
 # Actions every provider of the protocol answers; anything else must be listed in ``supports``.
@@ -170,7 +172,7 @@ PROFILES: dict[str, ProviderProfile] = {
         ),
         ProviderProfile(
             slug="fivesim",
-            name="5SIM (compatible API)",
+            name=_("5SIM (compatible API)"),
             base_url="http://api1.5sim.net",
             dialect="classic",
             currency="RUB",
@@ -190,7 +192,7 @@ PROFILES: dict[str, ProviderProfile] = {
         ),
         ProviderProfile(
             slug="custom",
-            name="Other compatible provider",
+            name=_("Other compatible provider"),
             base_url="",
             dialect="classic",
             currency="RUB",
@@ -203,7 +205,7 @@ PROFILES: dict[str, ProviderProfile] = {
         ),
         ProviderProfile(
             slug="sandbox",
-            name="Sandbox (built-in test provider)",
+            name=_("Sandbox (built-in test provider)"),
             base_url="http://127.0.0.1:8000/sandbox",
             dialect="classic",
             currency="RUB",
@@ -213,7 +215,7 @@ PROFILES: dict[str, ProviderProfile] = {
         ),
         ProviderProfile(
             slug="sandbox_hero",
-            name="Sandbox, HeroSMS dialect (built-in test provider)",
+            name=_("Sandbox, HeroSMS dialect (built-in test provider)"),
             base_url="http://127.0.0.1:8000/sandbox/hero",
             dialect="hero",
             currency="USD",
