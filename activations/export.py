@@ -4,10 +4,13 @@ written by the database itself with COPY, in exactly the bytes `kit.csv` writes,
 The money columns are the ledger's (`purchases.selectors`): `cost` (everything booked on the purchase but
 its refund), `refund` and `net` (what it really cost), empty for a purchase that was never made, so a
 spreadsheet's sum of `net` is the ledger's. Service and country come as code and name (the key's catalogue
-in the reader's language, English in the plain flavour; a code it does not name is its own name).
+in the reader's language, English in the plain flavour; a code it does not name is its own name). The status
+is its translated label in the Excel flavour and its code in the plain one, and so is the ledger's kind.
 
 The COPY rows are the same queryset the history page filters (team, member's visibility, filters), used
-as an id subquery; the names are passed in as arrays read from the same catalogue the Python writer reads.
+as an id subquery; the names are passed in as arrays read from the same catalogue the Python writer reads,
+and so are the statuses' labels in the Excel flavour (`kit.csv.Column.code_labels`, translated when the
+statement is built; the plain flavour passes none and writes the code).
 Each column repeats the writer's rule for its type, built from the same constants:
 text neutralised against formulas (`kit.csv.FORMULA_STARTS`), money at `kit.formats.PLAIN_PLACES`
 decimals, booleans as `kit.csv.TRUE`/`FALSE`, times as `datetime.isoformat()` in UTC (plain) or
@@ -24,11 +27,13 @@ from collections.abc import Iterator
 from datetime import UTC
 
 from django.db import connection
+from django.db.models import Choices
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import LedgerEntry, LedgerKind, Membership
 from activations.filters import HistoryFilters
+from activations.models import ActivationStatus
 from activations.selectors import ExportRow, export_names, history
 from kit.csv import (
     DIALECT,
@@ -48,15 +53,15 @@ from kit.phrases import PHRASE_START, phrase_text
 from purchases.selectors import NET, REFUNDED, SPENT
 
 
-def _field(name: str, label: str) -> Column[ExportRow]:
-    return Column(name, lambda row: row.values[name], label)
+def _field(name: str, label: str, labels: type[Choices] | None = None) -> Column[ExportRow]:
+    return Column(name, lambda row: row.values[name], label, labels)
 
 
 HISTORY_COLUMNS: list[Column[ExportRow]] = [
     _field("created_at", _("Created")),
     _field("bought_at", _("Bought")),
     _field("closed_at", _("Closed")),
-    _field("status", _("Status")),
+    _field("status", _("Status"), ActivationStatus),  # its label in the Excel flavour, its code in plain
     _field("service", _("Service code")),
     Column("service_name", lambda row: row.service_name, _("Service")),
     _field("country", _("Country code")),
@@ -80,7 +85,7 @@ HEADER = tuple(column.header for column in HISTORY_COLUMNS)
 
 LEDGER_COLUMNS: list[Column[LedgerEntry]] = [
     Column("created_at", lambda entry: entry.created_at, _("Time")),
-    Column("kind", lambda entry: entry.kind, _("Kind")),
+    Column("kind", lambda entry: entry.kind, _("Kind"), LedgerKind),
     Column("amount", lambda entry: entry.amount, _("Amount")),
     Column("currency", lambda entry: entry.currency, _("Currency")),
     Column("balance_after", lambda entry: entry.balance_after, _("Balance after")),
@@ -155,7 +160,7 @@ def _copy_columns(flavour: Flavour, zone: str) -> tuple[str, ...]:
         time("a.created_at"),
         time("a.bought_at"),
         time("a.closed_at"),
-        _text("a.status"),
+        _text("COALESCE(st.label, a.status)"),
         _text("a.service"),
         _text("COALESCE(sn.name, a.service)"),
         "a.country::text",
@@ -202,6 +207,16 @@ def _name_arrays(
     return service_keys, service_codes, service_names, country_keys, country_codes, country_names
 
 
+_STATUS = next(column for column in HISTORY_COLUMNS if column.header == "status")
+
+
+def _status_arrays(flavour: Flavour) -> tuple[list[str], list[str]]:
+    """The status labels the Python writer would write (`Column.code_labels`: translated in the Excel
+    flavour, none in the plain one, where the code is written), as arrays of codes and labels."""
+    labels = _STATUS.code_labels(flavour) or {}
+    return list(labels), list(labels.values())
+
+
 def copy_statement(
     membership: Membership, filters: HistoryFilters, flavour: Flavour = PLAIN
 ) -> tuple[str, tuple]:
@@ -227,6 +242,8 @@ def copy_statement(
         f"LEFT JOIN LATERAL (SELECT sum(l.amount) FILTER (WHERE l.kind <> {refund}) AS {SPENT}, "
         f"sum(l.amount) FILTER (WHERE l.kind = {refund}) AS {REFUNDED}, sum(l.amount) AS {NET} "
         "FROM accounts_ledgerentry l WHERE l.purchase_ref = 'activation:' || a.id::text) m ON true "
+        # A status's label in the Excel flavour (none in the plain one: the code stays).
+        "LEFT JOIN unnest(%s::text[], %s::text[]) AS st(code, label) ON st.code = a.status "
         "LEFT JOIN unnest(%s::bigint[], %s::text[], %s::text[]) AS sn(key_id, code, name) "
         "ON sn.key_id = a.api_key_id AND sn.code = a.service "
         "LEFT JOIN unnest(%s::bigint[], %s::integer[], %s::text[]) AS cn(key_id, code, name) "
@@ -234,7 +251,7 @@ def copy_statement(
         f"WHERE a.id IN ({ids_sql}) ORDER BY a.created_at DESC, a.id DESC) "
         f"TO STDOUT WITH (FORMAT csv, {options})"
     )
-    return sql, (*_name_arrays(membership, flavour.language), *params)
+    return sql, (*_status_arrays(flavour), *_name_arrays(membership, flavour.language), *params)
 
 
 # A stored phrase as COPY writes it in a cell: quoted, its own quotes doubled.

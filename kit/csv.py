@@ -9,10 +9,11 @@ Every export comes in two flavours, chosen per download with `?format=` (`chosen
 - **Excel** (the default, for people): UTF-8 with a byte-order mark (so a double-clicked file shows
   Cyrillic right), the separator and decimal mark of the reader's language (Russian: `;` and `12,5000`;
   English: `,` and `12.5000`, as each language's Excel expects), times as `2026-03-01 15:00:00` in the
-  reader's time zone (`kit.formats.sheet_time`), headers as translated labels.
+  reader's time zone (`kit.formats.sheet_time`), headers as translated labels, and a code from a fixed
+  set of choices (a status, a ledger kind) as its translated label (`Column.labels`).
 - **Plain** (`?format=plain`, for scripts): RFC 4180 (Python's default dialect: comma, `"` quoting only
   where needed, CRLF line ends), UTF-8 without a BOM, `.` decimals, times in UTC ISO 8601
-  (`kit.formats.iso_time`), headers as stable English names, names in English; the same bytes
+  (`kit.formats.iso_time`), headers as stable English names, codes as codes, names in English; the same bytes
   whoever downloads it.
 
 PostgreSQL's COPY of the activation history writes either flavour in exactly these bytes
@@ -34,13 +35,15 @@ streams after the view returned, when the request's activations may already be u
 """
 
 import csv
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from decimal import Decimal
+from enum import Enum
 from typing import Any, Generic, TypeVar
 
 from django.conf import settings
+from django.db.models import Choices
 from django.http import QueryDict, StreamingHttpResponse
 from django.utils import timezone, translation
 from django.utils.formats import get_format
@@ -110,15 +113,46 @@ def chosen_flavour(query: QueryDict) -> Flavour:
 @dataclass(frozen=True)
 class Column(Generic[Record]):
     """One column of an export: its stable name (the plain header), how to read its value from one record,
-    and its label (the Excel header, translated; the name when there is none)."""
+    and its label (the Excel header, translated; the name when there is none).
+
+    A column holding a code from a fixed set (a model's choices) names that set in `labels`: a Django
+    choices class (`ActivationStatus`) or a mapping of code to translated label. The Excel flavour writes
+    each code's label in the reader's language (`Завершён`), the plain one the code itself (`finished`,
+    what scripts compare against); a code the set does not know is written as it is in both."""
 
     header: str
     value: Callable[[Record], Any]
     label: str | Promise | None = None
+    labels: type[Choices] | Mapping[Any, str | Promise] | None = field(default=None, hash=False)
 
     def title(self, flavour: "Flavour") -> str:
         """The header cell in `flavour` (call under the flavour's language)."""
         return str(self.label) if flavour.labelled and self.label is not None else self.header
+
+    def code_labels(self, flavour: "Flavour") -> dict[Any, str] | None:
+        """Each code of the column's set with the text `flavour` writes for it (the label in the flavour's
+        language), or None when the column's values are written as they are (no set, or the plain flavour).
+        The PostgreSQL COPY of an export builds its CASE from these too, so both write the same text."""
+        if not flavour.labelled or self.labels is None:
+            return None
+        pairs = self.labels.items() if isinstance(self.labels, Mapping) else self.labels.choices
+        with translation.override(flavour.language):
+            return {_code(code): str(label) for code, label in pairs}
+
+
+def _code(value: Any) -> Any:
+    """A choice's plain value: a member of a choices enum hashes by its name, not by its value."""
+    return value.value if isinstance(value, Enum) else value
+
+
+def _labelled(get: Callable[[Any], Any], labels: dict[Any, str]) -> Callable[[Any], Any]:
+    """`get`, with a code of the set read as its label (any other value as it is)."""
+
+    def read(record: Any) -> Any:
+        value = get(record)
+        return labels.get(_code(value), value)
+
+    return read
 
 
 _FORMULA_START_SET = frozenset(FORMULA_STARTS)
@@ -210,7 +244,10 @@ def csv_lines(
     """The header line (after the BOM in the Excel flavour), then one line per record, each written when its
     record is read (constant memory)."""
     writer = csv.writer(_Line(), dialect=DIALECT, delimiter=flavour.delimiter)
-    getters = [column.value for column in columns]
+    getters = []
+    for column in columns:
+        labels = column.code_labels(flavour)  # translated once per file, not once per row
+        getters.append(column.value if labels is None else _labelled(column.value, labels))
     write = _cell_writer(_formats(flavour))
     # The rows too: a stored message in a cell (kit.phrases) is said in the flavour's language, whenever
     # the response streams (one activation for the whole file, not one per row).

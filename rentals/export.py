@@ -3,13 +3,14 @@
 
 The money columns are the ledger's (`purchases.selectors.money_of`): `cost` is everything booked on the rent
 (the rent, its extensions, corrections), `refund` what came back, `net` what it really cost; all empty for
-a rent that was never made. Service and country come as code and name."""
+a rent that was never made. Service and country come as code and name; a status (and how a message came)
+as its translated label in the Excel flavour and as its code in the plain one (`kit.csv.Column.labels`)."""
 
 from django.utils.translation import gettext_lazy as _
 
 from kit.csv import Column
 from purchases.selectors import money_of
-from rentals.models import Rental, RentalSms
+from rentals.models import Rental, RentalSms, RentalSmsVia, RentalStatus
 
 RENTAL_COLUMNS: list[Column[Rental]] = [
     Column("id", lambda r: r.public_id, _("Id")),
@@ -23,7 +24,7 @@ RENTAL_COLUMNS: list[Column[Rental]] = [
     Column("country", lambda r: r.country, _("Country code")),
     Column("country_name", lambda r: r.country_name, _("Country")),
     Column("operator", lambda r: r.operator, _("Operator")),
-    Column("status", lambda r: r.status, _("Status")),
+    Column("status", lambda r: r.status, _("Status"), RentalStatus),  # the label in Excel, the code in plain
     Column("hours", lambda r: r.hours, _("Hours")),
     Column("created_at", lambda r: r.created_at, _("Created")),
     Column("started_at", lambda r: r.started_at, _("Started")),
@@ -50,5 +51,5 @@ MESSAGE_COLUMNS: list[Column[RentalSms]] = [
     Column("from", lambda sms: sms.phone_from, _("From")),
     Column("text", lambda sms: sms.text, _("Text")),
     Column("code", lambda sms: sms.code, _("Code")),
-    Column("via", lambda sms: sms.via, _("Via")),
+    Column("via", lambda sms: sms.via, _("Via"), RentalSmsVia),
 ]

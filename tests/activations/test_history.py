@@ -15,6 +15,7 @@ from django.urls import reverse
 
 from accounts.models import ApiKey, LedgerEntry, LedgerKind, Membership, Team, User
 from activations import selectors
+from activations.export import HEADER, LEDGER_COLUMNS
 from activations.models import Activation, ActivationStatus, Sms
 from activations.services import BuyRequest, activation_buy
 from providers.keys import provider_of
@@ -25,6 +26,7 @@ from .test_views import login, url
 
 _ids = itertools.count(10**10)
 BASE = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+HEADER_INDEX = {name: index for index, name in enumerate(HEADER)}
 
 
 @pytest.fixture
@@ -238,6 +240,45 @@ def test_the_ledger_csv_has_the_money_movements(team, alice, bob, vera, make_key
     )
 
 
+def _russian_excel(response) -> list[dict[str, str]]:
+    """A Russian Excel download read by the columns' stable names (its header is translated)."""
+    text = b"".join(response.streaming_content).decode("utf-8")
+    assert text.startswith("\ufeff")
+    _header, *rows = csv.reader(io.StringIO(text.removeprefix("\ufeff")), delimiter=";")
+    return rows
+
+
+def test_a_russian_excel_history_says_each_status_and_the_plain_one_keeps_its_code(team, alice, key):
+    _rows(team, key, 1, member=alice)
+    _rows(team, key, 1, member=alice, status=ActivationStatus.CANCELLED, start=BASE + timedelta(hours=1))
+    _rows(team, key, 1, member=alice, status=ActivationStatus.FAILED, start=BASE + timedelta(hours=2))
+    User.objects.filter(pk=alice.pk).update(language="ru")
+    client = login(alice)
+    status = HEADER_INDEX["status"]
+    excel = [row[status] for row in _russian_excel(client.get(url("history_csv", team)))]
+    assert excel == ["Не куплен", "Отменён", "Завершён"]  # newest first
+    assert [row["status"] for row in _csv(client.get(url("history_csv", team), PLAIN))] == [
+        "failed",
+        "cancelled",
+        "finished",
+    ]
+
+
+def test_a_russian_excel_ledger_says_each_kind_and_the_plain_one_keeps_its_code(team, alice, key):
+    for kind, amount, seconds in ((LedgerKind.PURCHASE, "12.5", 0), (LedgerKind.REFUND, "-12.5", 1)):
+        entry = LedgerEntry.objects.create(
+            team=team, api_key=key, member=alice, kind=kind, amount=Decimal(amount), currency="RUB",
+            reference="1", event_key=f"test:{kind}",
+        )  # fmt: skip
+        LedgerEntry.objects.filter(pk=entry.pk).update(created_at=BASE + timedelta(seconds=seconds))
+    User.objects.filter(pk=alice.pk).update(language="ru")
+    client = login(alice)
+    ledger_url = reverse("activations:ledger_csv", args=[team.slug])
+    kind = [column.header for column in LEDGER_COLUMNS].index("kind")
+    assert [row[kind] for row in _russian_excel(client.get(ledger_url))] == ["Возврат", "Покупка"]
+    assert [row["kind"] for row in _csv(client.get(ledger_url, PLAIN))] == ["refund", "purchase"]
+
+
 def test_other_teams_rows_never_show(team, alice, charlie, key):
     other = Team.objects.get(slug="other")
     foreign_key = make_key(other, label="Foreign", secret="sk-foreign-00000000000")
@@ -352,6 +393,7 @@ def test_the_postgresql_copy_export_matches_the_python_one_byte_for_byte(team, a
     assert "'" + HYPERLINK.replace('"', '""') in copied and ",'+79001234567," in copied
     assert ",'\tTAB," in copied and '"\'\rCR"' in copied and ",-5.1235,0.0000,-5.1235," in copied
     assert ",'-,'=,'=," in copied
+    assert ",finished,tg,Telegram," in copied and "Finished" not in copied  # codes, for scripts
 
 
 @pytest.mark.skipif(
@@ -371,6 +413,12 @@ def test_the_postgresql_copy_of_the_excel_flavour_matches_the_python_one_byte_fo
     _book(rows[1], LedgerKind.PURCHASE, "12.5")
     _book(rows[1], LedgerKind.REFUND, "-12.5", event="refund")
     _formulas_everywhere(team, key, alice, rows[2])
+    # Statuses as their labels in the reader's language (one with a comma, quoted in English), a code
+    # outside the choices as it is.
+    Activation.objects.filter(pk=rows[3].pk).update(status=ActivationStatus.FAILED)
+    Activation.objects.filter(pk=rows[4].pk).update(status=ActivationStatus.UNKNOWN)
+    Activation.objects.filter(pk=rows[5].pk).update(status=ActivationStatus.PENDING)
+    Activation.objects.filter(pk=rows[6].pk).update(status="=odd")
     provider = provider_of(key, create=True)
     Provider.objects.filter(pk=provider.pk).update(catalog_synced_at=BASE)
     CatalogService.objects.create(provider=provider, code="tg", name_en="Telegram", name_ru="Телеграм")
@@ -387,6 +435,11 @@ def test_the_postgresql_copy_of_the_excel_flavour_matches_the_python_one_byte_fo
         assert ";tg;Телеграм;0;Россия;" in text and ";0,0725;0,0000;0,0725;" in text
         assert ";12,5000;12,5000;0,0000;" in text and '"a;b"' in text
         assert "2026-03-01 15:00:00" in text  # 12:00 UTC in Moscow
+        assert ";Завершён;tg;" in text and ";Не куплен;tg;" in text and ";Покупка…;tg;" in text
+        assert (
+            ";Результат неизвестен, проверяем;tg;" in text and ";'=odd;tg;" in text and "finished" not in text
+        )
     else:
         assert ",tg,Telegram,0,Russia," in text and ",0.0725,0.0000,0.0725," in text
         assert "2026-03-01 07:00:00" in text and "2026-09-17 08:00:00" in text  # EST, then EDT
+        assert ",Finished,tg," in text and ',"Outcome unknown, checking",tg,' in text and ",'=odd,tg," in text

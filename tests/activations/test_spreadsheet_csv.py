@@ -96,7 +96,13 @@ def test_the_russian_excel_csv_sums_its_net_column_to_the_ledger(team, bob, make
     assert _number(back["cost"]) == _number(back["refund"]) == cancelled.cost and back["net"] == "0,0000"
     assert _number(rows[kept.upstream_id]["net"]) == kept.cost
     assert (rows["never"]["cost"], rows["never"]["refund"], rows["never"]["net"]) == ("", "", "")
-    assert rows["never"]["status"] == ActivationStatus.FAILED
+    # Each status as the reader says it, not its code.
+    assert [rows[a.upstream_id or "never"]["status"] for a in (finished, cancelled, kept, never)] == [
+        "Завершён",
+        "Отменён",
+        "Ожидает код",
+        "Не куплен",
+    ]
 
     # Names beside codes, in the reader's language.
     first = rows[finished.upstream_id]

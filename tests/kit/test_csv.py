@@ -230,3 +230,58 @@ def test_the_flavour_is_chosen_by_the_query():
 def test_the_response_in_the_excel_flavour_starts_with_the_utf8_bom():
     response = csv_response("x.csv", [Column("n", lambda n: n)], [1], flavour=excel_flavour("en", UTC))
     assert b"".join(response.streaming_content) == b"\xef\xbb\xbfn\r\n1\r\n"
+
+
+class _Outcome(models.TextChoices):
+    # Labels the catalogue translates already (the model choices of activations and rentals use them).
+    FINISHED = "finished", _lazy("Finished")
+    CANCELLED = "cancelled", _lazy("Cancelled")
+
+
+class _Level(models.IntegerChoices):
+    LOW = 1, _lazy("Refund")
+
+
+_CODED = [
+    Column("status", lambda record: record[0], _lazy("Status"), _Outcome),
+    Column("level", lambda record: record[1], labels=_Level),
+    Column("kind", lambda record: record[2], labels={"w": "=wide", "n": "narrow"}),
+]
+_CODED_RECORDS = [
+    ("finished", 1, "w"),
+    (_Outcome.CANCELLED, _Level.LOW, "n"),  # members as well as plain values
+    ("unknown-code", 2, None),  # outside the set: written as it is
+]
+
+
+def test_the_excel_flavour_writes_a_codes_translated_label():
+    body = "".join(csv_lines(_CODED, _CODED_RECORDS, excel_flavour("ru", UTC)))
+    assert body == (
+        "\ufeffСтатус;level;kind\r\n"
+        "Завершён;Возврат;'=wide\r\n"  # a label is text like any other: neutralised against formulas
+        "Отменён;Возврат;narrow\r\n"
+        "unknown-code;2;\r\n"
+    )
+    english = "".join(csv_lines(_CODED, _CODED_RECORDS, excel_flavour("en", UTC)))
+    assert english.splitlines()[1:] == [
+        "Finished,Refund,'=wide",
+        "Cancelled,Refund,narrow",
+        "unknown-code,2,",
+    ]
+
+
+def test_the_plain_flavour_keeps_the_codes():
+    with translation.override("ru"):
+        body = "".join(csv_lines(_CODED, _CODED_RECORDS, PLAIN))
+    assert body == "status,level,kind\r\nfinished,1,w\r\ncancelled,1,n\r\nunknown-code,2,\r\n"
+
+
+def test_code_labels_are_in_the_flavours_language_and_none_for_plain():
+    status = _CODED[0]
+    with translation.override("en"):
+        assert status.code_labels(excel_flavour("ru", UTC)) == {
+            "finished": "Завершён",
+            "cancelled": "Отменён",
+        }
+    assert status.code_labels(PLAIN) is None
+    assert Column("n", lambda n: n).code_labels(excel_flavour("ru", UTC)) is None

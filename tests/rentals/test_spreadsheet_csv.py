@@ -79,3 +79,10 @@ def test_the_russian_excel_rentals_csv_sums_its_net_column_to_the_ledger(team, a
     never = rows[str(refused.public_id)]
     assert (never["cost"], never["refund"], never["net"]) == ("", "", "")
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", longer["created_at"])
+    # Each status as the reader says it, not its code.
+    assert [rows[str(r.public_id)]["status"] for r in (extended, cancelled, kept, refused)] == [
+        "Активен",
+        "Отменён",
+        "Активен",
+        "Не арендован",
+    ]

@@ -18,7 +18,8 @@ from django.utils import timezone
 
 from accounts.models import LedgerEntry, LedgerKind, User
 from rentals import polling
-from rentals.models import Rental, RentalSms, RentalStatus
+from rentals.export import MESSAGE_COLUMNS, RENTAL_COLUMNS
+from rentals.models import Rental, RentalSms, RentalSmsVia, RentalStatus
 from rentals.services import RentRequest, rental_rent
 from tests.accounts.conftest import make_key as make_team_key
 from tests.rentals.conftest import shift_end
@@ -220,6 +221,35 @@ def test_csv_exports_neutralise_formulas(team, alice):
     [message] = csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode()))
     assert message["text"] == "'" + HYPERLINK and message["from"] == "'@bank"
     assert message["code"] == "123456" and message["phone"] == "'+79001234567"
+
+
+def _sheet(response, delimiter: str) -> list[dict[str, str]]:
+    """A download read by the columns' stable names (the Excel header is translated): the header's order."""
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    _header, *rows = csv.reader(io.StringIO(text), delimiter=delimiter)
+    return rows
+
+
+def test_a_russian_excel_export_says_each_status_and_how_a_message_came(team, alice):
+    api_key = make_team_key(team)
+    rental = Rental.objects.create(
+        team=team, api_key=api_key, member=alice, upstream_id="555", phone="79001234567", service="tg",
+        country=0, cost=Decimal("5"), currency="RUB", status=RentalStatus.ACTIVE,
+    )  # fmt: skip
+    RentalSms.objects.create(team=team, rental=rental, text="Code 1", fingerprint="f1", via=RentalSmsVia.POLL)
+    User.objects.filter(pk=alice.pk).update(language="ru")
+    client = login(alice)
+    status = [column.header for column in RENTAL_COLUMNS].index("status")
+    via = [column.header for column in MESSAGE_COLUMNS].index("via")
+    rentals, messages = (
+        reverse("rentals:export", args=[team.slug]),
+        reverse("rentals:export_messages", args=[team.slug]),
+    )
+    assert [row[status] for row in _sheet(client.get(rentals), ";")] == ["Активен"]
+    assert [row[via] for row in _sheet(client.get(messages), ";")] == ["Опрос"]
+    # The plain flavour keeps the codes scripts compare against.
+    assert [row[status] for row in _sheet(client.get(rentals, PLAIN), ",")] == ["active"]
+    assert [row[via] for row in _sheet(client.get(messages, PLAIN), ",")] == ["poll"]
 
 
 def test_history_is_keyset_paginated(rented, team, alice):
