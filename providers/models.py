@@ -34,7 +34,7 @@ class Provider(models.Model):
     def name(self) -> str:
         """The profile's display name (the slug for a profile that no longer exists)."""
         profile = PROFILES.get(self.profile)
-        return profile.name if profile else self.profile
+        return str(profile.name) if profile else self.profile
 
 
 class CatalogCountry(models.Model):
