@@ -7,6 +7,7 @@ The browser speaks Russian (Accept-Language); the member has chosen no language,
 
 import csv
 import io
+import os
 import re
 from decimal import Decimal
 from pathlib import Path
@@ -27,6 +28,8 @@ from tests.conftest import PASSWORD, celery_worker, sandbox_account
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PHONE = {"width": 390, "height": 844}
+# Set SIMDESK_SCREENSHOTS=/some/dir to keep a screenshot of every page the story checks.
+SCREENSHOTS = os.environ.get("SIMDESK_SCREENSHOTS")
 
 # Latin words a Russian page may show: names of things (brands, the product, units), not interface words.
 NAMES = {
@@ -87,6 +90,10 @@ def scroll_width(page: Page) -> int:
 def check_page(page: Page, where: str) -> None:
     """The page is Russian through and through and fits the phone's width."""
     page.wait_for_load_state("networkidle")
+    if SCREENSHOTS:
+        Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
+        name = re.sub(r"\W+", "-", where).strip("-")
+        page.screenshot(path=str(Path(SCREENSHOTS) / f"{name}.png"), full_page=True)
     words = english_words(page)
     if words:
         text = page.evaluate(PAGE_WORDS)
@@ -212,6 +219,10 @@ def test_the_operators_story_in_russian_on_a_phone(phone, desk, workers, tmp_pat
     header, body = rows[0], rows[1:]
     assert not {word for cell in header for word in LATIN_WORD.findall(cell)} - NAMES, header
     assert len(body) == 1
+    # The rows speak Russian too: statuses as words, names beside codes; Latin only in names.
+    cells = " ".join(cell for row in body for cell in row)
+    assert not english_words_in(cells) - {"oleg"}, english_words_in(cells)
+    assert "Завершён" in body[0]
     with translation.override("ru"):
         net = header.index(gettext("Net spent"))
     spent = sum(Decimal(r[net].replace(",", ".")) for r in body if r[net])
