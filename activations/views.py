@@ -73,7 +73,7 @@ def _outcome_message(activation: Activation) -> tuple[str, str]:
         return "error", phrase_text(activation.error_message) or _("The number was not bought.")
     return "success", _("Bought +%(phone)s for %(service)s.") % {
         "phone": activation.phone or "…",
-        "service": activation.service,
+        "service": catalog.service_label(activation.api_key, activation.service),
     }
 
 

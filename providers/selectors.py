@@ -231,6 +231,11 @@ def names(api_key: ApiKey, *, allow_fetch: bool = False) -> tuple[dict[str, str]
     return country_map, service_map
 
 
+def service_label(api_key: ApiKey, code: str) -> str:
+    """A service's name for a sentence ("Bought +7... for Telegram."), its code when the catalogue lacks it."""
+    return names(api_key)[1].get(code) or code
+
+
 # --- names typed by a member: one lookup for every picker and filter ---------------------------------
 
 

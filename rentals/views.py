@@ -22,6 +22,7 @@ from accounts.services import ActionRefused
 from kit import boards
 from kit.csv import chosen_flavour, csv_response
 from kit.phrases import phrase_text
+from providers.selectors import service_label
 from purchases.services import PurchaseRefused
 from rentals import export, selectors
 from rentals.filters import HistoryFilters
@@ -211,7 +212,7 @@ def rent(request: HttpRequest, membership: Membership) -> HttpResponse:
                         _("Rented %(phone)s for %(service)s until %(end)s.")
                         % {
                             "phone": rental.phone,
-                            "service": rental.service,
+                            "service": service_label(rental.api_key, rental.service),
                             "end": timezone.localtime(rental.ends_at).strftime("%Y-%m-%d %H:%M"),
                         },
                     )

@@ -170,6 +170,7 @@ def test_the_operators_story_in_russian_on_a_phone(phone, desk, workers, tmp_pat
     row = page.locator(f"#act-{activation.public_id}")
     expect(row).to_contain_text(f"+{activation.phone}")
     expect(row).to_contain_text("Россия")
+    expect(page.locator(".flash-success")).to_contain_text(f"+{activation.phone} для Telegram")
     check_page(page, "board, waiting for the code")
 
     # The code arrives by itself.
