@@ -136,7 +136,9 @@ def country_choices(membership: Membership, api_key: ApiKey | None = None) -> li
     return _choices(membership, api_key, "country")
 
 
-def picker_options(membership: Membership, api_key: ApiKey | None = None) -> tuple[list[Option], list[Option]]:
+def picker_options(
+    membership: Membership, api_key: ApiKey | None = None
+) -> tuple[list[Option], list[Option]]:
     """(services, countries) of the key's (or the member's) providers for the pickers: the stored
     catalogue's entries with their names in every language, and the codes with stored prices."""
     providers = [
