@@ -21,6 +21,7 @@ from accounts.permissions import SpendDenied, team_view
 from accounts.services import ActionRefused
 from kit import boards
 from kit.csv import chosen_flavour, csv_response
+from kit.formats import money_text
 from kit.phrases import phrase_text
 from providers.selectors import service_label
 from purchases.services import PurchaseRefused
@@ -121,11 +122,11 @@ def rental_action(request: HttpRequest, membership: Membership) -> HttpResponse:
     except ActionRefused as exc:
         return _after_board_post(request, membership, "error", exc.message)
     if action == "finish":
-        done = _("%(phone)s: finished.") % {"phone": rental.phone}
+        done = _("%(phone)s: finished.") % {"phone": f"+{rental.phone}"}
     else:
         done = _("%(phone)s: cancelled; %(amount)s %(currency)s comes back.") % {
-            "phone": rental.phone,
-            "amount": rental.cost,
+            "phone": f"+{rental.phone}",
+            "amount": money_text(rental.cost),
             "currency": rental.currency,
         }
     return _after_board_post(request, membership, "success", done)
@@ -143,7 +144,7 @@ def resolve(request: HttpRequest, membership: Membership) -> HttpResponse:
     except ActionRefused as exc:
         return _after_board_post(request, membership, "error", exc.message)
     if upstream_id:
-        done = _("%(phone)s is recorded as this rent.") % {"phone": rental.phone}
+        done = _("%(phone)s is recorded as this rent.") % {"phone": f"+{rental.phone}"}
     else:
         done = _("Recorded as not rented.")
     return _after_board_post(request, membership, "success", done)
@@ -211,7 +212,7 @@ def rent(request: HttpRequest, membership: Membership) -> HttpResponse:
                         request,
                         _("Rented %(phone)s for %(service)s until %(end)s.")
                         % {
-                            "phone": rental.phone,
+                            "phone": f"+{rental.phone}",
                             "service": service_label(rental.api_key, rental.service),
                             "end": timezone.localtime(rental.ends_at).strftime("%Y-%m-%d %H:%M"),
                         },
@@ -263,14 +264,14 @@ def extend(request: HttpRequest, membership: Membership, rental_id: uuid.UUID) -
                     messages.success(
                         request,
                         _("%(phone)s re-ordered for %(hours)s h under a new id.")
-                        % {"phone": rental.phone, "hours": hours},
+                        % {"phone": f"+{rental.phone}", "hours": hours},
                     )
                 else:
                     messages.success(
                         request,
                         _("%(phone)s extended by %(hours)s h, until %(end)s.")
                         % {
-                            "phone": rental.phone,
+                            "phone": f"+{rental.phone}",
                             "hours": hours,
                             "end": timezone.localtime(renewal.new_ends_at).strftime("%Y-%m-%d %H:%M"),
                         },
@@ -315,7 +316,7 @@ def auto_renew(request: HttpRequest, membership: Membership, rental_id: uuid.UUI
                         if data["enabled"]
                         else _("Auto-renew is off for %(phone)s.")
                     )
-                    % {"phone": rental.phone},
+                    % {"phone": f"+{rental.phone}"},
                 )
                 return boards.page_redirect(request, _board_url(membership))
     else:
