@@ -80,33 +80,34 @@ class SignupForm(UserCreationForm):
         fields = ("username", "email")
 
 
-# Russia's zones west to east, then its neighbours': the zones most of our users pick, listed first.
-COMMON_ZONES = (
-    "Europe/Kaliningrad",
-    "Europe/Moscow",
-    "Europe/Samara",
-    "Asia/Yekaterinburg",
-    "Asia/Omsk",
-    "Asia/Novosibirsk",
-    "Asia/Krasnoyarsk",
-    "Asia/Irkutsk",
-    "Asia/Yakutsk",
-    "Asia/Vladivostok",
-    "Asia/Magadan",
-    "Asia/Kamchatka",
-    "Europe/Minsk",
-    "Europe/Kyiv",
-    "Europe/Chisinau",
-    "Asia/Tbilisi",
-    "Asia/Yerevan",
-    "Asia/Baku",
-    "Asia/Almaty",
-    "Asia/Tashkent",
-    "Asia/Bishkek",
-    "Asia/Dushanbe",
-    "Asia/Ashgabat",
-    "UTC",
-)
+# Russia's zones west to east, then its neighbours': the zones most of our users pick, listed first, by
+# their cities' names in the reader's language.
+COMMON_ZONES = {
+    "Europe/Kaliningrad": _("Kaliningrad"),
+    "Europe/Moscow": _("Moscow"),
+    "Europe/Samara": _("Samara"),
+    "Asia/Yekaterinburg": _("Yekaterinburg"),
+    "Asia/Omsk": _("Omsk"),
+    "Asia/Novosibirsk": _("Novosibirsk"),
+    "Asia/Krasnoyarsk": _("Krasnoyarsk"),
+    "Asia/Irkutsk": _("Irkutsk"),
+    "Asia/Yakutsk": _("Yakutsk"),
+    "Asia/Vladivostok": _("Vladivostok"),
+    "Asia/Magadan": _("Magadan"),
+    "Asia/Kamchatka": _("Kamchatka"),
+    "Europe/Minsk": _("Minsk"),
+    "Europe/Kyiv": _("Kyiv"),
+    "Europe/Chisinau": _("Chisinau"),
+    "Asia/Tbilisi": _("Tbilisi"),
+    "Asia/Yerevan": _("Yerevan"),
+    "Asia/Baku": _("Baku"),
+    "Asia/Almaty": _("Almaty"),
+    "Asia/Tashkent": _("Tashkent"),
+    "Asia/Bishkek": _("Bishkek"),
+    "Asia/Dushanbe": _("Dushanbe"),
+    "Asia/Ashgabat": _("Ashgabat"),
+    "UTC": "UTC",
+}
 
 
 # The IANA regions, by their names in the reader's language; the legacy aliases (US/..., Etc/...) are not
@@ -136,17 +137,20 @@ def _zone_names() -> tuple[tuple[str, tuple[str, ...]], ...]:
     return tuple((region, tuple(sorted(names))) for region, names in groups.items() if names)
 
 
-def zone_label(name: str, now: datetime | None = None) -> str:
-    """ "Europe/Moscow (UTC+03:00)": the offset now, so a zone can be recognised by its clock."""
+def zone_label(name: str, now: datetime | None = None, city: str | None = None) -> str:
+    """ "Europe/Moscow (UTC+03:00)", or "Москва (UTC+03:00)" given its city: the offset now, so a zone can
+    be recognised by its clock."""
     offset = (now or timezone.now()).astimezone(zoneinfo.ZoneInfo(name)).strftime("%z")
-    return f"{name.replace('_', ' ')} (UTC{offset[:3]}:{offset[3:]})"
+    return f"{city or name.replace('_', ' ')} (UTC{offset[:3]}:{offset[3:]})"
 
 
 def time_zone_choices() -> list:
     """Grouped choices for a time zone <select>: the common zones first, then every zone by region."""
     now = timezone.now()
     available = zoneinfo.available_timezones()
-    common = [(name, zone_label(name, now)) for name in COMMON_ZONES if name in available]
+    common = [
+        (name, zone_label(name, now, str(city))) for name, city in COMMON_ZONES.items() if name in available
+    ]
     return [
         (_("Common"), common),
         *(
