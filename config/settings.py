@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "activations",
     "rentals",
     "prices",
+    "gateway",
     # Only for its management commands (compile_translations).
     "config",
 ]

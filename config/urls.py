@@ -24,6 +24,7 @@ urlpatterns = [
     path("", include("prices.urls")),
     path("", include("activations.urls")),
     path("", include("rentals.urls")),
+    path("", include("gateway.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -1,0 +1,1 @@
+"""The gateway's action handlers, one module per group; importing this package registers them all."""

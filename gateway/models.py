@@ -1,0 +1,60 @@
+"""Gateway keys: the keys the team's own scripts use to speak the provider protocol to simdesk.
+
+A gateway key is shown once when it is made and stored only as a keyed digest (`secret_digest`, as the
+provider keys' duplicate check does) with its first characters for recognising it; it acts as one member
+of one team, through one upstream key, within its own limits.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import ApiKey, Membership, Team
+
+
+class GatewayKey(models.Model):
+    """One script's key to simdesk's `/stubs/handler_api.php`, bound to a team, an upstream key and a member."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="gateway_keys")
+    label = models.CharField(_("label"), max_length=80)
+    # The first characters of the key, shown to tell keys apart; the key itself is never stored.
+    prefix = models.CharField(max_length=12, editable=False)
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    api_key = models.ForeignKey(
+        ApiKey, on_delete=models.PROTECT, related_name="gateway_keys", verbose_name=_("upstream key")
+    )
+    # Purchases count against this member's daily limit and are recorded as theirs.
+    member = models.ForeignKey(
+        Membership, on_delete=models.CASCADE, related_name="gateway_keys", verbose_name=_("acts as")
+    )
+    daily_budget = models.DecimalField(
+        _("daily budget"), max_digits=14, decimal_places=4, null=True, blank=True
+    )
+    max_price = models.DecimalField(
+        _("max price per purchase"), max_digits=14, decimal_places=4, null=True, blank=True
+    )
+    # Empty: every service / country the upstream sells.
+    services = models.JSONField(_("allowed services"), default=list, blank=True)
+    countries = models.JSONField(_("allowed countries"), default=list, blank=True)
+    read_only = models.BooleanField(_("read only"), default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["label"]
+        indexes = [models.Index(fields=["team", "revoked_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

@@ -1,0 +1,59 @@
+"""The actions the gateway answers: each protocol action name maps to one handler.
+
+Handlers live in `gateway/actions/` (one module per group) and register themselves with `@action`;
+`gateway.protocol` authenticates the call and dispatches it here.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.http import QueryDict
+
+from accounts.models import ApiKey, Membership
+from gateway.answers import Answer
+from gateway.models import GatewayKey
+
+
+@dataclass(frozen=True)
+class Call:
+    """One authenticated protocol request: the gateway key, its parameters (query string and form body
+    merged, the body winning) and the dialect the upstream's profile speaks (`classic` or `hero`)."""
+
+    gateway_key: GatewayKey
+    params: QueryDict
+    dialect: str
+
+    @property
+    def api_key(self) -> ApiKey:
+        return self.gateway_key.api_key
+
+    @property
+    def membership(self) -> Membership:
+        return self.gateway_key.member
+
+    @property
+    def hero(self) -> bool:
+        return self.dialect == "hero"
+
+
+Handler = Callable[[Call], Answer]
+
+
+@dataclass(frozen=True)
+class Action:
+    handler: Handler
+    # Spends money (or commits to spending): refused for read-only keys before anything else.
+    spends: bool = False
+
+
+ACTIONS: dict[str, Action] = {}
+
+
+def action(name: str, *, spends: bool = False) -> Callable[[Handler], Handler]:
+    """Register `handler` as the answer to the protocol action `name`."""
+
+    def register(handler: Handler) -> Handler:
+        ACTIONS[name] = Action(handler=handler, spends=spends)
+        return handler
+
+    return register
