@@ -157,11 +157,14 @@ def can_use_key(membership: Membership, api_key: ApiKey) -> bool:
 
 class SpendDenied(Exception):
     """A purchase refused by the team's own rules, before any upstream call. `phrase` is the reason to
-    store (`kit.phrases`, said in each reader's language); `message` the reason for whoever reads it now."""
+    store (`kit.phrases`, said in each reader's language); `message` the reason for whoever reads it now;
+    `code` which rule refused (`disabled`, `not_granted`, `banned`, `max_price`, `key_budget`,
+    `member_limit`, `price_unknown`, `via_budget`), for callers that answer in the provider protocol."""
 
-    def __init__(self, reason: Phrase):
+    def __init__(self, reason: Phrase, *, code: str = ""):
         super().__init__(reason.msgid)
         self.phrase = reason
+        self.code = code
 
     @property
     def message(self) -> str:
@@ -212,16 +215,20 @@ def check_spend_allowed(
     if not membership.can_buy:
         raise PermissionDenied
     if not api_key.is_usable:
-        raise SpendDenied(phrase(gettext_noop("The key “%(label)s” is disabled."), label=api_key.label))
+        raise SpendDenied(
+            phrase(gettext_noop("The key “%(label)s” is disabled."), label=api_key.label), code="disabled"
+        )
     if not can_use_key(membership, api_key):
         raise SpendDenied(
-            phrase(gettext_noop("You are not allowed to use the key “%(label)s”."), label=api_key.label)
+            phrase(gettext_noop("You are not allowed to use the key “%(label)s”."), label=api_key.label),
+            code="not_granted",
         )
     if api_key.banned_until and api_key.banned_until > timezone.now():
         raise SpendDenied(
             phrase(
                 gettext_noop("The provider has banned this key until %(until)s."), until=api_key.banned_until
-            )
+            ),
+            code="banned",
         )
     if amount is None:
         return
@@ -232,7 +239,8 @@ def check_spend_allowed(
                 gettext_noop("%(amount)s is above this key's maximum price per purchase (%(max)s)."),
                 amount=Money(amount, currency),
                 max=Money(api_key.max_price, currency),
-            )
+            ),
+            code="max_price",
         )
     if api_key.daily_budget is not None:
         left = api_key.daily_budget - spent_today(api_key=api_key) - pending_key
@@ -242,7 +250,8 @@ def check_spend_allowed(
                     gettext_noop("This key's daily budget is used up (%(left)s left of %(budget)s)."),
                     left=Money(max(left, Decimal("0")), currency),
                     budget=Money(api_key.daily_budget, currency),
-                )
+                ),
+                code="key_budget",
             )
     if membership.daily_spend_limit is not None:
         left = (
@@ -256,7 +265,8 @@ def check_spend_allowed(
                     gettext_noop("Your daily spend limit is reached (%(left)s left of %(limit)s)."),
                     left=Money(max(left, Decimal("0")), currency),
                     limit=Money(membership.daily_spend_limit, currency),
-                )
+                ),
+                code="member_limit",
             )
 
 

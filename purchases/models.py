@@ -55,6 +55,9 @@ class Purchase(models.Model):
     candidates = models.JSONField(default=list, blank=True)
     # Bumped on every change: the live board's "anything new?" check reads only this.
     updated_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # Where the purchase came from when not the browser (`gateway:<public_id>` of a gateway key): that
+    # source's own daily budget counts its purchases (`purchases.services.Via`). Empty for the browser.
+    via = models.CharField(max_length=60, blank=True, db_index=True)
 
     class Meta:
         abstract = True

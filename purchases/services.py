@@ -31,9 +31,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from accounts.models import ApiKey, LedgerEntry, LedgerKind, Membership, User
-from accounts.permissions import SpendDenied, check_spend_allowed
+from accounts.permissions import SpendDenied, check_spend_allowed, start_of_today
 from accounts.services import ActionRefused, audit_record
-from kit.phrases import Phrase, phrase, phrase_text
+from kit.phrases import Money, Phrase, phrase, phrase_text
 from providers import errors
 from providers.client import ProviderClient
 from providers.ratelimit import MAX_WAIT_SECONDS
@@ -64,12 +64,34 @@ def in_flight_timeout() -> timedelta:
 
 
 class PurchaseRefused(Exception):
-    """A purchase the provider definitely refused; `message` says why in plain words. Nothing was spent."""
+    """A purchase the provider definitely refused; `message` says why in plain words, `error` is the
+    provider's own refusal (its code, a minimum price), for callers that answer in the protocol. Nothing
+    was spent."""
 
-    def __init__(self, message: str, *, row: Purchase | None = None):
+    def __init__(
+        self, message: str, *, row: Purchase | None = None, error: errors.ProviderError | None = None
+    ):
         super().__init__(message)
         self.message = message
         self.row = row
+        self.error = error
+
+
+@dataclass(frozen=True)
+class Via:
+    """A purchase made other than from the browser (a gateway key's script): `code` is stored on the row
+    (`gateway:<public_id>`), `label` names it in the audit log, and `daily_budget` is its own limit, checked
+    under the same locks as every other limit, counting its money booked today and its money in flight."""
+
+    code: str
+    label: str = ""
+    daily_budget: Decimal | None = None
+
+    def names(self, summary: Phrase) -> Phrase:
+        """An audit summary that also names where the purchase came from."""
+        if not self.label:
+            return summary
+        return phrase(gettext_noop("%(what)s (gateway key “%(via)s”)"), what=summary, via=self.label)
 
 
 # --- money in flight ------------------------------------------------------------------------------
@@ -97,13 +119,22 @@ def register_in_flight(source: InFlight) -> None:
 
 
 def money_in_flight(
-    *, api_key: ApiKey | None = None, membership: Membership | None = None, currency: str | None = None
+    *,
+    api_key: ApiKey | None = None,
+    membership: Membership | None = None,
+    currency: str | None = None,
+    via: str = "",
 ) -> Decimal:
     """Money possibly spent by purchases not settled yet, by one key or by one member (across every key
-    and feature, in the key's currency), so simultaneous purchases cannot pass a limit together."""
+    and feature, in the key's currency), or made through one `via`, so simultaneous purchases cannot pass
+    a limit together."""
     total = ZERO
     for source in _in_flight:
         rows = source.model.objects.filter(status__in=source.statuses)
+        if via:
+            if not _has_via(source.model):
+                continue
+            rows = rows.filter(via=via)
         if api_key is not None:
             rows = rows.filter(**{source.key_path: api_key.pk})
         if membership is not None:
@@ -116,16 +147,72 @@ def money_in_flight(
     return total
 
 
-def has_limits(membership: Membership, api_key: ApiKey) -> bool:
+def _has_via(model: type[models.Model]) -> bool:
+    # Renewals count in flight for the key and the member, but carry no source of their own.
+    return any(field.name == "via" for field in model._meta.get_fields())
+
+
+def has_limits(membership: Membership, api_key: ApiKey, via: Via | None = None) -> bool:
     """Whether any limit applies, so that an unknown price must refuse the purchase."""
     return any(
-        value is not None for value in (api_key.max_price, api_key.daily_budget, membership.daily_spend_limit)
+        value is not None
+        for value in (
+            api_key.max_price,
+            api_key.daily_budget,
+            membership.daily_spend_limit,
+            via.daily_budget if via else None,
+        )
     )
 
 
-def lock_and_check(*, membership: Membership, api_key: ApiKey, amount: Decimal | None) -> None:
+def spent_today_via(*, team: Any, via: str, currency: str) -> Decimal:
+    """Net money booked today (the team's day) for purchases made through `via`: its ledger rows, found
+    through the purchases that carry it (refunds subtract)."""
+    refs: list[str] = []
+    for source in _in_flight:
+        if not _has_via(source.model):
+            continue
+        name = source.model._meta.model_name
+        refs += [
+            f"{name}:{pk}"
+            for pk in source.model.objects.filter(team=team, via=via).values_list("pk", flat=True)
+        ]
+    if not refs:
+        return ZERO
+    return (
+        LedgerEntry.objects.filter(
+            team=team, currency=currency, created_at__gte=start_of_today(team), purchase_ref__in=refs
+        ).aggregate(total=Sum("amount"))["total"]
+        or ZERO
+    )
+
+
+def _check_via_budget(*, membership: Membership, api_key: ApiKey, amount: Decimal, via: Via) -> None:
+    if via.daily_budget is None:
+        return
+    currency = api_key.currency
+    left = (
+        via.daily_budget
+        - spent_today_via(team=membership.team, via=via.code, currency=currency)
+        - money_in_flight(via=via.code, currency=currency)
+    )
+    if amount > left:
+        raise SpendDenied(
+            phrase(
+                gettext_noop("The gateway key's daily budget is used up (%(left)s left of %(budget)s)."),
+                left=Money(max(left, ZERO), currency),
+                budget=Money(via.daily_budget, currency),
+            ),
+            code="via_budget",
+        )
+
+
+def lock_and_check(
+    *, membership: Membership, api_key: ApiKey, amount: Decimal | None, via: Via | None = None
+) -> None:
     """Inside a transaction: lock the member, then the key (always this order, so spenders never wait on each
-    other in a cycle), then check grants and limits with every unsettled purchase counted."""
+    other in a cycle), then check grants and limits with every unsettled purchase counted; a `via`'s own
+    budget too (its purchases are one member's and one key's, so the same locks serialise them)."""
     # NO KEY UPDATE: rows that merely reference the member or key (new intents, ledger rows) are not blocked.
     Membership.objects.select_for_update(no_key=True).filter(pk=membership.pk).first()
     ApiKey.objects.select_for_update(no_key=True).filter(pk=api_key.pk).first()
@@ -136,6 +223,8 @@ def lock_and_check(*, membership: Membership, api_key: ApiKey, amount: Decimal |
         pending_key=money_in_flight(api_key=api_key),
         pending_member=money_in_flight(membership=membership, currency=api_key.currency),
     )
+    if via is not None and amount is not None:
+        _check_via_budget(membership=membership, api_key=api_key, amount=amount, via=via)
 
 
 T = TypeVar("T")
@@ -179,19 +268,21 @@ def purchase_intent(
     request_token: uuid.UUID | None,
     estimate: Decimal | None,
     unknown_price_hint: str | Promise = "",
+    via: Via | None = None,
     **fields: Any,
 ) -> tuple[Row, bool]:
     """Check limits and write the intent row before the upstream call. Returns (row, created).
 
     `estimate` is the money at stake; when it is unknown and a limit applies, the purchase is refused
-    (with the feature's `unknown_price_hint`) rather than checked against a guess.
+    (with the feature's `unknown_price_hint`) rather than checked against a guess. `via`: where the
+    purchase came from other than the browser, stored on the row, its own budget checked too.
 
     A `request_token` seen before returns the first row instead (a form sent twice buys once); two
     submissions racing each other are settled by the unique (team, request_token) constraint, and a
     deadlock between them is retried: nothing upstream has happened yet.
     """
     team = membership.team
-    if estimate is None and has_limits(membership, api_key):
+    if estimate is None and has_limits(membership, api_key, via):
         raise SpendDenied(
             phrase(
                 gettext_noop(
@@ -204,7 +295,8 @@ def purchase_intent(
                 gettext_noop(
                     "The price is unknown until the provider sells, so your limits cannot be checked."
                 )
-            )
+            ),
+            code="price_unknown",
         )
 
     def write() -> tuple[Row, bool]:
@@ -214,7 +306,9 @@ def purchase_intent(
                 return existing, False
         try:
             with transaction.atomic():
-                lock_and_check(membership=membership, api_key=api_key, amount=estimate)
+                lock_and_check(membership=membership, api_key=api_key, amount=estimate, via=via)
+                if via is not None:
+                    fields["via"] = via.code
                 row = model.objects.create(
                     team=team,
                     api_key=api_key,
@@ -247,7 +341,7 @@ def purchase_refused(row: Row, exc: errors.ProviderError, *, actor: User | None)
             error_message=words.stored(ERROR_MESSAGE_LENGTH),
             closed_at=timezone.now(),
         )
-        raise PurchaseRefused(phrase_text(words), row=row)
+        raise PurchaseRefused(phrase_text(words), row=row, error=exc)
     touch(
         row,
         status=UNKNOWN,
