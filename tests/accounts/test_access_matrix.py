@@ -23,6 +23,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from accounts import services
 from accounts.models import Membership, Role, Team, User
 from accounts.permissions import CAPABILITIES
+from gateway.models import GatewayKey
 from rentals.models import Rental
 from tests.accounts.conftest import client_for, make_key
 
@@ -58,6 +59,7 @@ OBJECT_PARAMS = {
     "invite": "invite_id",
     "rental": "rental_id",
     "job": "job_id",
+    "gateway_key": "gateway_key_id",
 }
 
 
@@ -146,6 +148,10 @@ TABLE = [
     Row("prices:balance_csv",          None,                 GET),
     Row("prices:spend_json",           None,                 GET),
     Row("prices:spend_csv",            None,                 GET),
+    # gateway: any member sees the gateway keys of the keys they see; owners and admins issue and revoke
+    Row("gateway:key_list",            None,                 GET),
+    Row("gateway:key_create",          "can_manage_keys",    FORM),
+    Row("gateway:key_revoke",          "can_manage_keys",    POST, "gateway_key"),
 ]
 # fmt: on
 ROWS = {row.name: row for row in TABLE}
@@ -308,15 +314,33 @@ def cast(django_db_setup, django_db_blocker) -> Iterator[Cast]:
         foreign_rental = Rental.objects.create(
             team=other, api_key=other_key, member=users["charlie"], service="tg", currency="RUB"
         )
+        own_key = make_key(team)
+        own_gateway_key = GatewayKey.objects.create(
+            team=team,
+            label="Bot",
+            prefix="own",
+            digest="own-digest",
+            api_key=own_key,
+            member=members["alice"],
+        )
+        foreign_gateway_key = GatewayKey.objects.create(
+            team=other,
+            label="Bot",
+            prefix="foreign",
+            digest="foreign-digest",
+            api_key=other_key,
+            member=other_owner,
+        )
         yield Cast(
             users=users,
             team=team,
             own={
-                "key": make_key(team).public_id,
+                "key": own_key.public_id,
                 "member": members["bob"].public_id,
                 "invite": invite.public_id,
                 "rental": uuid.uuid4(),
                 "job": uuid.uuid4().hex,
+                "gateway_key": own_gateway_key.public_id,
             },
             foreign={
                 "key": other_key.public_id,
@@ -325,6 +349,7 @@ def cast(django_db_setup, django_db_blocker) -> Iterator[Cast]:
                 "rental": foreign_rental.public_id,
                 # Jobs live with the worker, not in a table: an unknown id stands for another team's.
                 "job": uuid.uuid4().hex,
+                "gateway_key": foreign_gateway_key.public_id,
             },
         )
         transaction.set_rollback(True)

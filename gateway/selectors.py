@@ -1,0 +1,42 @@
+"""Team-scoped reads of gateway keys."""
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import Http404
+
+from accounts.models import Membership, Role, Team
+from accounts.permissions import parse_public_id, visible_keys
+from gateway.models import GatewayKey
+
+
+def gateway_keys_for(membership: Membership) -> QuerySet[GatewayKey]:
+    """The team's gateway keys the member sees: those acting through an upstream key the member sees
+    (every one for owners, admins and viewers; operators those of the keys granted to them). Active first."""
+    return (
+        GatewayKey.objects.filter(team=membership.team, api_key__in=visible_keys(membership).values("pk"))
+        .select_related("api_key", "member__user")
+        .order_by("revoked_at", "label", "pk")
+    )
+
+
+def get_gateway_key(membership: Membership, public_id: Any, *, write: bool = False) -> GatewayKey:
+    """A gateway key the member sees: 404 if foreign, unknown or not visible; with `write`, 403 unless the
+    member manages the team's keys."""
+    gateway_key = gateway_keys_for(membership).filter(public_id=parse_public_id(public_id)).first()
+    if gateway_key is None:
+        raise Http404
+    if write and not membership.can_manage_keys:
+        raise PermissionDenied
+    return gateway_key
+
+
+def first_owner(team: Team) -> Membership | None:
+    """The team's longest-standing owner: who a gateway key made from the command line acts as by default."""
+    return (
+        Membership.objects.select_related("user", "team")
+        .filter(team=team, role=Role.OWNER)
+        .order_by("created_at", "pk")
+        .first()
+    )
