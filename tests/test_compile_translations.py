@@ -6,7 +6,7 @@ import os
 import pytest
 from django.core.management import call_command
 
-from tests.i18n_catalog import write_catalog
+from tests.catalogs import write_catalog
 
 
 @pytest.fixture

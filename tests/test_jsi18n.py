@@ -8,14 +8,14 @@ from django.test import Client
 
 from config import jsi18n
 from tests.accounts.conftest import client_for
-from tests.i18n_catalog import install_russian
+from tests.catalogs import install_russian
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def fresh_catalogs(monkeypatch, tmp_path, settings):
-    install_russian(tmp_path, settings)
+    install_russian(settings, tmp_path)
     monkeypatch.setattr(jsi18n, "_rendered", {})
 
 

@@ -9,14 +9,14 @@ from django.test import Client
 
 from accounts.models import Membership, User
 from tests.accounts.conftest import client_for
-from tests.i18n_catalog import install_russian
+from tests.catalogs import install_russian
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def russian(tmp_path, settings):
-    install_russian(tmp_path, settings)
+    install_russian(settings, tmp_path)
 
 
 def _lang(response) -> str:
