@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy, gettext_noop
 from accounts.models import ApiKey, LedgerKind, Membership, User
 from accounts.services import ActionRefused, audit_record
 from activations.models import LIVE_STATUSES, Activation, ActivationStatus, Sms, SmsVia
-from kit.phrases import phrase
+from kit.phrases import Phrase, phrase
 from providers import errors
 from providers.client import ProviderClient
 from providers.keys import client_for_key, profile_for_key
@@ -31,6 +31,7 @@ from providers.services import api_key_mark_health
 from providers.webhooks import webhook_time
 from purchases.messages import describe_error
 from purchases.services import (
+    Via,
     has_limits,
     in_flight_timeout,
     ledger_book,
@@ -78,6 +79,8 @@ class BuyRequest:
     forward: bool = False
     verification: bool = False
     phone_exception: str = ""
+    # A ceiling sent upstream (Free Price) that is not the money at stake: a gateway key's maximum price.
+    price_cap: Decimal | None = None
 
 
 def record_intent(
@@ -89,6 +92,7 @@ def record_intent(
     estimate: Decimal | None = None,
     listed_price: bool = True,
     unknown_price_hint: str | Promise = "",
+    via: Via | None = None,
     **fields,
 ) -> tuple[Activation, bool]:
     """Check grants and limits and write the intent row (the purchase core's locks). Returns (row, created).
@@ -96,9 +100,10 @@ def record_intent(
     The money at stake is the member's maximum price, else `estimate`, else (when a limit applies) the
     price list's price; the core refuses it under a limit when none is known.
     `listed_price=False`: the price list does not price this purchase (an additional service).
+    `via`: bought other than from the browser (a gateway key), with that source's own budget.
     """
     at_stake = request.max_price if request.max_price is not None else estimate
-    if at_stake is None and listed_price and has_limits(membership, api_key):
+    if at_stake is None and listed_price and has_limits(membership, api_key, via):
         at_stake = estimate_price(
             api_key, service=request.service, country=request.country, forward=request.forward
         )
@@ -109,6 +114,7 @@ def record_intent(
         request_token=request_token,
         estimate=at_stake,
         unknown_price_hint=unknown_price_hint,
+        via=via,
         service=request.service,
         country=request.country,
         operator=request.operator,
@@ -119,9 +125,12 @@ def record_intent(
     )
 
 
-def _effective_max_price(api_key: ApiKey, requested: Decimal | None) -> Decimal | None:
-    """The key's maximum price caps whatever the member asked for, upstream too (Free Price)."""
-    candidates = [p for p in (requested, api_key.max_price) if p is not None]
+def _effective_max_price(
+    api_key: ApiKey, requested: Decimal | None, cap: Decimal | None = None
+) -> Decimal | None:
+    """The key's maximum price (and the request's own cap) caps whatever the member asked for, upstream too
+    (Free Price)."""
+    candidates = [p for p in (requested, api_key.max_price, cap) if p is not None]
     return min(candidates) if candidates else None
 
 
@@ -131,18 +140,26 @@ def activation_buy(
     api_key: ApiKey,
     request: BuyRequest,
     request_token: uuid.UUID | None = None,
+    via: Via | None = None,
+    estimate: Decimal | None = None,
 ) -> Activation:
-    """Buy a number. Raises SpendDenied (our rules) or PurchaseRefused (the provider's); nothing is spent then."""
+    """Buy a number. Raises SpendDenied (our rules) or PurchaseRefused (the provider's); nothing is spent then.
+
+    `via`: bought by a gateway key's script (its budget checked, its label in the audit log); `estimate`:
+    the price the caller read already, so the price list is not asked twice.
+    """
     activation, created = record_intent(
         membership=membership,
         api_key=api_key,
         request=request,
         request_token=request_token,
+        estimate=estimate,
         unknown_price_hint=gettext_lazy("Set a maximum price."),
+        via=via,
     )
     if not created:
         return activation
-    max_price = _effective_max_price(api_key, request.max_price)
+    max_price = _effective_max_price(api_key, request.max_price, request.price_cap)
     try:
         order = client_for_key(api_key).get_number_v2(
             service=request.service,
@@ -155,8 +172,13 @@ def activation_buy(
         )
     except errors.ProviderError as exc:
         return purchase_refused(activation, exc, actor=membership.user)
-    record_purchase(activation, order, actor=membership.user)
+    record_purchase(activation, order, actor=membership.user, via=via)
     return activation
+
+
+def _named(summary: Phrase, via: Via | None) -> Phrase:
+    # A gateway key's purchases and changes name the key in the audit log.
+    return via.names(summary) if via is not None else summary
 
 
 def expiry_time(api_key: ApiKey, bought_at: datetime, upstream_end: datetime | None) -> datetime:
@@ -172,6 +194,7 @@ def record_purchase(
     actor: User | None,
     reconciled: bool = False,
     outside: bool = False,
+    via: Via | None = None,
 ) -> bool:
     """Settle the intent with what the provider sold (from its answer, or found in its list) and book it.
 
@@ -201,7 +224,7 @@ def record_purchase(
         cost=cost,
         confirmed=confirmed,
         audit_action=action,
-        audit_summary=phrase(summary, service=activation.service, phone=order.phone),
+        audit_summary=_named(phrase(summary, service=activation.service, phone=order.phone), via),
         actor=actor,
         phone=order.phone,
         currency=order.currency or activation.currency,
@@ -325,12 +348,26 @@ ACTION_SUMMARIES = {
 }
 
 
-def activation_set_status(*, membership: Membership, activation: Activation, action: str) -> Activation:
-    """Report SMS sent (1), ask for another code (3), finish (6) or cancel (8). Raises ActionRefused."""
+class StatusRefused(ActionRefused):
+    """A status change refused, by our rules or the provider's; `code` says which in the protocol's words
+    (`BAD_STATUS`, `EARLY_CANCEL_DENIED`, `NO_ACTIVATION`, `BAD_KEY`, or the provider's own code), for
+    callers that answer in the protocol."""
+
+    def __init__(self, message: str, *, code: str, min_seconds: int | None = None):
+        super().__init__(message)
+        self.code = code
+        self.min_seconds = min_seconds
+
+
+def activation_set_status(
+    *, membership: Membership, activation: Activation, action: str, via: Via | None = None
+) -> Activation:
+    """Report SMS sent (1), ask for another code (3), finish (6) or cancel (8). Raises StatusRefused (an
+    ActionRefused). `via`: asked by a gateway key's script, named in the audit log."""
     if not membership.can_buy:
-        raise ActionRefused(_("Viewers cannot change activations."))
+        raise StatusRefused(_("Viewers cannot change activations."), code="BAD_KEY")
     if action not in ACTIONS:
-        raise ActionRefused(_("Unknown action."))
+        raise StatusRefused(_("Unknown action."), code="BAD_STATUS")
     allowed = {
         "ready": activation.can_report_ready,
         "another": activation.can_request_another,
@@ -338,11 +375,15 @@ def activation_set_status(*, membership: Membership, activation: Activation, act
         "cancel": activation.status == ActivationStatus.WAITING,
     }[action]
     if not allowed:
-        raise ActionRefused(_("This action is not possible in the activation's current state."))
+        raise StatusRefused(
+            _("This action is not possible in the activation's current state."), code="BAD_STATUS"
+        )
     if action == "cancel" and not activation.can_cancel_now:
-        raise ActionRefused(
+        raise StatusRefused(
             _("The provider allows cancelling from %(time)s.")
-            % {"time": timezone.localtime(activation.cancel_allowed_at).strftime("%H:%M:%S")}
+            % {"time": timezone.localtime(activation.cancel_allowed_at).strftime("%H:%M:%S")},
+            code="EARLY_CANCEL_DENIED",
+            min_seconds=profile_for_key(activation.api_key).cancel_lock_seconds,
         )
     client = client_for_key(activation.api_key)
     try:
@@ -352,17 +393,18 @@ def activation_set_status(*, membership: Membership, activation: Activation, act
         touch_activation(
             activation, cancel_allowed_at=(activation.bought_at or timezone.now()) + timedelta(seconds=lock)
         )
-        raise ActionRefused(describe_error(exc)) from None
+        raise StatusRefused(describe_error(exc), code=exc.code, min_seconds=lock) from None
     except (errors.NoActivation, errors.ActivationNotActive, errors.BadStatus) as exc:
         # Upstream moved on without us (expired, finished elsewhere): settle from its state.
         activation_refresh(activation=activation)
-        raise ActionRefused(
+        raise StatusRefused(
             _("The provider refused (%(code)s); the activation was refreshed from the provider.")
-            % {"code": exc.code}
+            % {"code": exc.code},
+            code=exc.code,
         ) from None
     except errors.ProviderError as exc:
         api_key_mark_health(api_key=activation.api_key, exc=exc)
-        raise ActionRefused(describe_error(exc)) from None
+        raise StatusRefused(describe_error(exc), code=exc.code) from None
     now = timezone.now()
     if action == "ready":
         touch_activation(activation, ready_reported=True)
@@ -379,7 +421,9 @@ def activation_set_status(*, membership: Membership, activation: Activation, act
         api_key=activation.api_key,
         amount=activation.cost if action == "cancel" else None,
         currency=activation.currency if action == "cancel" else "",
-        summary=phrase(ACTION_SUMMARIES[action], service=activation.service, phone=activation.phone),
+        summary=_named(
+            phrase(ACTION_SUMMARIES[action], service=activation.service, phone=activation.phone), via
+        ),
     )
     return activation
 

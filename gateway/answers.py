@@ -110,6 +110,8 @@ HERO_ERRORS: dict[str, tuple[int, str]] = {
         409,
         "Activation cannot be cancelled at this time. Minimum activation period must pass.",
     ),
+    "OTP_RECEIVED": (409, "Activation cannot be cancelled: the code has been received"),
+    "ACTIVATION_NOT_ACTIVE": (409, "Activation is not active"),
     "RATE_LIMIT": (429, ""),
     "SERVER_ERROR": (500, "Server Gone"),
 }
