@@ -118,6 +118,8 @@ def team_pages(team, api_key, owner) -> list[str]:
         base + f"keys/{api_key.public_id}/edit/",
         base + f"keys/{api_key.public_id}/rotate/",
         base + "keys/new/",
+        base + "gateway/",
+        base + "gateway/new/",
         base + "members/",
         base + f"members/{member.public_id}/",
         base + "members/invite/",
@@ -200,6 +202,7 @@ def test_the_menu_button_opens_every_section_by_touch_and_keyboard(new_page, des
         "Rentals": f"/t/{team.slug}/rentals/",
         "Prices": f"/t/{team.slug}/prices/",
         "API keys": f"/t/{team.slug}/keys/",
+        "Gateway": f"/t/{team.slug}/gateway/",
         "Members": f"/t/{team.slug}/members/",
         "Audit log": f"/t/{team.slug}/audit/",
     }
