@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings as django_settings
 from django.core.management import call_command
+from django.test import Client
 
 from accounts.models import Membership, Role, Team, User
 
@@ -81,6 +82,13 @@ def sandbox_url(live_server, settings) -> str:
     """Base URL of the sandbox provider served by the live server (the client appends /stubs/handler_api.php)."""
     settings.SITE_URL = live_server.url
     return f"{live_server.url}/sandbox"
+
+
+def login(user) -> Client:
+    """A test client logged in as `user` (no password round: the fast path every view test starts from)."""
+    client = Client()
+    client.force_login(user)
+    return client
 
 
 def sandbox_account(*args: str) -> str:

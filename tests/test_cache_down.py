@@ -5,7 +5,6 @@ import uuid
 import pytest
 from celery.app.task import Task
 from django.core.cache import cache
-from django.test import Client
 from django.urls import reverse
 from kombu.exceptions import OperationalError
 
@@ -14,6 +13,7 @@ from activations.models import Activation, ActivationStatus
 from kit import degraded, jobs
 from rentals.models import Rental, RentalStatus
 from tests.activations.conftest import _steady_sandbox, make_key  # noqa: F401 - shared fixtures
+from tests.conftest import login
 
 # Nothing listens on port 1: every connection is refused at once.
 DEAD_REDIS = "redis://127.0.0.1:1/0"
@@ -32,12 +32,6 @@ def redis_down(settings, monkeypatch):
     # The broker is the same dead Redis: sending any task fails the way kombu fails.
     monkeypatch.setattr(Task, "apply_async", broker_down)
     yield
-
-
-def login(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def test_it_reads_a_miss_and_drops_writes_while_redis_is_down():

@@ -8,7 +8,6 @@ from decimal import Decimal
 import pytest
 from django.conf import settings
 from django.db import transaction
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -17,6 +16,7 @@ from activations.models import Activation
 from activations.services import BuyRequest, activation_buy, activation_set_status
 from providers import tasks
 from purchases.services import ledger_book
+from tests.conftest import login
 
 TG_RU = BuyRequest(service="tg", country=0)
 
@@ -35,12 +35,6 @@ def enqueued(monkeypatch) -> list[int]:
 
     monkeypatch.setattr(tasks.refresh_key_balance, "apply_async", apply_async)
     return sent
-
-
-def login(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def test_a_buy_enqueues_one_refresh_after_commit_and_it_shows_the_providers_new_balance(

@@ -12,7 +12,6 @@ from decimal import Decimal
 
 import pytest
 from django.core.cache import cache
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -22,7 +21,7 @@ from activations.models import Activation, ActivationStatus, Preset, Sms
 from activations.services import BuyRequest, activation_buy
 from kit.formats import countdown_text
 from providers.keys import client_for_key
-from tests.conftest import sandbox_account
+from tests.conftest import login, sandbox_account
 
 from .conftest import register_key
 
@@ -32,12 +31,6 @@ def _fresh_catalog_cache():
     cache.clear()
     yield
     cache.clear()
-
-
-def login(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def url(name: str, team) -> str:

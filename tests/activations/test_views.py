@@ -13,6 +13,7 @@ from activations import polling
 from activations.models import Activation, ActivationStatus, Preset, Sms
 from activations.services import BuyRequest, activation_buy
 from providers.keys import client_for_key
+from tests.conftest import login
 
 from .conftest import set_sandbox
 
@@ -23,12 +24,6 @@ def _fresh_catalog_cache():
     cache.clear()
     yield
     cache.clear()
-
-
-def login(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def url(name: str, team) -> str:

@@ -5,12 +5,12 @@ from decimal import Decimal
 
 import pytest
 from django.core.cache import cache
-from django.test import Client
 from django.urls import reverse
 
 from rentals.models import Rental, RentalStatus
 from tests.accounts.conftest import make_key as make_plain_key
 from tests.activations.test_names import _stored_catalogue
+from tests.conftest import login
 
 
 @pytest.fixture(autouse=True)
@@ -18,12 +18,6 @@ def _fresh_catalog_cache():
     cache.clear()
     yield
     cache.clear()
-
-
-def login(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def rent_url(team) -> str:

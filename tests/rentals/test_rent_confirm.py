@@ -1,16 +1,10 @@
 """Renting asks once, stating the price, before anything is spent."""
 
-from django.test import Client
 from django.urls import reverse
 
 from accounts.models import LedgerEntry
 from rentals.models import Rental
-
-
-def login(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
+from tests.conftest import login
 
 
 def test_renting_asks_once_with_the_price_before_spending(make_key, team, alice):

@@ -11,7 +11,6 @@ from urllib.parse import unquote
 import pytest
 from django.core.management import call_command
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -22,15 +21,10 @@ from rentals.export import MESSAGE_COLUMNS, RENTAL_COLUMNS
 from rentals.models import Rental, RentalSms, RentalSmsVia, RentalStatus
 from rentals.services import RentRequest, rental_rent
 from tests.accounts.conftest import make_key as make_team_key
+from tests.conftest import login
 from tests.rentals.conftest import shift_end
 
 TG = RentRequest(service="tg", country=0, hours=4)
-
-
-def login(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture
