@@ -8,6 +8,7 @@ are added the same way.
 import pytest
 
 from accounts.models import Membership
+from gateway import actions  # noqa: F401  (registers every action the gateway serves)
 from gateway.registry import ACTIONS
 from tests.activations.conftest import set_sandbox
 from tests.gateway.harness import Pair, gateway_pair
