@@ -7,7 +7,8 @@ catalogue), and the name lists too (getCountries, getServicesList, getOperators)
 service outside its lists answers the provider's own "nothing here" (`{}`, an empty list,
 `OPERATORS_NOT_FOUND`), never a refusal that would tell it what exists. A country left out of a request
 counts as the protocol's default, Russia (0), where the protocol defaults it (getNumbersStatus, the rent
-catalogue).
+catalogue). getHistory is the upstream key's history (the team's record of that key, as the provider keeps
+it); for a limited key, only the rows simdesk's own records place in its services and countries.
 
 Names change rarely and are shared by every key of one provider: getCountries, getServicesList and
 getOperators are cached per provider endpoint for an hour (only what was read whole; a failure is not
@@ -20,22 +21,27 @@ or country, a bad date) is answered with the provider's own token or envelope.
 """
 
 import logging
+import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 
+from activations.models import Activation
 from gateway import answers
 from gateway.answers import Answer
 from gateway.registry import Call, action
 from providers import errors
 from providers.client import ProviderClient
 from providers.keys import client_for_key, profile_for_key, provider_cache_id
+from providers.results import HistoryEntry
 
 logger = logging.getLogger(__name__)
 
 NAMES_TTL = 60 * 60
+# Language codes getServicesList takes (`en`, `ru`, `pt-br`): others are read, not cached.
+LANG = re.compile(r"[a-z]{2}(-[a-z]{2})?")
 # The protocol's default country where a parameter is left out (the seed: "Russia by default").
 DEFAULT_COUNTRY = "0"
 # Refusals about the request that the provider's own answer tells the script; anything else is ours.
@@ -121,8 +127,18 @@ def _read(call: Call, read: Callable[[ProviderClient], T]) -> T:
         raise _Refused(answers.upstream_failed(call.hero)) from None
 
 
-def _cached_names(call: Call, name: str, read: Callable[[ProviderClient], T]) -> T:
-    """A name list shared by every key of the provider: from the cache, else read and kept for an hour."""
+def _plain(country: Any, lang: str | None = None) -> bool:
+    """Parameters fit for a cache key: a country number (or none) and a short language code (or none)."""
+    return (country is None or isinstance(country, int)) and (
+        lang is None or LANG.fullmatch(lang) is not None
+    )
+
+
+def _cached_names(call: Call, name: str | None, read: Callable[[ProviderClient], T]) -> T:
+    """A name list shared by every key of the provider: from the cache, else read and kept for an hour.
+    `name` None: parameters a cache key should not carry (as typed by the script), read without the cache."""
+    if name is None:
+        return _read(call, read)
     key = f"gateway:names:{provider_cache_id(call.api_key)}:{name}"
     hit = cache.get(key)
     if hit is not None:
@@ -236,7 +252,9 @@ def get_services_list(call: Call) -> Answer:
     """Service codes and names (of one country, in one language, when asked)."""
     country, lang = _country(call), _param(call, "lang")
     rows = _cached_names(
-        call, f"services:{country}:{lang}", lambda c: c.get_services_list(country=country, lang=lang)
+        call,
+        f"services:{country}:{lang}" if _plain(country, lang) else None,
+        lambda c: c.get_services_list(country=country, lang=lang),
     )
     if country is not None and not _sees_country(call, country):
         rows = []
@@ -249,7 +267,9 @@ def get_services_list(call: Call) -> Answer:
 def get_operators(call: Call) -> Answer:
     """Operators per country; `OPERATORS_NOT_FOUND` where there are none."""
     country = _country(call)
-    by_country = _cached_names(call, f"operators:{country}", lambda c: c.get_operators(country=country))
+    by_country = _cached_names(
+        call, f"operators:{country}" if _plain(country) else None, lambda c: c.get_operators(country=country)
+    )
     shown = {code: names for code, names in by_country.items() if _sees_country(call, code)}
     if not any(shown.values()):
         return answers.error(call.hero, "OPERATORS_NOT_FOUND")
@@ -279,6 +299,26 @@ def get_rent_services_and_countries(call: Call) -> Answer:
     return answers.as_json(call.hero, answers.rent_catalog(catalog))
 
 
+def _visible_history(call: Call, rows: list[HistoryEntry]) -> list[HistoryEntry]:
+    """A limited key sees the rows simdesk's records place in its services and countries (the protocol's
+    history rows name neither reliably); a row simdesk does not know is left out for it."""
+    if _allowed_services(call) is None and _allowed_countries(call) is None:
+        return rows
+    known = Activation.objects.filter(
+        team=call.gateway_key.team,
+        api_key=call.api_key,
+        upstream_id__in=[row.activation_id for row in rows],
+    ).values_list("upstream_id", "service", "country")
+    recorded = {upstream_id: (service, country) for upstream_id, service, country in known}
+    return [
+        row
+        for row in rows
+        if row.activation_id in recorded
+        and _sees_service(call, recorded[row.activation_id][0])
+        and _sees_country(call, recorded[row.activation_id][1])
+    ]
+
+
 @action("getHistory")
 @_answering
 def get_history(call: Call) -> Answer:
@@ -292,7 +332,7 @@ def get_history(call: Call) -> Answer:
             size=_int(_param(call, "size", "limit")),
         ),
     )
-    shown = [row for row in rows if row.service is None or _sees_service(call, row.service)]
+    shown = _visible_history(call, rows)
     profile = profile_for_key(call.api_key)
     return answers.as_json(
         call.hero,

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from accounts.models import Membership
+from activations.models import Activation
 from providers.client import ProviderClient
 from tests.activations.conftest import register_key, set_sandbox
 from tests.gateway.harness import PATH, Pair, call, gateway_pair, make_gateway_key
@@ -91,6 +92,34 @@ def test_it_leaves_services_and_countries_outside_the_keys_lists_out_of_every_li
     assert wrong.body == (
         b"WRONG_SERVICE" if dialect == "classic" else b'{"title":"WRONG_SERVICE","details":"Wrong service"}'
     )
+
+
+def test_it_shows_a_limited_key_only_the_history_rows_simdesk_places_in_its_lists(
+    team, owner, live_server, sandbox_url
+):
+    pair = pair_for(team, owner, live_server, sandbox_url, services=["tg"], countries=[0])
+    ids = {}
+    for service in ("tg", "wa", "vk"):
+        bought = pair.sandbox("getNumber", service=service, country="0").body.decode()
+        assert bought.startswith("ACCESS_NUMBER:"), bought
+        ids[service] = bought.split(":")[1]
+    assert {str(row["id"]) for row in as_data(pair.sandbox("getHistory"))} == set(ids.values())
+    # simdesk knows the tg and wa numbers (as if bought in the browser); vk was bought behind its back.
+    for service in ("tg", "wa"):
+        Activation.objects.create(
+            team=team,
+            api_key=pair.api_key,
+            member=owner.user,
+            upstream_id=ids[service],
+            service=service,
+            country=0,
+            currency="RUB",
+        )
+    assert [str(row["id"]) for row in as_data(pair.gateway("getHistory"))] == [ids["tg"]]
+
+    # A key without limits sees the provider's whole history, byte for byte.
+    pair.gateway_key = make_gateway_key(pair.api_key, owner, label="all")
+    pair.compare("getHistory")
 
 
 def test_it_lets_a_read_only_key_read_the_catalogue(team, owner, live_server, sandbox_url):
