@@ -143,7 +143,7 @@ def bad_upstream_key(team, owner, live_server, sandbox_url, dialect):
     "action", ["getPrices", "getCountries", "getServicesList", "getOperators", "getHistory"]
 )
 def test_it_answers_the_dialects_server_error_when_the_upstream_key_is_refused(
-    team, owner, live_server, sandbox_url, action
+    team, owner, live_server, sandbox_url, action, caplog
 ):
     key, secret = bad_upstream_key(team, owner, live_server, sandbox_url, "classic")
     reply = call(live_server.url + PATH, key, action)
@@ -156,6 +156,8 @@ def test_it_answers_the_dialects_server_error_when_the_upstream_key_is_refused(
     assert reply.body == b'{"title":"SERVER_ERROR","details":"Server Gone"}'
     # Not BAD_KEY: the script's own key is good, and nothing of the upstream's answer or key leaks.
     assert secret.encode() not in reply.body
+    assert secret not in caplog.text and key not in caplog.text
+    assert "BAD_KEY" in caplog.text  # the log says why, for the admin
 
 
 @pytest.mark.parametrize("fault", ["html=1", "http5xx=1", "truncated_json=1", "error_sql=1"])
