@@ -89,6 +89,7 @@ READ_ACTIONS: frozenset[str] = frozenset(
         "getBalanceAndCashBack",
         "getNumbersStatus",
         "getTopCountriesByService",
+        "getTopCountriesByServiceRank",
         "getOperators",
         "getActiveActivations",
         "getStatus",
@@ -96,6 +97,7 @@ READ_ACTIONS: frozenset[str] = frozenset(
         "getListOfTopCountriesByService",
         "getIncomingCallStatus",
         "getPrices",
+        "getPricesExtended",
         "getPricesVerification",
         "getCountries",
         "getServicesList",
@@ -340,19 +342,17 @@ class ProviderClient:
         return self._parse("getNumbersStatus", answer, parsing.parse_numbers_status)
 
     def get_top_countries_by_service(
-        self, *, service: str | None = None, free_price: bool | None = None
+        self, *, service: str | None = None, free_price: bool | None = None, by_rank: bool = False
     ) -> Rows[TopCountry]:
-        """``getTopCountriesByService``: best countries for one service (or all), with Free Price maps.
+        """``getTopCountriesByService``: best countries for one service (or all), with Free Price maps;
+        ``by_rank`` asks ``getTopCountriesByServiceRank`` (the account's rank prices, HeroSMS), same shape.
 
         Rows SMSBower keys by country slug get their id from the provider's own getCountries (read once
         per client); a slug it does not list keeps ``country`` ``None`` and its ``country_slug``.
         """
-        answer = self._call(
-            "getTopCountriesByService", {"service": service, "freePrice": _flag_true(free_price)}
-        )
-        rows: Rows[TopCountry] = self._parse(
-            "getTopCountriesByService", answer, parsing.parse_top_countries, service
-        )
+        action = "getTopCountriesByServiceRank" if by_rank else "getTopCountriesByService"
+        answer = self._call(action, {"service": service, "freePrice": _flag_true(free_price)})
+        rows: Rows[TopCountry] = self._parse(action, answer, parsing.parse_top_countries, service)
         if any(row.country is None and row.country_slug for row in rows):
             rows = parsing.with_country_ids(rows, self._country_slug_ids())
         return rows
@@ -389,6 +389,13 @@ class ProviderClient:
         """``getPrices``: cost and stock per country and service (``[]`` when nothing matches)."""
         answer = self._call("getPrices", {"service": service, "country": country})
         return self._parse("getPrices", answer, parsing.parse_prices)
+
+    def get_prices_extended(
+        self, *, service: str | None = None, country: int | None = None
+    ) -> Rows[PriceEntry]:
+        """``getPricesExtended``: ``getPrices`` with the real stock (``physicalCount``) in every cell."""
+        answer = self._call("getPricesExtended", {"service": service, "country": country})
+        return self._parse("getPricesExtended", answer, parsing.parse_prices)
 
     def get_prices_verification(self, *, service: str | None = None) -> Rows[PriceEntry]:
         """``getPricesVerification``: prices of numbers able to receive a verification call."""

@@ -45,7 +45,8 @@ LANG = re.compile(r"[a-z]{2}(-[a-z]{2})?")
 # The protocol's default country where a parameter is left out (the seed: "Russia by default").
 DEFAULT_COUNTRY = "0"
 # Refusals about the request that the provider's own answer tells the script; anything else is ours.
-REQUEST_REFUSALS = (errors.BadService, errors.BadCountry, errors.WrongDate)
+# BAD_ACTION too: an action the upstream does not have, the gateway does not have for that key either.
+REQUEST_REFUSALS = (errors.BadService, errors.BadCountry, errors.WrongDate, errors.BadAction)
 
 T = TypeVar("T")
 
@@ -185,11 +186,15 @@ def get_numbers_status(call: Call) -> Answer:
 
 
 @action("getPrices")
+@action("getPricesExtended")
 @_answering
 def get_prices(call: Call) -> Answer:
-    """Cost and stock per country and service."""
+    """Cost and stock per country and service (getPricesExtended: with the real stock in every cell)."""
     service, country = _param(call, "service"), _country(call)
-    entries = _read(call, lambda c: c.get_prices(service=service, country=country))
+    if call.params.get("action") == "getPricesExtended":
+        entries = _read(call, lambda c: c.get_prices_extended(service=service, country=country))
+    else:
+        entries = _read(call, lambda c: c.get_prices(service=service, country=country))
     shown = [e for e in entries if _sees_country(call, e.country) and _sees_service(call, e.service)]
     return answers.as_json(call.hero, answers.prices(shown, physical=call.hero))
 
@@ -205,13 +210,19 @@ def get_prices_verification(call: Call) -> Answer:
 
 
 @action("getTopCountriesByService")
+@action("getTopCountriesByServiceRank")
 @_answering
 def get_top_countries_by_service(call: Call) -> Answer:
-    """The best countries for one service (or for each), with Free Price maps on request."""
+    """The best countries for one service (or for each), with Free Price maps on request; the Rank action
+    with the account's rank prices."""
     service = _param(call, "service")
     free = (_param(call, "freePrice") or "").lower() in {"1", "true"}
+    by_rank = call.params.get("action") == "getTopCountriesByServiceRank"
     rows = _read(
-        call, lambda c: c.get_top_countries_by_service(service=service, free_price=True if free else None)
+        call,
+        lambda c: c.get_top_countries_by_service(
+            service=service, free_price=True if free else None, by_rank=by_rank
+        ),
     )
     # A key limited to some countries also loses the rows whose country the provider names by slug only.
     shown = [

@@ -25,12 +25,15 @@ CASES: list[tuple[str, dict[str, str]]] = [
     ("getPrices", {"service": "tg", "country": "0"}),
     ("getPrices", {"service": "zzzz", "country": "0"}),
     ("getPrices", {"country": "abc"}),
+    ("getPricesExtended", {"service": "tg"}),
+    ("getPricesExtended", {"country": "6"}),
     ("getPricesVerification", {}),
     ("getPricesVerification", {"service": "tg"}),
     ("getTopCountriesByService", {"service": "tg"}),
     ("getTopCountriesByService", {"service": "tg", "freePrice": "true"}),
     ("getTopCountriesByService", {}),
     ("getTopCountriesByService", {"service": "zzzz"}),
+    ("getTopCountriesByServiceRank", {"service": "tg", "freePrice": "true"}),
     ("getListOfTopCountriesByService", {"service": "tg"}),
     ("getListOfTopCountriesByService", {"service": "zzzz"}),
     ("getCountries", {}),
@@ -102,3 +105,10 @@ def test_it_answers_a_post_with_the_parameters_in_the_body_like_a_get(pair):
 @pytest.mark.skipif("getBalance" not in ACTIONS, reason="getBalance is not served by the gateway yet")
 def test_it_answers_the_balance_as_the_sandbox_does(pair):
     pair.compare("getBalance")
+
+
+def test_it_answers_an_action_the_upstream_lacks_as_the_upstream_does(pair):
+    # SMSBower has no getNumbersStatus: BAD_ACTION (HeroSMS: 404 "Method Not Found"), not a server error.
+    set_sandbox(pair.secret, "--no-active-list")
+    reply = pair.compare("getNumbersStatus", country="0")
+    assert b"BAD_ACTION" in reply.body
