@@ -27,9 +27,14 @@ class GatewayKey(models.Model):
     api_key = models.ForeignKey(
         ApiKey, on_delete=models.PROTECT, related_name="gateway_keys", verbose_name=_("upstream key")
     )
-    # Purchases count against this member's daily limit and are recorded as theirs.
+    # Purchases count against this member's daily limit and are recorded as theirs. A member who leaves the
+    # team leaves the key in the list (and its history) but stops it: it acts for nobody.
     member = models.ForeignKey(
-        Membership, on_delete=models.CASCADE, related_name="gateway_keys", verbose_name=_("acts as")
+        Membership,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="gateway_keys",
+        verbose_name=_("acts as"),
     )
     daily_budget = models.DecimalField(
         _("daily budget"), max_digits=14, decimal_places=4, null=True, blank=True
@@ -57,4 +62,4 @@ class GatewayKey(models.Model):
 
     @property
     def is_active(self) -> bool:
-        return self.revoked_at is None
+        return self.revoked_at is None and self.member_id is not None

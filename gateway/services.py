@@ -38,7 +38,7 @@ def authenticate(plain: str) -> GatewayKey | None:
         return None
     gateway_key = (
         GatewayKey.objects.select_related("team", "api_key", "member__user", "member__team")
-        .filter(digest=secret_digest(plain), revoked_at__isnull=True)
+        .filter(digest=secret_digest(plain), revoked_at__isnull=True, member__isnull=False)
         .first()
     )
     if gateway_key is None:

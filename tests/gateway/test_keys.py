@@ -187,3 +187,19 @@ def test_last_use_is_written_at_most_once_a_minute(owner, upstream):
 def test_an_unknown_key_answers_bad_key(client, db):
     assert client.get(HANDLER, {"api_key": "0" * 32, "action": "getBalance"}).content == b"BAD_KEY"
     assert client_for(None).get(HANDLER, {"action": "getBalance"}).content == b"BAD_KEY"
+
+
+def test_a_member_who_leaves_the_team_leaves_their_gateway_key_listed_but_stopped(owner, upstream, team, bob):
+    from accounts.services import member_remove
+
+    operator = membership(team, bob)
+    gateway_key, plain = issue(owner, upstream, member=operator)
+    assert authenticate(plain) == gateway_key
+
+    member_remove(membership=owner, target=operator)
+
+    gateway_key.refresh_from_db()
+    assert gateway_key.member is None and not gateway_key.is_active
+    assert authenticate(plain) is None
+    page = client_for(owner.user).get(f"/t/{team.slug}/gateway/").content.decode()
+    assert "Bot" in page and "left the team" in page

@@ -136,10 +136,11 @@ def _refusal(alice, team, base_url: str) -> str:
 
 def test_every_failure_to_reach_reads_the_same(settings, team, alice, live_server):
     settings.DEBUG, settings.SANDBOX_ENABLED, settings.PROVIDER_ALLOWED_NETWORKS = False, True, []
-    # Nothing listens on port 1; the live server answers, but with our own pages, not the protocol.
+    # Nothing listens on port 1; the live server answers, but below /accounts with our own pages, not the
+    # protocol (its root serves the gateway's protocol to the team's scripts).
     unreachable = _refusal(alice, team, "http://127.0.0.1:1")
-    not_the_protocol = _refusal(alice, team, live_server.url)
+    not_the_protocol = _refusal(alice, team, f"{live_server.url}/accounts")
     settings.SANDBOX_ENABLED = False
-    refused_address = _refusal(alice, team, live_server.url)
+    refused_address = _refusal(alice, team, f"{live_server.url}/accounts")
     assert unreachable == not_the_protocol == refused_address
     assert "typed-secret-9999" not in unreachable
