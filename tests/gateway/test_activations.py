@@ -238,6 +238,10 @@ def test_the_live_list_is_what_the_provider_would_list(
     assert ask(gateway_url, key, "getActiveActivations").text == "NO_ACTIVATIONS"
     for service in ("tg", "wa"):
         ask(gateway_url, key, "getNumber", service=service, country="0")
+    # Ready for the code (setStatus 1), said twice: the provider answers ACCESS_READY both times.
+    first_id = Activation.objects.filter(api_key=api_key).order_by("pk").first().upstream_id
+    for _ in range(2):
+        assert ask(gateway_url, key, "setStatus", id=first_id, status="1").text == "ACCESS_READY"
     upstream_calls.clear()
     ours = ask(gateway_url, key, "getActiveActivations")
     assert upstream_calls == {}
@@ -256,6 +260,9 @@ def test_the_live_list_is_what_the_provider_would_list(
         for row in ask(direct, secret, "getActiveActivations").json()["activeActivations"]
     }
     assert rows[activation.upstream_id]["smsCode"] == upstream_rows[activation.upstream_id]["smsCode"]
+    status = ask(gateway_url, key, "getStatusV2", id=activation.upstream_id).json()
+    assert status["verificationType"] == 0 and status["call"] is None
+    assert status["sms"]["code"] == activation.last_code
     assert (
         rows[activation.upstream_id]["activationStatus"]
         == upstream_rows[activation.upstream_id]["activationStatus"]
@@ -394,3 +401,42 @@ def test_the_official_client_buys_reads_the_code_and_finishes(team, operator, sa
         "error": "NO_ACTIVATION",
         "message": "The specified activation id does not exist",
     }
+
+
+def test_hero_status_changes_are_refused_with_the_providers_envelopes(
+    team, operator, sandbox_url, gateway_url
+):
+    api_key, secret = upstream(team, profile="sandbox_hero")
+    catalog_sync(api_key=api_key)
+    key = gateway_key(api_key, operator)
+    direct = f"{sandbox_url}/hero/stubs/handler_api.php"
+    ours_id = ask(gateway_url, key, "getNumberV2", service="tg", country="0").json()["activationId"]
+    # The same live list as the provider's own, byte for byte.
+    ours_list, their_list = (
+        ask(gateway_url, key, "getActiveActivations"),
+        ask(direct, secret, "getActiveActivations"),
+    )
+    assert (ours_list.status_code, ours_list.text) == (their_list.status_code, their_list.text)
+    # A number bought directly at the provider, to compare each refusal with the provider's own.
+    their_id = ask(direct, secret, "getNumberV2", service="tg", country="0").json()["activationId"]
+
+    def both(**params) -> tuple[tuple[int, str], tuple[int, str]]:
+        ours = ask(gateway_url, key, "setStatus", id=ours_id, **params)
+        theirs = ask(direct, secret, "setStatus", id=their_id, **params)
+        return (ours.status_code, ours.text), (theirs.status_code, theirs.text)
+
+    ours, theirs = both(status="8")
+    assert ours == theirs
+    assert ours[0] == 409 and json.loads(ours[1])["title"] == "EARLY_CANCEL_DENIED"
+    activation = Activation.objects.get(upstream_id=ours_id)
+    code_arrives(activation, "Your code 13579")
+    call_command("sandbox_account", "sms", their_id, "Your code 13579")
+    ours, theirs = both(status="8")
+    assert ours == theirs
+    assert json.loads(ours[1])["title"] == "OTP_RECEIVED"
+    assert both(status="6") == ((200, "ACCESS_ACTIVATION"), (200, "ACCESS_ACTIVATION"))
+    ours, theirs = both(status="6")
+    assert ours == theirs
+    assert json.loads(ours[1])["title"] == "ACTIVATION_NOT_ACTIVE"
+    status = ask(gateway_url, key, "getStatusV2", id=ours_id).json()
+    assert status["verificationType"] == "sms" and status["data"]["code"] == activation.last_code
