@@ -24,7 +24,8 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, OperationalError, models, transaction
-from django.db.models import Sum
+from django.db.models import CharField, Q, Sum, Value
+from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
@@ -167,21 +168,23 @@ def has_limits(membership: Membership, api_key: ApiKey, via: Via | None = None) 
 
 def spent_today_via(*, team: Any, via: str, currency: str) -> Decimal:
     """Net money booked today (the team's day) for purchases made through `via`: its ledger rows, found
-    through the purchases that carry it (refunds subtract)."""
-    refs: list[str] = []
+    through the purchases that carry it (refunds subtract). One query: today's ledger rows of the team,
+    matched by `purchase_ref` against a subquery of the source's purchases."""
+    matches = Q()
     for source in _in_flight:
         if not _has_via(source.model):
             continue
-        name = source.model._meta.model_name
-        refs += [
-            f"{name}:{pk}"
-            for pk in source.model.objects.filter(team=team, via=via).values_list("pk", flat=True)
-        ]
-    if not refs:
+        refs = (
+            source.model.objects.filter(team=team, via=via)
+            .annotate(ref=Concat(Value(f"{source.model._meta.model_name}:"), Cast("pk", CharField())))
+            .values("ref")
+        )
+        matches |= Q(purchase_ref__in=refs)
+    if not matches:
         return ZERO
     return (
         LedgerEntry.objects.filter(
-            team=team, currency=currency, created_at__gte=start_of_today(team), purchase_ref__in=refs
+            matches, team=team, currency=currency, created_at__gte=start_of_today(team)
         ).aggregate(total=Sum("amount"))["total"]
         or ZERO
     )
