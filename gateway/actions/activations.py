@@ -34,6 +34,7 @@ from gateway.registry import Call, action
 from providers import errors
 from providers.keys import client_for_key, profile_for_key, provider_of
 from providers.models import CatalogCountry
+from providers.selectors import service_label
 from purchases.services import PurchaseRefused, has_limits
 
 # The provider's refusals of a purchase that a script is told as they are; anything else (the upstream key
@@ -284,7 +285,8 @@ def get_status_v2(call: Call) -> Answer:
         if last is not None:
             data = {
                 "id": str(last.pk),
-                "phoneFrom": act.service,
+                # Who sent it, as HeroSMS names it: the service's name where the catalogue is at hand.
+                "phoneFrom": service_label(act.api_key, act.service),
                 "code": last.code,
                 "text": last.text,
                 "service": act.service,
