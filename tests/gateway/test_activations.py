@@ -135,6 +135,14 @@ def test_it_buys_through_the_purchase_path_as_the_keys_member(
     browser.force_login(alice)
     board = browser.get(reverse("activations:board", args=[team.slug]))
     assert phone in board.content.decode()
+    # The history and ledger exports, and the audit log's, carry it as any other purchase.
+    for name in ("activations:history_csv", "activations:ledger_csv"):
+        export = b"".join(
+            browser.get(reverse(name, args=[team.slug]), {"flavour": "plain"}).streaming_content
+        )
+        assert upstream_id.encode() in export or phone.encode() in export, name
+    audit_csv = b"".join(browser.get(reverse("accounts:audit_csv", args=[team.slug])).streaming_content)
+    assert b"signup-bot" in audit_csv
 
 
 def test_get_number_v2_answers_the_seed_shape_of_the_purchase(team, operator, sandbox_url, gateway_url):
@@ -344,6 +352,13 @@ def test_the_hero_dialect_answers_as_herosms(team, operator, sandbox_url, gatewa
     api_key, secret = upstream(team, profile="sandbox_hero")
     key = gateway_key(api_key, operator)
     direct = f"{sandbox_url}/hero/stubs/handler_api.php"
+    balance, upstream_balance = ask(gateway_url, key, "getBalance"), ask(direct, secret, "getBalance")
+    assert balance.text.startswith("ACCESS_BALANCE:")
+    assert (balance.status_code, balance.headers["Content-Type"], balance.text) == (
+        upstream_balance.status_code,
+        upstream_balance.headers["Content-Type"],
+        upstream_balance.text,
+    )
     answer = ask(gateway_url, key, "getNumberV2", service="tg", country="0")
     assert answer.status_code == 200
     assert answer.headers["Content-Type"] == "text/html; charset=utf-8"
