@@ -455,3 +455,29 @@ def test_hero_status_changes_are_refused_with_the_providers_envelopes(
     assert json.loads(ours[1])["title"] == "ACTIVATION_NOT_ACTIVE"
     status = ask(gateway_url, key, "getStatusV2", id=ours_id).json()
     assert status["verificationType"] == "sms" and status["data"]["code"] == activation.last_code
+
+
+def test_a_code_posted_by_webhook_is_answered_at_once(
+    team, operator, sandbox_url, gateway_url, upstream_calls
+):
+    api_key, _secret = upstream(team)
+    key = gateway_key(api_key, operator)
+    upstream_id = ask(gateway_url, key, "getNumber", service="tg", country="0").text.split(":")[1]
+    hook = gateway_url.replace(
+        "/stubs/handler_api.php", reverse("activations:webhook", args=[api_key.webhook_token])
+    )
+    posted = requests.post(
+        hook,
+        json={
+            "activationId": int(upstream_id),
+            "service": "tg",
+            "text": "Code 86420",
+            "code": "86420",
+            "country": 0,
+        },
+        timeout=30,
+    )
+    assert posted.status_code == 200
+    upstream_calls.clear()
+    assert ask(gateway_url, key, "getStatus", id=upstream_id).text == "STATUS_OK:86420"
+    assert upstream_calls == {}
