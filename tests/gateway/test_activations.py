@@ -1,6 +1,7 @@
 """Activation actions through the gateway, over real HTTP: a script with a gateway key buys, reads its code,
 finishes and cancels, within the key's limits; the upstream is the sandbox, the judge of the bytes."""
 
+import asyncio
 import json
 from decimal import Decimal
 
@@ -481,3 +482,38 @@ def test_a_code_posted_by_webhook_is_answered_at_once(
     upstream_calls.clear()
     assert ask(gateway_url, key, "getStatus", id=upstream_id).text == "STATUS_OK:86420"
     assert upstream_calls == {}
+
+
+def test_the_herosms_client_buys_reads_the_status_and_finishes(team, operator, sandbox_url, gateway_url):
+    herosms = pytest.importorskip("herosms")
+    from herosms._resources import ActivationResource
+
+    api_key, _secret = upstream(team, profile="sandbox_hero")
+    key = gateway_key(api_key, operator)
+
+    def client():
+        return herosms.HeroSMSClient(api_key=key, base_url=gateway_url, retry_attempts=1)
+
+    async def buy() -> tuple[int, str, str]:
+        async with client() as through:
+            activation = await through.create_activation(service="tg", country=0)
+            status = await through.get_status_v1(activation.id)
+            return activation.id, activation.phone_number, status
+
+    upstream_id, phone, status = asyncio.run(buy())
+    assert status == "STATUS_WAIT_CODE"
+    activation = Activation.objects.get(api_key=api_key, upstream_id=str(upstream_id))
+    assert activation.phone == phone and activation.member == operator.user
+    code_arrives(activation, "Your code 97531")
+
+    async def finish() -> str:
+        async with client() as through:
+            status = await through.get_status_v1(upstream_id)
+            await ActivationResource.from_activation_id(
+                through._http, upstream_id, phone_number=phone
+            ).complete()
+            return status
+
+    assert asyncio.run(finish()) == f"STATUS_OK:{activation.last_code}"
+    activation.refresh_from_db()
+    assert activation.status == ActivationStatus.FINISHED
