@@ -7,7 +7,11 @@ to the gateway (with a gateway key bound to a team key of that same account), co
 The sandbox's answers are the protocol's truth here: it shares no code with the gateway.
 """
 
+import asyncio
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import requests
 
@@ -16,6 +20,8 @@ from gateway.models import GatewayKey
 from gateway.services import new_key
 from tests.activations.conftest import register_key
 from tests.conftest import sandbox_account
+
+T = TypeVar("T")
 
 PATH = "/stubs/handler_api.php"
 
@@ -97,3 +103,10 @@ def gateway_pair(
         gateway_key=make_gateway_key(api_key, member, **limits),
         api_key=api_key,
     )
+
+
+def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run an async client's coroutine to its end in a thread of its own: a browser test earlier in the same
+    worker may have left this thread's event loop running (Playwright's sync API), where asyncio.run refuses."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()

@@ -1,7 +1,6 @@
 """Activation actions through the gateway, over real HTTP: a script with a gateway key buys, reads its code,
 finishes and cancels, within the key's limits; the upstream is the sandbox, the judge of the bytes."""
 
-import asyncio
 import json
 from decimal import Decimal
 
@@ -23,6 +22,7 @@ from providers.catalog import catalog_sync
 from providers.client import ProviderClient
 from tests.activations.conftest import register_key
 from tests.conftest import sandbox_account
+from tests.gateway.harness import run_async
 
 
 @pytest.fixture(autouse=True)
@@ -485,7 +485,7 @@ def test_a_code_posted_by_webhook_is_answered_at_once(
 
 
 def test_the_herosms_client_buys_reads_the_status_and_finishes(team, operator, sandbox_url, gateway_url):
-    herosms = pytest.importorskip("herosms")
+    import herosms
     from herosms._resources import ActivationResource
 
     api_key, _secret = upstream(team, profile="sandbox_hero")
@@ -500,7 +500,7 @@ def test_the_herosms_client_buys_reads_the_status_and_finishes(team, operator, s
             status = await through.get_status_v1(activation.id)
             return activation.id, activation.phone_number, status
 
-    upstream_id, phone, status = asyncio.run(buy())
+    upstream_id, phone, status = run_async(buy())
     assert status == "STATUS_WAIT_CODE"
     activation = Activation.objects.get(api_key=api_key, upstream_id=str(upstream_id))
     assert activation.phone == phone and activation.member == operator.user
@@ -514,6 +514,6 @@ def test_the_herosms_client_buys_reads_the_status_and_finishes(team, operator, s
             ).complete()
             return status
 
-    assert asyncio.run(finish()) == f"STATUS_OK:{activation.last_code}"
+    assert run_async(finish()) == f"STATUS_OK:{activation.last_code}"
     activation.refresh_from_db()
     assert activation.status == ActivationStatus.FINISHED

@@ -1,7 +1,6 @@
 """Catalogue reads through the gateway: what a limited key sees, what an upstream failure answers, what is
 cached, and a HeroSMS-dialect client library (herosms 0.1.1) reading the catalogue through the gateway."""
 
-import asyncio
 import json
 
 import pytest
@@ -10,7 +9,7 @@ from accounts.models import Membership
 from activations.models import Activation
 from providers.client import ProviderClient
 from tests.activations.conftest import register_key, set_sandbox
-from tests.gateway.harness import PATH, Pair, call, gateway_pair, make_gateway_key
+from tests.gateway.harness import PATH, Pair, call, gateway_pair, make_gateway_key, run_async
 
 
 @pytest.fixture(autouse=True)
@@ -225,7 +224,8 @@ def test_it_reads_the_name_lists_once_per_provider_and_never_remembers_a_failure
 
 
 def test_the_herosms_client_reads_the_catalogue_through_the_gateway(team, owner, live_server, sandbox_url):
-    herosms = pytest.importorskip("herosms")
+    import herosms
+
     pair = pair_for(team, owner, live_server, sandbox_url, "hero", countries=[0, 6])
 
     async def story() -> None:
@@ -256,4 +256,4 @@ def test_the_herosms_client_reads_the_catalogue_through_the_gateway(team, owner,
             assert await through.get_prices(service="tg", country=1) == {}
             assert await through.get_operators(country=0) == await direct.get_operators(country=0)
 
-    asyncio.run(story())
+    run_async(story())
