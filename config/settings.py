@@ -246,6 +246,12 @@ else:
 # Seconds between poll cycles of the workers (one upstream call per key per cycle).
 SIMDESK_POLL_INTERVAL = env_float("SIMDESK_POLL_INTERVAL", 3.0)
 
+# Requests per second each gateway key may send to /stubs/handler_api.php, and how many at once (a token
+# bucket per key, shared by every web process); beyond it the script is told the dialect's flood answer.
+# 0 requests per second: no limit.
+GATEWAY_REQUESTS_PER_SECOND = env_float("GATEWAY_REQUESTS_PER_SECOND", 10.0)
+GATEWAY_BURST = env_int("GATEWAY_BURST", 20)
+
 # Upstream calls: seconds before giving up on a provider.
 PROVIDER_CONNECT_TIMEOUT = env_float("PROVIDER_CONNECT_TIMEOUT", 5.0)
 PROVIDER_READ_TIMEOUT = env_float("PROVIDER_READ_TIMEOUT", 20.0)

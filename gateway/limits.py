@@ -17,18 +17,27 @@ Which token for which refusal (protocol.md sections c and d: what clients handle
   it; `WRONG_MAX_PRICE:` crashes the official client's getNumber);
 * a budget or limit spent (the gateway key's, the upstream key's, the member's): `NO_BALANCE`;
 * the upstream key disabled or not granted to the member: `BAD_KEY`; banned: `BANNED:<until>`;
-* the price unknown while a limit applies: `ERROR_SQL` (a passing server error: the script tries again).
+* the price unknown while a limit applies: `ERROR_SQL` (a passing server error: the script tries again);
+* more requests than the key's rate (`flood_refusal`): what the upstream answers a flood (protocol.md quirk
+  12): HTTP 429 with the plain text `Too Many Requests` (classic: SMS-Activate documents no limit, so the
+  answer of the compatible providers that do, Tiger's edge; clients that raise on HTTP errors see a 429,
+  the others an unknown word, never a token they would mistake for a sale), or HeroSMS's 429 `RATE_LIMIT`
+  envelope; both with `Retry-After` in seconds.
 """
 
+import math
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
+
 from accounts.permissions import SpendDenied
 from gateway import answers
 from gateway.answers import Answer
 from gateway.models import GatewayKey
+from providers import ratelimit
 from providers.keys import profile_for_key
 from purchases.services import Via
 
@@ -116,3 +125,20 @@ def spend_refusal(
     if exc.code == "price_unknown":
         return SERVER_ERROR
     return Refusal("NO_BALANCE")
+
+
+def flood_refusal(gateway_key: GatewayKey, *, hero: bool) -> Answer | None:
+    """Take one request from the gateway key's bucket (`settings.GATEWAY_REQUESTS_PER_SECOND`, up to
+    `GATEWAY_BURST` at once; the providers' token bucket, so every web process shares it): None when
+    taken, else the dialect's flood answer. Never waits: a script that floods is told so at once, and a
+    web worker is not held by it."""
+    rate = float(getattr(settings, "GATEWAY_REQUESTS_PER_SECOND", 10.0))
+    if not rate > 0:
+        return None
+    burst = max(1, int(getattr(settings, "GATEWAY_BURST", 20)))
+    wait = ratelimit.take(f"gateway:{gateway_key.public_id}", rate, burst)
+    if wait <= 0:
+        return None
+    answer = answers.error(True, "RATE_LIMIT") if hero else Answer("Too Many Requests", 429, answers.TEXT)
+    answer.headers["Retry-After"] = str(max(1, math.ceil(wait)))
+    return answer

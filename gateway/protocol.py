@@ -13,6 +13,7 @@ from gateway import (
     actions,  # noqa: F401  (registers every action)
     answers,
 )
+from gateway.limits import flood_refusal
 from gateway.registry import ACTIONS, Call
 from gateway.services import authenticate
 from providers.keys import profile_for_key
@@ -40,7 +41,10 @@ def handler_api(request: HttpRequest) -> HttpResponse:
             gateway_key=gateway_key, params=params, dialect=profile_for_key(gateway_key.api_key).dialect
         )
         found = ACTIONS.get(params.get("action", ""))
-        if found is None:
+        flooded = flood_refusal(gateway_key, hero=call.hero)
+        if flooded is not None:
+            answer = flooded
+        elif found is None:
             answer = answers.token(call.hero, "BAD_ACTION")
         elif found.spends and gateway_key.read_only:
             answer = answers.token(call.hero, "BAD_KEY")
