@@ -112,6 +112,14 @@ HERO_ERRORS: dict[str, tuple[int, str]] = {
     ),
     "OTP_RECEIVED": (409, "Activation cannot be cancelled: the code has been received"),
     "ACTIVATION_NOT_ACTIVE": (409, "Activation is not active"),
+    # Rentals.
+    "INVALID_PHONE": (404, "Rent Not Found"),
+    "CANT_CANCEL": (409, "The rent cannot be cancelled after 20 minutes"),
+    "ALREADY_FINISH": (409, "The rent has already been finished"),
+    "ALREADY_CANCEL": (409, "The rent has already been cancelled"),
+    "RENT_DIE": (409, "The number has expired and cannot be extended"),
+    "STATUS_FINISH": (409, "The rent is finished"),
+    "STATUS_CANCEL": (409, "The rent is cancelled"),
     "RATE_LIMIT": (429, ""),
     "SERVER_ERROR": (500, "Server Gone"),
 }
@@ -129,6 +137,17 @@ def error(hero: bool, code: str, suffix: str | None = None, info: dict[str, Any]
     if info:
         envelope["info"] = info
     return as_json(True, envelope, status)
+
+
+def rent_error(hero: bool, code: str, info: dict[str, Any] | None = None) -> Answer:
+    """A refusal of a rent action: SMS-Activate's `{"status":"error","message":<code>}` object (HTTP 200),
+    or HeroSMS's envelope, as for any action."""
+    if hero:
+        return error(True, code, None, info)
+    body: dict[str, Any] = {"status": "error", "message": code}
+    if info:
+        body["info"] = info
+    return as_json(False, body)
 
 
 def upstream_failed(hero: bool) -> Answer:

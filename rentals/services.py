@@ -41,6 +41,7 @@ from providers.webhooks import webhook_time
 from purchases.messages import describe_error, refusal
 from purchases.models import ERROR_MESSAGE_LENGTH
 from purchases.services import (
+    Via,
     balance_probe,
     charged_nothing,
     has_limits,
@@ -133,9 +134,17 @@ def _check_hours(hours: int) -> None:
 
 
 def record_intent(
-    *, membership: Membership, api_key: ApiKey, request: RentRequest, request_token: uuid.UUID | None
+    *,
+    membership: Membership,
+    api_key: ApiKey,
+    request: RentRequest,
+    request_token: uuid.UUID | None,
+    via: Via | None = None,
 ) -> tuple[Rental, bool]:
-    """Check grants and limits and write the intent row (the purchase core's locks). Returns (row, created)."""
+    """Check grants and limits and write the intent row (the purchase core's locks). Returns (row, created).
+
+    `via`: rented other than from the browser (a gateway key), with that source's own budget.
+    """
     estimate = offer_price(
         api_key,
         service=request.service,
@@ -149,6 +158,7 @@ def record_intent(
         api_key=api_key,
         request_token=request_token,
         estimate=estimate,
+        via=via,
         service=request.service,
         country=request.country,
         operator=request.operator,
@@ -162,14 +172,16 @@ def rental_rent(
     api_key: ApiKey,
     request: RentRequest,
     request_token: uuid.UUID | None = None,
+    via: Via | None = None,
 ) -> Rental:
     """Rent a number. Raises SpendDenied (our rules) or PurchaseRefused (the provider's); nothing is spent then.
 
+    `via`: rented by a gateway key's script (its budget checked, its label in the audit log).
     The provider posts the number's SMS to our webhook URL as they arrive; the poll cycle is the fallback.
     """
     _check_hours(request.hours)
     rental, created = record_intent(
-        membership=membership, api_key=api_key, request=request, request_token=request_token
+        membership=membership, api_key=api_key, request=request, request_token=request_token, via=via
     )
     if not created:
         return rental
@@ -183,7 +195,7 @@ def rental_rent(
         )
     except errors.ProviderError as exc:
         return purchase_refused(rental, exc, actor=membership.user)
-    record_rent(rental, order, actor=membership.user)
+    record_rent(rental, order, actor=membership.user, via=via)
     return rental
 
 
@@ -198,7 +210,14 @@ def rent_price(rental: Rental) -> Decimal | None:
     )
 
 
-def record_rent(rental: Rental, order: RentOrder, *, actor: User | None, reconciled: bool = False) -> bool:
+def _named(summary: Phrase, via: Via | None) -> Phrase:
+    # A gateway key's rents and changes name the key in the audit log.
+    return via.names(summary) if via is not None else summary
+
+
+def record_rent(
+    rental: Rental, order: RentOrder, *, actor: User | None, reconciled: bool = False, via: Via | None = None
+) -> bool:
     """Settle the intent with what the provider rented and book the money, once.
 
     The price is the answer's own cost where it carries one; otherwise the quote read before the rent,
@@ -224,7 +243,9 @@ def record_rent(rental: Rental, order: RentOrder, *, actor: User | None, reconci
         cost=cost,
         confirmed=confirmed,
         audit_action=action,
-        audit_summary=phrase(summary, phone=order.phone, service=rental.service, hours=rental.hours),
+        audit_summary=_named(
+            phrase(summary, phone=order.phone, service=rental.service, hours=rental.hours), via
+        ),
         actor=actor,
         phone=order.phone,
         currency=order.currency or rental.currency,
@@ -271,8 +292,11 @@ def settle_closed(rental: Rental, *, status: str, refund: bool) -> None:
             ledger_book(rental, LedgerKind.REFUND, locked.total_cost, event="refund")
 
 
-def rental_set_status(*, membership: Membership, rental: Rental, action: str) -> Rental:
-    """Finish (1) or cancel (2, refunded, only in the first 20 minutes) a rental. Raises ActionRefused."""
+def rental_set_status(
+    *, membership: Membership, rental: Rental, action: str, via: Via | None = None
+) -> Rental:
+    """Finish (1) or cancel (2, refunded, only in the first 20 minutes) a rental. Raises ActionRefused.
+    `via`: asked by a gateway key's script, named in the audit log."""
     if not membership.can_buy:
         raise ActionRefused(_("Viewers cannot change rentals."))
     if action not in ACTIONS:
@@ -324,12 +348,15 @@ def rental_set_status(*, membership: Membership, rental: Rental, action: str) ->
         api_key=rental.api_key,
         amount=None if action == "finish" else rental.cost,
         currency="" if action == "finish" else rental.currency,
-        summary=phrase(
-            gettext_noop("Finished rental %(phone)s (%(service)s)")
-            if action == "finish"
-            else gettext_noop("Cancelled rental %(phone)s (%(service)s)"),
-            phone=rental.phone,
-            service=rental.service,
+        summary=_named(
+            phrase(
+                gettext_noop("Finished rental %(phone)s (%(service)s)")
+                if action == "finish"
+                else gettext_noop("Cancelled rental %(phone)s (%(service)s)"),
+                phone=rental.phone,
+                service=rental.service,
+            ),
+            via,
         ),
         details={"refunded": str(refunded)} if refunded is not None else None,
     )
@@ -469,6 +496,7 @@ def _claim_renewal(
     hours: int,
     price: Decimal | None,
     auto: bool,
+    via: Via | None = None,
 ) -> RentalRenewal | None:
     """Check limits, claim the rental's current window and write the renewal intent, atomically.
 
@@ -477,7 +505,7 @@ def _claim_renewal(
     """
     api_key = rental.api_key
     budget_limited = auto and rental.renew_budget is not None
-    if price is None and (has_limits(membership, api_key) or budget_limited):
+    if price is None and (has_limits(membership, api_key, via) or budget_limited):
         raise SpendDenied(
             phrase(gettext_noop("The renewal price is unknown, so the limits cannot be checked."))
         )
@@ -486,7 +514,7 @@ def _claim_renewal(
 
     def claim() -> RentalRenewal | None:
         with transaction.atomic():
-            lock_and_check(membership=membership, api_key=api_key, amount=price)
+            lock_and_check(membership=membership, api_key=api_key, amount=price, via=via)
             if budget_limited and price is not None:
                 left = rental.renew_budget - rental.renew_spent
                 if price > left:
@@ -752,8 +780,11 @@ def renewal_not_made(renewal: RentalRenewal, *, message: Phrase) -> None:
         )
 
 
-def rental_extend(*, membership: Membership, rental: Rental, hours: int) -> RentalRenewal:
-    """Extend a live rental by `hours` (or re-order a finished one: a new id). Raises ActionRefused/SpendDenied."""
+def rental_extend(
+    *, membership: Membership, rental: Rental, hours: int, via: Via | None = None
+) -> RentalRenewal:
+    """Extend a live rental by `hours` (or re-order a finished one: a new id). Raises ActionRefused/SpendDenied.
+    `via`: asked by a gateway key's script: its daily budget is checked under the core's locks."""
     if not membership.can_buy:
         raise ActionRefused(_("Viewers cannot extend rentals."))
     _check_hours(hours)
@@ -765,7 +796,9 @@ def rental_extend(*, membership: Membership, rental: Rental, hours: int) -> Rent
         price = continue_price(rental, hours)
     except errors.ProviderError as exc:
         raise ActionRefused(describe_error(exc)) from None
-    renewal = _claim_renewal(rental=rental, membership=membership, hours=hours, price=price, auto=False)
+    renewal = _claim_renewal(
+        rental=rental, membership=membership, hours=hours, price=price, auto=False, via=via
+    )
     if renewal is None:
         raise ActionRefused(
             _("A renewal of this rental is already in progress or being checked; wait for its outcome.")

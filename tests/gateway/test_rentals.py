@@ -1,0 +1,141 @@
+"""Rent actions through the gateway, over real HTTP: a script with a gateway key rents, reads the rent's SMS,
+cancels, lists and extends, within the key's limits; the sandbox is the judge of the bytes."""
+
+import json
+
+import pytest
+from django.core.management import call_command
+
+from accounts.models import AuditEntry, LedgerEntry, LedgerKind, Membership
+from kit.phrases import phrase_text
+from rentals import polling
+from rentals.models import Rental, RentalStatus
+from tests.activations.conftest import owner, register_key  # noqa: F401 - fixture
+from tests.conftest import sandbox_account
+from tests.gateway.harness import Pair, make_gateway_key
+
+
+@pytest.fixture(autouse=True)
+def _steady_sandbox(settings):
+    settings.SANDBOX_PRICE_DRIFT = False
+
+
+def pair_for(
+    team, member: Membership, live_url: str, sandbox_url: str, *, hero: bool = False, **limits
+) -> Pair:
+    """A sandbox account whose rent SMS come only by hand, registered as the team's key, with a gateway key."""
+    dialect = ("--dialect", "hero") if hero else ()
+    secret = sandbox_account("--balance", "1000", "--sms-delay", "3600", *dialect)
+    call_command("sandbox_account", "set", secret, "--no-code-share", "0")
+    api_key = register_key(team, secret, profile="sandbox_hero" if hero else "sandbox")
+    return Pair(
+        sandbox_url=sandbox_url,
+        gateway_url=live_url,
+        secret=secret,
+        gateway_key=make_gateway_key(api_key, member, label="rent-bot", **limits),
+        api_key=api_key,
+    )
+
+
+@pytest.fixture
+def pair(team, owner, live_server, sandbox_url) -> Pair:  # noqa: F811
+    return pair_for(team, owner, live_server.url, sandbox_url)
+
+
+def rent(pair: Pair, **params: str) -> dict:
+    reply = pair.gateway("getRentNumber", service="tg", country="0", rent_time="4", **params)
+    assert reply.status == 200, reply.body
+    return json.loads(reply.body)
+
+
+def test_a_script_rents_through_the_rental_service_as_the_member(pair, owner):  # noqa: F811
+    answer = rent(pair)
+    assert answer["status"] == "success", answer
+    rental = Rental.objects.get(upstream_id=str(answer["phone"]["id"]))
+    assert rental.member == owner.user and rental.status == RentalStatus.ACTIVE
+    assert rental.phone == answer["phone"]["number"]
+    assert rental.via.startswith("gateway:")
+    assert LedgerEntry.objects.filter(team=rental.team, kind=LedgerKind.RENT, amount__gt=0).exists()
+    entry = AuditEntry.objects.filter(action="rental.rent").latest("id")
+    assert "rent-bot" in phrase_text(entry.summary_phrase)
+
+
+def test_get_rent_status_answers_the_polled_sms_like_the_provider(pair):
+    rental_id = str(rent(pair)["phone"]["id"])
+    waiting = pair.compare("getRentStatus", id=rental_id)
+    assert json.loads(waiting.body) == {"status": "error", "message": "STATUS_WAIT_CODE"}
+    call_command("sandbox_account", "sms", rental_id, "Your code 12345")
+    assert polling.poll_key(pair.api_key.pk) == "ok"
+    answer = json.loads(pair.compare("getRentStatus", id=rental_id).body)
+    assert answer["quantity"] == "1" and answer["values"]["0"]["text"] == "Your code 12345"
+    listing = json.loads(pair.compare("getRentList").body)
+    assert listing["values"]["0"]["id"] == rental_id
+
+
+def test_an_empty_list_and_an_unknown_rent_answer_as_the_provider_does(pair):
+    pair.compare("getRentList")
+    pair.compare("getRentStatus", id="999999")
+
+
+def test_cancelling_refunds_and_finished_rents_refuse_again(pair):
+    rental_id = str(rent(pair)["phone"]["id"])
+    rental = Rental.objects.get(upstream_id=rental_id)
+    reply = pair.gateway("setRentStatus", id=rental_id, status="2")
+    assert json.loads(reply.body) == {"status": "success"}
+    rental.refresh_from_db()
+    assert rental.status == RentalStatus.CANCELLED
+    assert LedgerEntry.objects.filter(team=rental.team, kind=LedgerKind.REFUND).exists()
+    assert AuditEntry.objects.filter(action="rental.cancel").exists()
+    # Both ask the same account now: the provider and the gateway refuse a second cancel alike.
+    pair.compare("setRentStatus", id=rental_id, status="2")
+    pair.compare("getRentStatus", id=rental_id)
+
+
+def test_continue_rent_number_extends_the_rental(pair):
+    rental_id = str(rent(pair)["phone"]["id"])
+    rental = Rental.objects.get(upstream_id=rental_id)
+    before = rental.ends_at
+    answer = json.loads(pair.gateway("continueRentNumber", id=rental_id, rent_time="4").body)
+    assert answer["status"] == "success", answer
+    rental.refresh_from_db()
+    assert rental.ends_at > before
+    direct = json.loads(pair.sandbox("getRentStatus", id=rental_id).body)
+    assert direct["message"] == "STATUS_WAIT_CODE"
+    listing = json.loads(pair.compare("getRentList").body)
+    assert listing["values"]["0"]["id"] == rental_id
+
+
+def test_a_read_only_key_cannot_rent(team, owner, live_server, sandbox_url):  # noqa: F811
+    pair = pair_for(team, owner, live_server.url, sandbox_url, read_only=True)
+    reply = pair.gateway("getRentNumber", service="tg", country="0")
+    assert reply.body == b"BAD_KEY"
+    assert not Rental.objects.exists()
+
+
+def test_a_country_outside_the_key_is_refused_before_any_rent(team, owner, live_server, sandbox_url):  # noqa: F811
+    pair = pair_for(team, owner, live_server.url, sandbox_url, countries=[6])
+    answer = rent(pair)
+    assert answer == {"status": "error", "message": "NO_NUMBERS"}
+    assert not Rental.objects.exists()
+
+
+def test_the_daily_budget_refuses_a_rent_past_it(team, owner, live_server, sandbox_url):  # noqa: F811
+    from decimal import Decimal
+
+    pair = pair_for(team, owner, live_server.url, sandbox_url, daily_budget=Decimal("0.01"))
+    assert rent(pair) == {"status": "error", "message": "NO_BALANCE"}
+    assert not Rental.objects.filter(status=RentalStatus.ACTIVE).exists()
+
+
+def test_hero_dialect_rents_lists_and_refuses_like_the_provider(team, owner, live_server, sandbox_url):  # noqa: F811
+    pair = pair_for(team, owner, live_server.url, sandbox_url, hero=True)
+    pair.compare("getRentList")
+    pair.compare("getRentStatus", id="999999")
+    reply = pair.gateway("getRentNumber", service="tg", country="0", rent_time="4")
+    assert reply.status == 200, reply.body
+    rental_id = json.loads(reply.body)["id"]
+    pair.compare("getRentList")
+    pair.compare("getRentStatus", id=rental_id)
+    call_command("sandbox_account", "sms", rental_id, "Your code 54321")
+    assert polling.poll_key(pair.api_key.pk) == "ok"
+    pair.compare("getRentStatus", id=rental_id)
