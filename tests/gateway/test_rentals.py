@@ -2,12 +2,16 @@
 cancels, lists and extends, within the key's limits; the sandbox is the judge of the bytes."""
 
 import json
+from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from accounts.models import AuditEntry, LedgerEntry, LedgerKind, Membership
 from kit.phrases import phrase_text
+from providers.client import ProviderClient
 from rentals import polling
 from rentals.models import Rental, RentalStatus
 from tests.activations.conftest import owner, register_key  # noqa: F401 - fixture
@@ -120,8 +124,6 @@ def test_a_country_outside_the_key_is_refused_before_any_rent(team, owner, live_
 
 
 def test_the_daily_budget_refuses_a_rent_past_it(team, owner, live_server, sandbox_url):  # noqa: F811
-    from decimal import Decimal
-
     pair = pair_for(team, owner, live_server.url, sandbox_url, daily_budget=Decimal("0.01"))
     assert rent(pair) == {"status": "error", "message": "NO_BALANCE"}
     assert not Rental.objects.filter(status=RentalStatus.ACTIVE).exists()
@@ -139,3 +141,53 @@ def test_hero_dialect_rents_lists_and_refuses_like_the_provider(team, owner, liv
     call_command("sandbox_account", "sms", rental_id, "Your code 54321")
     assert polling.poll_key(pair.api_key.pk) == "ok"
     pair.compare("getRentStatus", id=rental_id)
+
+
+def test_get_rent_status_asks_no_upstream(pair, monkeypatch):
+    rental_id = str(rent(pair)["phone"]["id"])
+    call_command("sandbox_account", "sms", rental_id, "Your code 12345")
+    assert polling.poll_key(pair.api_key.pk) == "ok"
+    calls = []
+    original = ProviderClient.get_rent_status
+
+    def counted(self, *args, **kwargs):
+        calls.append(args)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(ProviderClient, "get_rent_status", counted)
+    answer = json.loads(pair.gateway("getRentStatus", id=rental_id).body)
+    assert answer["values"]["0"]["text"] == "Your code 12345"
+    assert calls == []
+
+
+def test_the_rent_answers_have_the_providers_shape(team, owner, live_server, sandbox_url):  # noqa: F811
+    for hero in (False, True):
+        pair = pair_for(team, owner, live_server.url, sandbox_url, hero=hero)
+        direct = pair.sandbox("getRentNumber", service="tg", country="0", rent_time="4")
+        through = pair.gateway("getRentNumber", service="tg", country="0", rent_time="4")
+        assert (through.status, through.content_type) == (direct.status, direct.content_type)
+        mine, theirs = json.loads(through.body), json.loads(direct.body)
+        if not hero:
+            mine, theirs = mine["phone"], theirs["phone"]
+            assert len(mine["endDate"]) == len(theirs["endDate"]) == 19
+        assert {k: type(v) for k, v in mine.items()} == {k: type(v) for k, v in theirs.items()}
+        if hero:
+            assert mine["currency"] == theirs["currency"]
+            assert mine["lockCancelTime"] == theirs["lockCancelTime"]
+
+
+def test_a_capped_key_refuses_a_dearer_rent(team, owner, live_server, sandbox_url):  # noqa: F811
+    pair = pair_for(team, owner, live_server.url, sandbox_url, max_price=Decimal("0.01"))
+    assert rent(pair) == {"status": "error", "message": "NO_BALANCE"}
+    assert not Rental.objects.exists()
+
+
+def test_a_late_cancel_is_refused_as_the_provider_does(pair):
+    rental_id = str(rent(pair)["phone"]["id"])
+    Rental.objects.filter(upstream_id=rental_id).update(started_at=timezone.now() - timedelta(minutes=30))
+    assert json.loads(pair.gateway("setRentStatus", id=rental_id, status="2").body) == {
+        "status": "error",
+        "message": "CANT_CANCEL",
+    }
+    assert json.loads(pair.gateway("setRentStatus", id=rental_id, status="1").body) == {"status": "success"}
+    assert Rental.objects.get(upstream_id=rental_id).status == RentalStatus.FINISHED
