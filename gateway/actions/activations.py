@@ -98,6 +98,20 @@ def get_balance(call: Call) -> Answer:
     return answers.token(call.hero, f"ACCESS_BALANCE:{balance.amount:f}")
 
 
+@action("getBalanceAndCashBack")
+def get_balance_and_cashback(call: Call) -> Answer:
+    """`ACCESS_BALANCE:<amount>`: the balance with the cashback the account may spend (the seed: counted only
+    where the account spends cashback on activations), as the upstream wrote it; asked each time, never
+    derived from getBalance. An upstream without the action answers `BAD_ACTION`, and so does the gateway."""
+    try:
+        balance = client_for_key(call.api_key).get_balance_and_cashback()
+    except errors.BadAction:
+        return answers.error(call.hero, "BAD_ACTION")
+    except errors.ProviderError:
+        return answers.upstream_failed(call.hero)
+    return answers.token(call.hero, f"ACCESS_BALANCE:{balance.amount:f}")
+
+
 # --- buying ----------------------------------------------------------------------------------------
 
 

@@ -403,6 +403,7 @@ def test_the_official_client_buys_reads_the_code_and_finishes(team, operator, sa
     client = SMSActivateAPI(gateway_key(api_key, operator))
     client._SMSActivateAPI__api_url = gateway_url  # the one thing a script changes: where it calls
     assert client.getBalance() == {"balance": "1000.00"}
+    assert client.getBalanceAndCashBack() == {"balance": "1000.00"}
     bought = client.getNumber(service="tg", country=0)
     assert set(bought) == {"activation_id", "phone"}
     activation = Activation.objects.get(upstream_id=str(bought["activation_id"]))

@@ -5,6 +5,8 @@ the same HTTP status, content type and body bytes (JSON compared as bytes, never
 are added the same way.
 """
 
+from decimal import Decimal
+
 import pytest
 
 from accounts.models import Membership
@@ -112,3 +114,13 @@ def test_it_answers_an_action_the_upstream_lacks_as_the_upstream_does(pair):
     set_sandbox(pair.secret, "--no-active-list")
     reply = pair.compare("getNumbersStatus", country="0")
     assert b"BAD_ACTION" in reply.body
+
+
+def test_it_answers_the_balance_with_cashback_as_the_sandbox_does(pair):
+    from sandbox.models import Account
+
+    # Cashback on the account: the two balances differ, and the gateway asks for the one with cashback.
+    Account.objects.filter(key=pair.secret).update(cashback=Decimal("12.5"))
+    with_cashback = pair.compare("getBalanceAndCashBack")
+    assert with_cashback.body != pair.gateway("getBalance").body
+    assert with_cashback.body.startswith(b"ACCESS_BALANCE:1012.5")
