@@ -191,3 +191,21 @@ def test_a_late_cancel_is_refused_as_the_provider_does(pair):
     }
     assert json.loads(pair.gateway("setRentStatus", id=rental_id, status="1").body) == {"status": "success"}
     assert Rental.objects.get(upstream_id=rental_id).status == RentalStatus.FINISHED
+
+
+@pytest.mark.parametrize("hero", [False, True])
+def test_refusals_read_as_the_providers(team, owner, live_server, sandbox_url, hero):  # noqa: F811
+    pair = pair_for(team, owner, live_server.url, sandbox_url, hero=hero)
+    pair.compare("getRentStatus")
+    pair.compare("setRentStatus", id="999999", status="1")
+    pair.compare("continueRentNumber", id="999999", rent_time="4")
+    reply = pair.gateway("getRentNumber", service="tg", country="0", rent_time="4")
+    answer = json.loads(reply.body)
+    rental_id = str(answer["id"] if hero else answer["phone"]["id"])
+    pair.compare("setRentStatus", id=rental_id, status="5")
+    assert pair.gateway("setRentStatus", id=rental_id, status="2").status == 200
+    # Cancelled through the gateway: both now refuse a second cancel and a finish alike.
+    pair.compare("setRentStatus", id=rental_id, status="2")
+    pair.compare("setRentStatus", id=rental_id, status="1")
+    pair.compare("getRentStatus", id=rental_id)
+    pair.compare("getRentList")
