@@ -2,7 +2,7 @@
 cancels, lists and extends, within the key's limits; the sandbox is the judge of the bytes."""
 
 import json
-from datetime import timedelta
+from datetime import UTC, timedelta
 from decimal import Decimal
 
 import pytest
@@ -209,3 +209,49 @@ def test_refusals_read_as_the_providers(team, owner, live_server, sandbox_url, h
     pair.compare("setRentStatus", id=rental_id, status="1")
     pair.compare("getRentStatus", id=rental_id)
     pair.compare("getRentList")
+
+
+def test_an_extension_past_the_daily_budget_is_refused(team, owner, live_server, sandbox_url):  # noqa: F811
+    probe = pair_for(team, owner, live_server.url, sandbox_url)
+    price = Decimal(
+        str(
+            json.loads(probe.sandbox("getRentServicesAndCountries", rent_time="4").body)["services"]["tg"][
+                "cost"
+            ]
+        )
+    )
+    pair = pair_for(team, owner, live_server.url, sandbox_url, daily_budget=price * Decimal("1.5"))
+    rental_id = str(rent(pair)["phone"]["id"])
+    rental = Rental.objects.get(upstream_id=rental_id)
+    before = rental.ends_at
+    answer = json.loads(pair.gateway("continueRentNumber", id=rental_id, rent_time="4").body)
+    assert answer == {"status": "error", "message": "NO_BALANCE"}
+    rental.refresh_from_db()
+    assert rental.ends_at == before
+
+
+def test_hero_extension_answers_the_providers_shape(team, owner, live_server, sandbox_url):  # noqa: F811
+    pair = pair_for(team, owner, live_server.url, sandbox_url, hero=True)
+    rental_id = json.loads(pair.gateway("getRentNumber", service="tg", country="0", rent_time="4").body)["id"]
+    through = pair.gateway("continueRentNumber", id=rental_id, rent_time="4")
+    listing = json.loads(pair.sandbox("getRentStatus", id=rental_id).body)
+    assert listing["status"] == "success"
+    answer = json.loads(through.body)
+    assert answer["status"] == "success" and str(answer["phone"]["id"]) == rental_id
+    rental = Rental.objects.get(upstream_id=rental_id)
+    assert answer["phone"]["endDate"] == rental.ends_at.astimezone(UTC).replace(microsecond=0).isoformat()
+
+
+def test_a_viewers_key_cannot_rent_or_end_a_rent(team, owner, vera, live_server, sandbox_url):  # noqa: F811
+    pair = pair_for(team, owner, live_server.url, sandbox_url)
+    rental_id = str(rent(pair)["phone"]["id"])
+    viewer = Membership.objects.get(team=team, user=vera)
+    pair.gateway_key = make_gateway_key(pair.api_key, viewer, label="viewer-bot")
+    assert json.loads(pair.gateway("getRentNumber", service="tg", country="0").body) == {
+        "status": "error",
+        "message": "BAD_KEY",
+    }
+    assert Rental.objects.count() == 1
+    ended = json.loads(pair.gateway("setRentStatus", id=rental_id, status="1").body)
+    assert ended["status"] == "error"
+    assert Rental.objects.get(upstream_id=rental_id).status == RentalStatus.ACTIVE
