@@ -25,21 +25,6 @@ from tests.conftest import sandbox_account
 from tests.gateway.harness import run_async
 
 
-@pytest.fixture(autouse=True)
-def _steady_sandbox(settings):
-    settings.SANDBOX_PRICE_DRIFT = False
-
-
-@pytest.fixture
-def operator(team, bob) -> Membership:
-    return Membership.objects.get(team=team, user=bob)
-
-
-@pytest.fixture
-def gateway_url(live_server) -> str:
-    return f"{live_server.url}/stubs/handler_api.php"
-
-
 def upstream(team: Team, *options: str, profile: str = "sandbox") -> tuple:
     """A sandbox account registered as the team's key: (ApiKey, secret). Codes come only by hand."""
     dialect = ("--dialect", "hero") if profile == "sandbox_hero" else ()

@@ -22,11 +22,6 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def _steady_sandbox(settings):
-    settings.SANDBOX_PRICE_DRIFT = False
-
-
 def test_scripts_buying_at_once_never_pass_the_gateway_keys_budget(team, bob, sandbox_url, live_server):
     operator = Membership.objects.get(team=team, user=bob)
     api_key, secret = upstream(team)

@@ -9,7 +9,6 @@ from decimal import Decimal
 
 import pytest
 
-from accounts.models import Membership
 from gateway import actions  # noqa: F401  (registers every action the gateway serves)
 from gateway.registry import ACTIONS
 from tests.activations.conftest import set_sandbox
@@ -52,17 +51,6 @@ CASES: list[tuple[str, dict[str, str]]] = [
     ("getHistory", {}),
     ("getHistory", {"start": "abc"}),
 ]
-
-
-@pytest.fixture(autouse=True)
-def _steady_prices(settings):
-    # Prices and stock must not move between the two calls of one comparison.
-    settings.SANDBOX_PRICE_DRIFT = False
-
-
-@pytest.fixture
-def owner(team, alice) -> Membership:
-    return Membership.objects.get(team=team, user=alice)
 
 
 @pytest.fixture(params=["classic", "hero"])

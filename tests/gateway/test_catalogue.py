@@ -5,21 +5,10 @@ import json
 
 import pytest
 
-from accounts.models import Membership
 from activations.models import Activation
 from providers.client import ProviderClient
 from tests.activations.conftest import register_key, set_sandbox
 from tests.gateway.harness import PATH, Pair, call, gateway_pair, make_gateway_key, run_async
-
-
-@pytest.fixture(autouse=True)
-def _steady_prices(settings):
-    settings.SANDBOX_PRICE_DRIFT = False
-
-
-@pytest.fixture
-def owner(team, alice) -> Membership:
-    return Membership.objects.get(team=team, user=alice)
 
 
 def pair_for(team, owner, live_server, sandbox_url, dialect="classic", **limits) -> Pair:

@@ -13,7 +13,6 @@ import pytest
 import requests
 from django.core.management import call_command
 
-from accounts.models import Membership
 from activations import polling
 from activations.models import Activation
 from tests.activations.conftest import register_key
@@ -22,16 +21,6 @@ from tests.gateway.harness import make_gateway_key
 
 CLIENTS = 50
 ROUNDS = 2
-
-
-@pytest.fixture(autouse=True)
-def _steady_sandbox(settings):
-    settings.SANDBOX_PRICE_DRIFT = False
-
-
-@pytest.fixture
-def operator(team, bob) -> Membership:
-    return Membership.objects.get(team=team, user=bob)
 
 
 @pytest.fixture

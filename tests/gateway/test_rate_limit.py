@@ -8,7 +8,6 @@ import pytest
 import requests
 from django.core.management import call_command
 
-from accounts.models import Membership
 from activations.models import Activation
 from tests.gateway.harness import call, gateway_pair, make_gateway_key
 
@@ -19,11 +18,6 @@ def _tiny_bucket(settings):
     settings.GATEWAY_REQUESTS_PER_SECOND = 0.001
     settings.GATEWAY_BURST = 2
     settings.SANDBOX_PRICE_DRIFT = False
-
-
-@pytest.fixture
-def operator(team, bob) -> Membership:
-    return Membership.objects.get(team=team, user=bob)
 
 
 @pytest.mark.parametrize("dialect", ["classic", "hero"])

@@ -19,11 +19,6 @@ from tests.conftest import sandbox_account
 from tests.gateway.harness import Pair, make_gateway_key
 
 
-@pytest.fixture(autouse=True)
-def _steady_sandbox(settings):
-    settings.SANDBOX_PRICE_DRIFT = False
-
-
 def pair_for(
     team, member: Membership, live_url: str, sandbox_url: str, *, hero: bool = False, **limits
 ) -> Pair:
