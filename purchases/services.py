@@ -194,10 +194,11 @@ def _check_via_budget(*, membership: Membership, api_key: ApiKey, amount: Decima
     if via.daily_budget is None:
         return
     currency = api_key.currency
+    # Money in flight first, then the ledger: a purchase settling between the two statements is then counted
+    # twice (safe), never in neither (its row no longer unsettled, its ledger rows not yet read).
+    in_flight = money_in_flight(via=via.code, currency=currency)
     left = (
-        via.daily_budget
-        - spent_today_via(team=membership.team, via=via.code, currency=currency)
-        - money_in_flight(via=via.code, currency=currency)
+        via.daily_budget - spent_today_via(team=membership.team, via=via.code, currency=currency) - in_flight
     )
     if amount > left:
         raise SpendDenied(
