@@ -52,3 +52,30 @@ def serve_site() -> str:
 
 def ratio(a: float, b: float) -> str:
     return f"{a / b:.2f}x" if b else "n/a"
+
+
+def sandbox_team(*account_options: str):
+    """A sandbox account (made with `account_options`) registered as the key of a fresh team with one owner:
+    (the account's own key, the owner's membership, the team's ApiKey)."""
+    import io
+
+    from django.core.management import call_command
+
+    from accounts.crypto import encrypt_secret
+    from accounts.models import ApiKey, KeyHealth, Membership, Role, Team, User
+
+    out = io.StringIO()
+    call_command("sandbox_account", "create", *account_options, stdout=out)
+    secret = out.getvalue().strip()
+    user = User.objects.create_user("bench", password="bench-password-1")
+    team = Team.objects.create(name="Bench", slug="bench")
+    owner = Membership.objects.create(team=team, user=user, role=Role.OWNER)
+    api_key = ApiKey.objects.create(
+        team=team,
+        label="sandbox",
+        profile="sandbox",
+        secret_encrypted=encrypt_secret(secret),
+        secret_last4=secret[-4:],
+        health=KeyHealth.OK,
+    )
+    return secret, owner, api_key

@@ -11,12 +11,11 @@ Run: .venv/bin/python bench/bench_gateway.py [--purchases 50] [--polls 500]
 """
 
 import argparse
-import io
 import os
 import statistics
 import time
 
-from _harness import ratio, serve_site, setup_django
+from _harness import ratio, sandbox_team, serve_site, setup_django
 
 # No request budget: the bench measures the gateway's work, not its waiting.
 os.environ["GATEWAY_REQUESTS_PER_SECOND"] = "0"
@@ -25,10 +24,7 @@ BASE_URL = serve_site()
 
 import requests  # noqa: E402
 from django.conf import settings  # noqa: E402
-from django.core.management import call_command  # noqa: E402
 
-from accounts.crypto import encrypt_secret  # noqa: E402
-from accounts.models import ApiKey, KeyHealth, Membership, Role, Team, User  # noqa: E402
 from gateway.services import gateway_key_create  # noqa: E402
 
 PATH = "/stubs/handler_api.php"
@@ -39,21 +35,8 @@ WARM_UP = 3
 
 def keys() -> tuple[str, str]:
     """(the sandbox account's own key, a gateway key through a team key of that same account)."""
-    out = io.StringIO()
     # A big balance for every purchase, and no code for an hour: every activation stays waiting.
-    call_command("sandbox_account", "create", "--balance", "1000000", "--sms-delay", "3600", stdout=out)
-    secret = out.getvalue().strip()
-    user = User.objects.create_user("bench", password="bench-password-1")
-    team = Team.objects.create(name="Bench", slug="bench")
-    owner = Membership.objects.create(team=team, user=user, role=Role.OWNER)
-    api_key = ApiKey.objects.create(
-        team=team,
-        label="sandbox",
-        profile="sandbox",
-        secret_encrypted=encrypt_secret(secret),
-        secret_last4=secret[-4:],
-        health=KeyHealth.OK,
-    )
+    secret, owner, api_key = sandbox_team("--balance", "1000000", "--sms-delay", "3600")
     _, plain = gateway_key_create(membership=owner, label="bench", api_key=api_key)
     return secret, plain
 

@@ -3,18 +3,14 @@
 Run: .venv/bin/python bench/bench_polling.py   (prints a table; asserts nothing)
 """
 
-import io
 import time
 
-from _harness import ratio, serve_site, setup_django
+from _harness import ratio, sandbox_team, serve_site, setup_django
 
 setup_django()
 serve_site()
 
-from django.core.management import call_command  # noqa: E402
 
-from accounts.crypto import encrypt_secret  # noqa: E402
-from accounts.models import ApiKey, KeyHealth, Membership, Role, Team, User  # noqa: E402
 from activations import polling  # noqa: E402
 from activations.models import LIVE_STATUSES, Activation  # noqa: E402
 from activations.services import BuyRequest, activation_buy  # noqa: E402
@@ -34,20 +30,7 @@ ProviderClient._send = counting_send
 
 
 def main() -> None:
-    out = io.StringIO()
-    call_command("sandbox_account", "create", "--balance", "100000", "--sms-delay", "3600", stdout=out)
-    secret = out.getvalue().strip()
-    user = User.objects.create_user("bench", password="bench-password-1")
-    team = Team.objects.create(name="Bench", slug="bench")
-    membership = Membership.objects.create(team=team, user=user, role=Role.OWNER)
-    api_key = ApiKey.objects.create(
-        team=team,
-        label="sandbox",
-        profile="sandbox",
-        secret_encrypted=encrypt_secret(secret),
-        secret_last4=secret[-4:],
-        health=KeyHealth.OK,
-    )
+    _secret, membership, api_key = sandbox_team("--balance", "100000", "--sms-delay", "3600")
     print(
         f"{'live':>6} | {'calls: simdesk':>14} {'getStatus each':>14} {'ratio':>7} | "
         f"{'ms: simdesk':>11} {'getStatus each':>14} {'ratio':>7}"
