@@ -64,6 +64,11 @@ def as_json(hero: bool, data: Any, status: int = 200) -> Answer:
 CURRENCY_NUMBERS = {"RUB": 643, "USD": 840, "EUR": 978, "CNY": 156}
 
 
+def id_value(upstream_id: str) -> int | str:
+    """An upstream id as the classic dialect writes it in JSON: a number where it is all digits."""
+    return int(upstream_id) if upstream_id.isdigit() else upstream_id
+
+
 def num(amount: Decimal) -> int | float:
     """A JSON number as the providers' PHP writes one: whole amounts as ints (`"cost":9`), others as
     floats (`12.5`). Float only at the last step, for the text: the value itself stays Decimal."""

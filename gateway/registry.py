@@ -35,6 +35,14 @@ class Call:
     def hero(self) -> bool:
         return self.dialect == "hero"
 
+    def country(self) -> int | None:
+        """The `country` parameter of a purchase: the seed's default is Russia (0) when none is sent; a
+        malformed one is None (it sells nothing)."""
+        raw = (self.params.get("country") or "").strip()
+        if not raw:
+            return 0
+        return int(raw) if raw.isdigit() and len(raw) < 6 else None
+
 
 Handler = Callable[[Call], Answer]
 

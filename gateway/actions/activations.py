@@ -123,14 +123,6 @@ def _decimal(raw: str | None) -> Decimal | None:
     return value if value.is_finite() and value >= 0 else None
 
 
-def _country(raw: str | None) -> int | None:
-    """The seed's default is Russia (0) when no country is sent; a malformed one sells nothing."""
-    raw = (raw or "").strip()
-    if not raw:
-        return 0
-    return int(raw) if raw.isdigit() and len(raw) < 6 else None
-
-
 def _provider_refusal(call: Call, error: errors.ProviderError | None, *, asked_max_price: bool) -> Answer:
     """The provider's definite refusal of a purchase, in the script's dialect."""
     if isinstance(error, errors.WrongMaxPrice):
@@ -156,7 +148,7 @@ def _buy(call: Call) -> Activation | Answer:
     service = (params.get("service") or "").strip().lower()
     if not service:
         return answers.error(call.hero, "BAD_SERVICE")
-    country = _country(params.get("country"))
+    country = call.country()
     refusal = check_service_country(gateway_key, service=service, country=country)
     if refusal is not None:
         return refusal.answer(call.hero)
@@ -218,17 +210,12 @@ def get_number(call: Call) -> Answer:
     return answers.token(call.hero, f"ACCESS_NUMBER:{bought.upstream_id}:{bought.phone}")
 
 
-def _id_value(upstream_id: str) -> int | str:
-    # The classic dialect writes ids as JSON numbers where the seed does.
-    return int(upstream_id) if upstream_id.isdigit() else upstream_id
-
-
 def number_v2(call: Call, act: Activation) -> dict:
     """getNumberV2's answer from the recorded purchase: the seed's shape, or HeroSMS's."""
     cost = act.cost or Decimal("0")
     if not call.hero:
         return {
-            "activationId": _id_value(act.upstream_id or ""),
+            "activationId": answers.id_value(act.upstream_id or ""),
             "phoneNumber": act.phone,
             "activationCost": f"{cost:.2f}",
             "countryCode": str(act.country),

@@ -96,17 +96,6 @@ def _hours(call: Call) -> int | None:
     return int(raw)
 
 
-def _country(raw: str | None) -> int | None:
-    raw = (raw or "").strip()
-    if not raw:
-        return 0
-    return int(raw) if raw.isdigit() and len(raw) < 6 else None
-
-
-def _id_value(upstream_id: str) -> int | str:
-    return int(upstream_id) if upstream_id.isdigit() else upstream_id
-
-
 def _rent_phone(call: Call, rental: Rental) -> dict[str, Any]:
     """`{"status":"success","phone":{"id","endDate","number"}}`: classic end dates are the provider's local
     time with a `T` and no zone, HeroSMS's ISO in UTC."""
@@ -116,7 +105,7 @@ def _rent_phone(call: Call, rental: Rental) -> dict[str, Any]:
         end = answers.classic_time(rental.ends_at, profile_for_key(rental.api_key).timezone).replace(" ", "T")
     return {
         "status": "success",
-        "phone": {"id": _id_value(rental.upstream_id or ""), "endDate": end, "number": rental.phone},
+        "phone": {"id": answers.id_value(rental.upstream_id or ""), "endDate": end, "number": rental.phone},
     }
 
 
@@ -144,7 +133,7 @@ def get_rent_number(call: Call) -> Answer:
     service = (params.get("service") or "").strip().lower()
     if not service:
         return answers.rent_error(call.hero, "BAD_SERVICE")
-    country = _country(params.get("country"))
+    country = call.country()
     refusal = check_service_country(gateway_key, service=service, country=country)
     if refusal is not None:
         return _refuse(call, refusal)
