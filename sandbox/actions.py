@@ -101,7 +101,9 @@ def get_numbers_status(call: Call) -> Answer:
         real = [op.name for op in country.operators.all() if op.name != "any"] or ["any"]
         share = len([name for name in real if name in wanted]) / len(real)
     counts = {
-        f"{price.service_id}_{int(price.forward)}": int(catalog.live_price(price, call.now).count * share)
+        f"{price.service_id}_{int(price.forward)}": int(
+            catalog.live_price(price, call.now, call.account).count * share
+        )
         for price in Price.objects.filter(country=country).order_by("service_id", "forward")
     }
     return as_json(call.hero, counts)
@@ -110,7 +112,7 @@ def get_numbers_status(call: Call) -> Answer:
 def _top_for_service(call: Call, service_code: str, free: bool) -> dict[str, Any]:
     rows = []
     for price in Price.objects.filter(service_id=service_code, forward=False):
-        live = catalog.live_price(price, call.now)
+        live = catalog.live_price(price, call.now, call.account)
         rows.append((live.count, price.country_id, live))
     rows.sort(key=lambda row: (-row[0], row[1]))
     ranked: dict[str, Any] = {}
@@ -141,7 +143,7 @@ def _top_by_slug(call: Call, service_code: str, free: bool = False) -> dict[str,
     `free` is ignored: SMSBower sends no Free Price map."""
     prices = Price.objects.filter(service_id=service_code, forward=False).select_related("country")
     offers = sorted(
-        ((catalog.live_price(price, call.now), price.country) for price in prices),
+        ((catalog.live_price(price, call.now, call.account), price.country) for price in prices),
         key=lambda pair: (-pair[0].count, pair[1].id),
     )
     table: dict[str, Any] = {}
@@ -172,7 +174,7 @@ def get_list_of_top_countries_by_service(call: Call) -> Answer:
     if not code or not Service.objects.filter(code=code, rent_only=False).exists():
         raise ApiError("WRONG_SERVICE")
     prices = list(Price.objects.filter(service_id=code, forward=False))
-    counts = {price.country_id: catalog.live_price(price, call.now).count for price in prices}
+    counts = {price.country_id: catalog.live_price(price, call.now, call.account).count for price in prices}
     total = sum(counts.values()) or 1
     rows = [
         {
@@ -246,7 +248,7 @@ def get_prices(call: Call) -> Answer:
     extended = call.params.get("action") == "getPricesExtended" or call.hero
     table: dict[str, dict[str, Any]] = {}
     for price in prices:
-        live = catalog.live_price(price, call.now)
+        live = catalog.live_price(price, call.now, call.account)
         entry: dict[str, Any] = {"cost": num(call.money(live.cost)), "count": live.count}
         if extended:
             entry["physicalCount"] = live.count
@@ -261,7 +263,7 @@ def get_prices_verification(call: Call) -> Answer:
         prices = prices.filter(service_id=code)
     table: dict[str, dict[str, Any]] = {}
     for price in prices:
-        live = catalog.live_price(price, call.now)
+        live = catalog.live_price(price, call.now, call.account)
         cost = call.money(live.cost)
         table.setdefault(price.service_id, {})[str(price.country_id)] = {
             "count": live.count,

@@ -15,7 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.conf import settings
 from django.db import transaction
 
-from sandbox.models import RUB, USD, Country, Operator, Price, Service
+from sandbox.models import RUB, USD, Account, Country, Operator, Price, Service
 
 # (id, rus, eng, chn, phone code, mobile prefixes, national length, retry, rent, multiService, operators, price factor)
 COUNTRIES: list[tuple] = [
@@ -351,8 +351,16 @@ def _bucket(now: datetime) -> int:
     return int(now.timestamp()) // max(seconds, 1)
 
 
-def live_price(price: Price, now: datetime) -> LivePrice:
-    """The drifted price and stock of an offer at `now` (a pure function of the row and the time)."""
+def live_price(price: Price, now: datetime, account: Account | None = None) -> LivePrice:
+    """The drifted price and stock of an offer at `now` (a pure function of the row and the time), with no
+    stock for a service the `account` is out of (`Account.sold_out`)."""
+    live = _drifted(price, now)
+    if account is not None and not account.sells(price.service_id):
+        return LivePrice(live.cost, 0, live.retail)
+    return live
+
+
+def _drifted(price: Price, now: datetime) -> LivePrice:
     if not getattr(settings, "SANDBOX_PRICE_DRIFT", True):
         return LivePrice(price.base_cost, price.base_count, (price.base_cost * 2).quantize(CENT))
     bucket = _bucket(now)

@@ -61,6 +61,9 @@ class Account(models.Model):
     banned_until = models.DateTimeField(null=True, blank=True)
     # Like SMSBower: getActiveActivations and getNumbersStatus answer BAD_ACTION (clients poll getStatus).
     no_active_list = models.BooleanField(default=False)
+    # Comma-separated service codes this account has no numbers for ("*": none at all), as one provider runs
+    # out while another still sells: its price lists show no stock and its purchases answer NO_NUMBERS.
+    sold_out = models.CharField(max_length=300, blank=True)
 
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -73,6 +76,11 @@ class Account(models.Model):
     @property
     def is_hero(self) -> bool:
         return self.dialect == Dialect.HERO
+
+    def sells(self, service_code: str) -> bool:
+        """False for a service this account is out of (`sold_out`)."""
+        codes = {code.strip().lower() for code in self.sold_out.split(",") if code.strip()}
+        return not ("*" in codes or service_code.lower() in codes)
 
 
 class Counter(models.Model):

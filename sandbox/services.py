@@ -220,12 +220,12 @@ def parse_exceptions(raw: str | None, country: Country) -> list[str]:
 
 
 def _offer(
-    country: Country, service: Service, forward: bool, now: datetime
+    account: Account, country: Country, service: Service, forward: bool, now: datetime
 ) -> tuple[Price, catalog.LivePrice]:
     price = Price.objects.filter(country=country, service=service, forward=forward).first()
     if price is None:
         raise ApiError("NO_NUMBERS")
-    live = catalog.live_price(price, now)
+    live = catalog.live_price(price, now, account)
     if live.count <= 0:
         raise ApiError("NO_NUMBERS")
     return price, live
@@ -306,7 +306,7 @@ def activation_buy(
     if country is None:
         raise ApiError("NO_NUMBERS")
     exceptions = parse_exceptions(phone_exception, country)
-    _price, live = _offer(country, service, forward, now)
+    _price, live = _offer(account, country, service, forward, now)
     if verification and not _price.verification:
         raise ApiError("NO_NUMBERS")
     cost = catalog.convert(live.cost, account.currency)
@@ -354,7 +354,7 @@ def activation_buy_multi(
     if not country.multi_service:
         raise ApiError("NOT_AVAILABLE")
     costs = [
-        catalog.convert(_offer(country, service, flag == "1", now)[1].cost, account.currency)
+        catalog.convert(_offer(account, country, service, flag == "1", now)[1].cost, account.currency)
         for service, flag in zip(services, flags, strict=True)
     ]
     operator = _pick_operator(country, operators)

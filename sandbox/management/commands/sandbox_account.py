@@ -79,6 +79,11 @@ class Command(BaseCommand):
         parser.add_argument("--lifetime", type=int, help="seconds an activation lives")
         parser.add_argument("--webhook-url")
         parser.add_argument(
+            "--sold-out",
+            metavar="SERVICES",
+            help="comma-separated service codes this account has no numbers for ('*': all; '' : none)",
+        )
+        parser.add_argument(
             "--active-list",
             action=BooleanOptionalAction,
             help="--no-active-list: answer BAD_ACTION to getActiveActivations and getNumbersStatus (SMSBower)",
@@ -105,6 +110,9 @@ class Command(BaseCommand):
             lifetime=options["lifetime"],
             no_active_list=options["active_list"] is False,
         )
+        if options["sold_out"]:
+            account.sold_out = options["sold_out"]
+            account.save(update_fields=["sold_out"])
         self.stdout.write(account.key)
 
     def _list(self, **options) -> None:
@@ -131,6 +139,7 @@ class Command(BaseCommand):
             "no_code_share": options["no_code_share"],
             "top_countries_by_slug": options["top_countries_by_slug"],
             "no_active_list": None if options["active_list"] is None else not options["active_list"],
+            "sold_out": options["sold_out"],
         }
         if options["sms_delay"] is not None:
             fields["sms_delay_min"] = fields["sms_delay_max"] = options["sms_delay"]
