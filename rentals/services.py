@@ -555,11 +555,12 @@ def _claim_renewal(
     return renewal
 
 
-def _run_renewal(renewal: RentalRenewal, *, actor: User | None) -> RentalRenewal:
+def _run_renewal(renewal: RentalRenewal, *, actor: User | None, via: Via | None = None) -> RentalRenewal:
     """Call continueRentNumber once for a claimed renewal and record what came of it.
 
     The balance read just before lets a lost answer be told apart: unchanged after it, nothing was charged,
     so the renewal counts as refused and can be tried again at once instead of waiting for the old end.
+    `via`: asked by a gateway key's script, named in the audit log.
     """
     rental = renewal.rental
     client = client_for_key(rental.api_key)
@@ -568,16 +569,22 @@ def _run_renewal(renewal: RentalRenewal, *, actor: User | None) -> RentalRenewal
         order = client.continue_rent_number(id=rental.upstream_id, rent_time=renewal.hours)
     except errors.ProviderError as exc:
         maybe_charged = not exc.definite and not charged_nothing(client, before)
-        _renewal_refused(renewal, exc, actor=actor, maybe_charged=maybe_charged)
+        _renewal_refused(renewal, exc, actor=actor, maybe_charged=maybe_charged, via=via)
         return renewal
-    renewal_done(renewal, order, actor=actor)
+    renewal_done(renewal, order, actor=actor, via=via)
     return renewal
 
 
 def renewal_done(
-    renewal: RentalRenewal, order: RentOrder, *, actor: User | None, reconciled: bool = False
+    renewal: RentalRenewal,
+    order: RentOrder,
+    *,
+    actor: User | None,
+    reconciled: bool = False,
+    via: Via | None = None,
 ) -> None:
-    """Apply a renewal the provider made: a later end (same id) or a re-ordered rental (new id); book it."""
+    """Apply a renewal the provider made: a later end (same id) or a re-ordered rental (new id); book it.
+    `via`: asked by a gateway key's script, named in the audit log."""
     now = timezone.now()
     with transaction.atomic():
         if RentalRenewal.objects.filter(pk=renewal.pk, status__in=(RenewalStatus.DONE,)).exists():
@@ -654,7 +661,7 @@ def renewal_done(
             api_key=rental.api_key,
             amount=cost,
             currency=rental.currency,
-            summary=phrase(summary, phone=rental.phone, hours=renewal.hours, id=order.rent_id),
+            summary=_named(phrase(summary, phone=rental.phone, hours=renewal.hours, id=order.rent_id), via),
             details={"ends_at": new_end.isoformat()},
         )
     renewal.refresh_from_db()
@@ -686,7 +693,12 @@ def _renewal_failed_on_rental(rental: Rental, *, code: str, message: Phrase, aut
 
 
 def _renewal_refused(
-    renewal: RentalRenewal, exc: errors.ProviderError, *, actor: User | None, maybe_charged: bool
+    renewal: RentalRenewal,
+    exc: errors.ProviderError,
+    *,
+    actor: User | None,
+    maybe_charged: bool,
+    via: Via | None = None,
 ) -> None:
     rental = renewal.rental
     api_key_mark_health(api_key=rental.api_key, exc=exc)
@@ -712,11 +724,14 @@ def _renewal_refused(
                 actor=actor,
                 action="rental.renew_failed",
                 api_key=rental.api_key,
-                summary=phrase(
-                    gettext_noop("Renewal of %(phone)s by %(hours)s h refused: %(reason)s"),
-                    phone=rental.phone,
-                    hours=renewal.hours,
-                    reason=message,
+                summary=_named(
+                    phrase(
+                        gettext_noop("Renewal of %(phone)s by %(hours)s h refused: %(reason)s"),
+                        phone=rental.phone,
+                        hours=renewal.hours,
+                        reason=message,
+                    ),
+                    via,
                 ),
                 details={"error": exc.code, "auto": renewal.auto},
             )
@@ -745,8 +760,11 @@ def _renewal_refused(
             actor=actor,
             action="rental.renew_unknown",
             api_key=rental.api_key,
-            summary=phrase(
-                gettext_noop("Renewal of %(phone)s: outcome unknown, reconciling"), phone=rental.phone
+            summary=_named(
+                phrase(
+                    gettext_noop("Renewal of %(phone)s: outcome unknown, reconciling"), phone=rental.phone
+                ),
+                via,
             ),
             details={"error": exc.code, "auto": renewal.auto},
         )
@@ -784,7 +802,8 @@ def rental_extend(
     *, membership: Membership, rental: Rental, hours: int, via: Via | None = None
 ) -> RentalRenewal:
     """Extend a live rental by `hours` (or re-order a finished one: a new id). Raises ActionRefused/SpendDenied.
-    `via`: asked by a gateway key's script: its daily budget is checked under the core's locks."""
+    `via`: asked by a gateway key's script: its daily budget is checked under the core's locks and its label
+    named in the audit log."""
     if not membership.can_buy:
         raise ActionRefused(_("Viewers cannot extend rentals."))
     _check_hours(hours)
@@ -803,7 +822,7 @@ def rental_extend(
         raise ActionRefused(
             _("A renewal of this rental is already in progress or being checked; wait for its outcome.")
         )
-    _run_renewal(renewal, actor=membership.user)
+    _run_renewal(renewal, actor=membership.user, via=via)
     if renewal.status == RenewalStatus.FAILED:
         raise ActionRefused(phrase_text(renewal.error_message))
     return renewal

@@ -3,8 +3,10 @@
 Every rent goes through `rentals.services.rental_rent` (the purchase core's limits, intent, settlement and
 ledger, as a rent from the browser), as the gateway key's member, with the gateway key's own limits
 checked first (`gateway.limits`) and its daily budget inside the core's locks (`via`). Finishing and
-cancelling go through `rental_set_status`, extending through `rental_extend`. getRentStatus and
-getRentList are answered from simdesk's own records, which the poll cycle and webhooks keep fresh.
+cancelling go through `rental_set_status`, extending through `rental_extend`, and an extension's price
+(getContinueRentPriceNumber) is the upstream's quote read by `continue_price`, as in the browser.
+getRentStatus and getRentList are answered from simdesk's own records, which the poll cycle and webhooks
+keep fresh.
 
 Rent actions answer refusals as JSON in the classic dialect (`{"status":"error","message":<code>}`,
 protocol.md c), HeroSMS's envelopes otherwise. A script sees the rentals of the gateway key's upstream
@@ -310,3 +312,26 @@ def continue_rent_number(call: Call) -> Answer:
     renewed = renewal.new_rental or rental
     renewed.refresh_from_db()
     return answers.as_json(call.hero, _rent_phone(call, renewed))
+
+
+@action("getContinueRentPriceNumber")
+def get_continue_rent_price_number(call: Call) -> Answer:
+    """The price of extending a rent by `rent_time` hours, `{"status":"success","price":6.33}`: the upstream's
+    quote, as the browser's extension reads it (`continue_price`)."""
+    found = _find(call)
+    if isinstance(found, Answer):
+        return found
+    hours = _hours(call)
+    if hours is None:
+        return answers.rent_error(call.hero, "INVALID_TIME")
+    try:
+        price = continue_price(found, hours)
+    except errors.MaxHoursExceed as exc:
+        # The provider says how many hours are left; the script is told so, as by the provider.
+        info = {"max": exc.maximum} if exc.maximum is not None else None
+        return answers.rent_error(call.hero, exc.code, info)
+    except errors.ProviderError as exc:
+        return _provider_refusal(call, exc)
+    if price is None:
+        return answers.upstream_failed(call.hero)
+    return answers.as_json(call.hero, {"status": "success", "price": answers.num(price)})
