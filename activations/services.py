@@ -7,7 +7,7 @@ keeps only the activations' protocol calls and states.
 
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -29,7 +29,9 @@ from providers.keys import client_for_key, profile_for_key
 from providers.results import ActivationState, ActiveActivation, NumberOrder
 from providers.services import api_key_mark_health
 from providers.webhooks import webhook_time
+from purchases import routing
 from purchases.messages import describe_error
+from purchases.models import Route
 from purchases.services import (
     Via,
     has_limits,
@@ -142,11 +144,13 @@ def activation_buy(
     request_token: uuid.UUID | None = None,
     via: Via | None = None,
     estimate: Decimal | None = None,
+    route: Route | None = None,
 ) -> Activation:
     """Buy a number. Raises SpendDenied (our rules) or PurchaseRefused (the provider's); nothing is spent then.
 
     `via`: bought by a gateway key's script (its budget checked, its label in the audit log); `estimate`:
-    the price the caller read already, so the price list is not asked twice.
+    the price the caller read already, so the price list is not asked twice; `route`: the route that
+    chose `api_key` (`activation_buy_routed`), stored on the row.
     """
     activation, created = record_intent(
         membership=membership,
@@ -156,6 +160,7 @@ def activation_buy(
         estimate=estimate,
         unknown_price_hint=gettext_lazy("Set a maximum price."),
         via=via,
+        route=route,
     )
     if not created:
         return activation
@@ -174,6 +179,57 @@ def activation_buy(
         return purchase_refused(activation, exc, actor=membership.user)
     record_purchase(activation, order, actor=membership.user, via=via)
     return activation
+
+
+def success_rates(found: list[routing.Candidate]) -> dict[int, float]:
+    """Per key: the share of its recent numbers for the candidate's service and country that received a
+    code (`routing.laplace`: few purchases say little), from the team's own history."""
+    rates = {}
+    for candidate in found:
+        recent = list(
+            Activation.objects.filter(
+                api_key=candidate.api_key,
+                service=candidate.service,
+                country=candidate.country,
+                closed_at__isnull=False,
+                upstream_id__isnull=False,
+            )
+            .order_by("-closed_at")
+            .values_list("sms_count", flat=True)[: routing.SUCCESS_WINDOW]
+        )
+        rates[candidate.api_key.pk] = routing.laplace(sum(1 for count in recent if count), len(recent))
+    return rates
+
+
+def activation_buy_routed(
+    *,
+    membership: Membership,
+    route: Route,
+    reference: ApiKey,
+    request: BuyRequest,
+    request_token: uuid.UUID | None = None,
+    via: Via | None = None,
+) -> Activation:
+    """Buy through a route: the service and country are `reference`'s codes; its keys are tried in the
+    order its rule ranks them, the next only after a definite refusal (`purchases.routing`). Raises as
+    `activation_buy` does when no key sells."""
+    found = routing.candidates(
+        route, membership, reference=reference, service=request.service, country=request.country
+    )
+    ranked = routing.rank(route, found, success_rates=success_rates)
+
+    def buy(candidate: routing.Candidate) -> Activation:
+        return activation_buy(
+            membership=membership,
+            api_key=candidate.api_key,
+            request=replace(request, service=candidate.service, country=candidate.country),
+            request_token=routing.attempt_token(request_token, candidate.api_key),
+            via=via,
+            estimate=candidate.offer.cost if candidate.offer is not None and not request.forward else None,
+            route=route,
+        )
+
+    return routing.buy_through(route, ranked, buy)
 
 
 def _named(summary: Phrase, via: Via | None) -> Phrase:

@@ -113,7 +113,7 @@ def spend_refusal(
 ) -> Refusal:
     """A refusal by the team's own rules (`accounts.permissions.check_spend_allowed`, the purchase core),
     in the protocol's words; `price` is the money that was at stake, if known."""
-    api_key = gateway_key.api_key
+    api_key = gateway_key.upstream
     if exc.code in ("disabled", "not_granted"):
         return Refusal("BAD_KEY")
     if exc.code == "banned" and api_key.banned_until is not None:

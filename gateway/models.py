@@ -6,13 +6,16 @@ of one team, through one upstream key, within its own limits.
 """
 
 import uuid
+from functools import cached_property
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import ApiKey, Membership, Team
+from purchases.models import Route
 
 
 class GatewayKey(models.Model):
@@ -24,8 +27,22 @@ class GatewayKey(models.Model):
     # The first characters of the key, shown to tell keys apart; the key itself is never stored.
     prefix = models.CharField(max_length=12, editable=False)
     digest = models.CharField(max_length=64, unique=True, editable=False)
+    # One upstream key, or a route across several (`purchases.routing`): exactly one of the two.
     api_key = models.ForeignKey(
-        ApiKey, on_delete=models.PROTECT, related_name="gateway_keys", verbose_name=_("upstream key")
+        ApiKey,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="gateway_keys",
+        verbose_name=_("upstream key"),
+    )
+    route = models.ForeignKey(
+        Route,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="gateway_keys",
+        verbose_name=_("route"),
     )
     # Purchases count against this member's daily limit and are recorded as theirs. A member who leaves the
     # team leaves the key in the list (and its history) but stops it: it acts for nobody.
@@ -56,9 +73,25 @@ class GatewayKey(models.Model):
     class Meta:
         ordering = ["label"]
         indexes = [models.Index(fields=["team", "revoked_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(api_key__isnull=False, route__isnull=True)
+                | Q(api_key__isnull=True, route__isnull=False),
+                name="gatewaykey_one_upstream",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.label} ({self.prefix}…)"
+
+    @cached_property
+    def upstream(self) -> ApiKey | None:
+        """The key whose provider the script speaks to: the bound key, or the route's first key (its codes
+        and dialect are the route's own). None for a route left without keys."""
+        if self.route_id is None:
+            return self.api_key
+        step = self.route.steps.select_related("api_key").first()
+        return step.api_key if step is not None else None
 
     @property
     def is_active(self) -> bool:

@@ -34,11 +34,11 @@ def handler_api(request: HttpRequest) -> HttpResponse:
     """Answer one protocol call in the dialect of the gateway key's upstream."""
     params = _params(request)
     gateway_key = authenticate(params.get("api_key", ""))
-    if gateway_key is None:
+    if gateway_key is None or gateway_key.upstream is None:
         answer = answers.token(False, "BAD_KEY")
     else:
         call = Call(
-            gateway_key=gateway_key, params=params, dialect=profile_for_key(gateway_key.api_key).dialect
+            gateway_key=gateway_key, params=params, dialect=profile_for_key(gateway_key.upstream).dialect
         )
         found = ACTIONS.get(params.get("action", ""))
         flooded = flood_refusal(gateway_key, hero=call.hero)
@@ -47,7 +47,7 @@ def handler_api(request: HttpRequest) -> HttpResponse:
         elif found is None:
             answer = answers.token(call.hero, "BAD_ACTION")
         elif found.spends and gateway_key.read_only:
-            answer = answers.token(call.hero, "BAD_KEY")
+            answer = answers.error(call.hero, "BAD_KEY")
         else:
             answer = found.handler(call)
     response = HttpResponse(answer.body, status=answer.status, content_type=answer.content_type)

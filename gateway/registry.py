@@ -12,6 +12,7 @@ from django.http import QueryDict
 from accounts.models import ApiKey, Membership
 from gateway.answers import Answer
 from gateway.models import GatewayKey
+from purchases.models import Route
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,18 @@ class Call:
 
     @property
     def api_key(self) -> ApiKey:
-        return self.gateway_key.api_key
+        """The upstream key the script speaks to (a route's first key: its codes and dialect)."""
+        return self.gateway_key.upstream
+
+    @property
+    def route(self) -> Route | None:
+        return self.gateway_key.route
+
+    def upstream_keys(self) -> list[ApiKey]:
+        """Every key the script's purchases may be at: the bound key, or each key of the route."""
+        if self.route is None:
+            return [self.api_key]
+        return [step.api_key for step in self.route.steps.select_related("api_key")]
 
     @property
     def membership(self) -> Membership:

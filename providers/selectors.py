@@ -318,3 +318,49 @@ def catalogue_for(api_keys: Iterable[ApiKey], *, allow_fetch: bool = False) -> C
         countries=sorted(country_rows.values(), key=lambda o: o.name.lower()),
         services=sorted(service_rows.values(), key=lambda o: o.name.lower()),
     )
+
+
+# --- the same entry at another provider ----------------------------------------------------------------
+
+
+def _entry_names(option: Option) -> set[str]:
+    """An entry's names in every language the provider gives, without its code."""
+    return {text.strip().lower() for text in (option.name, *option.aliases) if text.strip()} - {
+        option.code.lower()
+    }
+
+
+def _equivalent(code: str, source: list[Option], target: list[Option]) -> str | None:
+    """`code` of the source list as the target list codes the same entry: matched by name in any language,
+    since providers number countries and name services their own way; the same code where either list does
+    not name it. None: the target does not list it."""
+    if not target:
+        return code
+    by_code = {option.code: option for option in target}
+    named = next((option for option in source if option.code == code), None)
+    names = _entry_names(named) if named is not None else set()
+    if not names:
+        return code if code in by_code else None
+    same = by_code.get(code)
+    if same is not None and (names & _entry_names(same) or not _entry_names(same)):
+        return code
+    return next((option.code for option in target if names & _entry_names(option)), None)
+
+
+def equivalent_codes(source: ApiKey, target: ApiKey, *, service: str, country: int) -> tuple[str, int] | None:
+    """`service` and `country` as coded at `source`'s provider, coded as `target`'s provider codes the same
+    service and country (each provider's own lists, cached); None when `target` does not sell them. Keys of
+    one provider share its codes."""
+    if provider_cache_id(source) == provider_cache_id(target):
+        return service, country
+    try:
+        mapped_country = _equivalent(str(country), countries(source), countries(target))
+    except CatalogUnavailable:
+        mapped_country = str(country)
+    try:
+        mapped_service = _equivalent(service, services(source), services(target))
+    except CatalogUnavailable:
+        mapped_service = service
+    if mapped_country is None or mapped_service is None:
+        return None
+    return mapped_service, int(mapped_country)

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import ApiKey, Team
 
@@ -58,6 +59,10 @@ class Purchase(models.Model):
     # Where the purchase came from when not the browser (`gateway:<public_id>` of a gateway key): that
     # source's own daily budget counts its purchases (`purchases.services.Via`). Empty for the browser.
     via = models.CharField(max_length=60, blank=True, db_index=True)
+    # Bought through a route: the route (its rule picked `api_key`, the upstream that sold or refused).
+    route = models.ForeignKey(
+        "purchases.Route", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         abstract = True
@@ -122,3 +127,47 @@ class KeyPollStateBase(models.Model):
 
     def __str__(self) -> str:
         return f"{type(self).__name__} of key {self.api_key_id}"
+
+
+class RouteRule(models.TextChoices):
+    """How a route ranks its keys for one purchase."""
+
+    PRICE = "price", _("Lowest current price with stock")
+    SUCCESS = "success", _("The team's own success rate")
+    PRIORITY = "priority", _("Fixed order")
+
+
+class Route(models.Model):
+    """A ranked set of the team's keys, possibly at different providers: a purchase through it goes to the
+    key its rule ranks first, and on to the next only after a definite refusal (`purchases.routing`)."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="routes")
+    name = models.CharField(_("name"), max_length=80)
+    rule = models.CharField(_("rule"), max_length=10, choices=RouteRule.choices, default=RouteRule.PRICE)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["team", "name"], name="route_unique_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RouteKey(models.Model):
+    """One key of a route at its place in the fixed order (the first also ranks first among equals)."""
+
+    route = models.ForeignKey(Route, on_delete=models.CASCADE, related_name="steps")
+    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="route_steps")
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [models.UniqueConstraint(fields=["route", "api_key"], name="routekey_unique_key")]
+
+    def __str__(self) -> str:
+        return f"{self.route_id}#{self.position}: key {self.api_key_id}"

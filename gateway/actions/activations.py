@@ -24,6 +24,7 @@ from activations.services import (
     BuyRequest,
     StatusRefused,
     activation_buy,
+    activation_buy_routed,
     activation_set_status,
     estimate_price,
 )
@@ -69,8 +70,8 @@ STATUS_REPLIES = {
 
 
 def _visible(call: Call) -> QuerySet[Activation]:
-    """The activations of the gateway key's upstream key that its member sees."""
-    return visible_to(call.membership, Activation.objects.filter(api_key=call.api_key))
+    """The activations of the gateway key's upstream key (every key of its route) that its member sees."""
+    return visible_to(call.membership, Activation.objects.filter(api_key__in=call.upstream_keys()))
 
 
 def _find(call: Call, raw_id: str | None) -> Activation | None:
@@ -90,12 +91,17 @@ def _no_activation(hero: bool) -> Answer:
 
 @action("getBalance")
 def get_balance(call: Call) -> Answer:
-    """`ACCESS_BALANCE:<amount>`: the upstream account's balance, as the upstream wrote it."""
-    try:
-        balance = client_for_key(call.api_key).get_balance()
-    except errors.ProviderError:
+    """`ACCESS_BALANCE:<amount>`: the upstream account's balance, as the upstream wrote it; through a route,
+    what its keys hold together (one currency), leaving out a provider that does not answer now."""
+    amounts = []
+    for api_key in call.upstream_keys():
+        try:
+            amounts.append(client_for_key(api_key).get_balance().amount)
+        except errors.ProviderError:
+            continue
+    if not amounts:
         return answers.upstream_failed(call.hero)
-    return answers.token(call.hero, f"ACCESS_BALANCE:{balance.amount:f}")
+    return answers.token(call.hero, f"ACCESS_BALANCE:{sum(amounts[1:], amounts[0]):f}")
 
 
 @action("getBalanceAndCashBack")
@@ -157,7 +163,7 @@ def _buy(call: Call) -> Activation | Answer:
     asked = _decimal(params.get("maxPrice"))
     forward = (params.get("forward") or "").strip() == "1"
     estimate = None
-    if (
+    if call.route is None and (
         gateway_key.max_price is not None
         or gateway_key.daily_budget is not None
         or has_limits(call.membership, call.api_key)
@@ -177,14 +183,25 @@ def _buy(call: Call) -> Activation | Answer:
         price_cap=gateway_key.max_price,
     )
     try:
-        activation = activation_buy(
-            membership=call.membership,
-            api_key=call.api_key,
-            request=request,
-            via=via_of(gateway_key),
-            # Unknown price under a capped key: the cap is the money at stake.
-            estimate=estimate if estimate is not None else gateway_key.max_price,
-        )
+        if call.route is not None:
+            # Each key of the route is priced on its own; the cap goes upstream with the request, so a
+            # dearer provider refuses (WRONG_MAX_PRICE) and the route goes on to the next.
+            activation = activation_buy_routed(
+                membership=call.membership,
+                route=call.route,
+                reference=call.api_key,
+                request=request,
+                via=via_of(gateway_key),
+            )
+        else:
+            activation = activation_buy(
+                membership=call.membership,
+                api_key=call.api_key,
+                request=request,
+                via=via_of(gateway_key),
+                # Unknown price under a capped key: the cap is the money at stake.
+                estimate=estimate if estimate is not None else gateway_key.max_price,
+            )
     except PermissionDenied:
         return answers.error(call.hero, "BAD_KEY")
     except SpendDenied as exc:

@@ -321,14 +321,7 @@ def test_an_extension_through_the_gateway_names_the_key_in_the_audit_log(pair):
     "hero",
     [
         False,
-        pytest.param(
-            True,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="gateway/protocol.py answers a read-only key's spending call with the bare token "
-                "(HTTP 200) in the hero dialect, not HeroSMS's 401 BAD_KEY envelope",
-            ),
-        ),
+        True,
     ],
 )
 def test_a_read_only_key_cannot_rent_extend_or_end_a_rent(team, owner, live_server, sandbox_url, hero):  # noqa: F811
