@@ -3,6 +3,8 @@
 An activation bought with call verification receives a call instead of (or besides) an SMS; the
 provider tells its status with getIncomingCallStatus. createTaskForCall asks the provider to call a
 phone from the activation's number; it changes state upstream, so it is sent once and audited.
+The provider's refusals are raised as ActionRefused in plain words with the provider's error as their
+cause, for callers that answer in the protocol (the gateway).
 """
 
 from dataclasses import dataclass
@@ -18,6 +20,7 @@ from providers import errors
 from providers.keys import client_for_key, profile_for_key
 from providers.results import IncomingCallStatus, OutgoingCall
 from purchases.messages import describe_error
+from purchases.services import Via
 
 # getIncomingCallStatus statuses, as documented.
 INCOMING_STATES = {
@@ -54,7 +57,7 @@ def incoming_call_status(*, activation: Activation) -> IncomingCallStatus:
             activation_id=activation.upstream_id
         )
     except errors.ProviderError as exc:
-        raise ActionRefused(describe_error(exc)) from None
+        raise ActionRefused(describe_error(exc)) from exc
 
 
 def outgoing_calls(*, activation: Activation) -> list[OutgoingCall]:
@@ -64,11 +67,14 @@ def outgoing_calls(*, activation: Activation) -> list[OutgoingCall]:
         # Filtered upstream by activationId.
         return client_for_key(activation.api_key).get_outgoing_calls(activation_id=activation.upstream_id)
     except errors.ProviderError as exc:
-        raise ActionRefused(describe_error(exc)) from None
+        raise ActionRefused(describe_error(exc)) from exc
 
 
-def outgoing_call_create(*, membership: Membership, activation: Activation, phone: str) -> str:
-    """createTaskForCall: the provider calls `phone` from the activation's number. Sent once, never retried."""
+def outgoing_call_create(
+    *, membership: Membership, activation: Activation, phone: str, via: Via | None = None
+) -> str:
+    """createTaskForCall: the provider calls `phone` from the activation's number. Sent once, never retried.
+    `via`: ordered by a gateway key's script, named in the audit log."""
     if not membership.can_buy:
         raise ActionRefused(_("Viewers cannot order calls."))
     if activation.team_id != membership.team_id:
@@ -83,15 +89,16 @@ def outgoing_call_create(*, membership: Membership, activation: Activation, phon
             activation_id=activation.upstream_id, phone=phone
         )
     except errors.ProviderError as exc:
-        raise ActionRefused(describe_error(exc)) from None
+        raise ActionRefused(describe_error(exc)) from exc
+    summary = phrase(
+        gettext_noop("Ordered a call from %(number)s to %(phone)s"), number=activation.phone, phone=phone
+    )
     audit_record(
         team=activation.team,
         actor=membership.user,
         action="activation.call",
         api_key=activation.api_key,
-        summary=phrase(
-            gettext_noop("Ordered a call from %(number)s to %(phone)s"), number=activation.phone, phone=phone
-        ),
+        summary=via.names(summary) if via is not None else summary,
     )
     return message
 

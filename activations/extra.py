@@ -31,7 +31,7 @@ from providers.keys import client_for_key, profile_for_key
 from providers.results import ExtraActivationPrice, NumberOrder
 from purchases.messages import describe_error
 from purchases.models import ERROR_MESSAGE_LENGTH
-from purchases.services import PurchaseRefused, purchase_refused
+from purchases.services import PurchaseRefused, Via, purchase_refused
 
 
 def _require_action(api_key: ApiKey, action: str) -> None:
@@ -58,11 +58,13 @@ def multi_buy(
     operator: str = "",
     forward_service: str = "",
     request_token: uuid.UUID | None = None,
+    via: Via | None = None,
 ) -> list[Activation]:
     """Buy one number for several services; one activation row per service, sharing `multi_group`.
 
     Raises SpendDenied (our limits, checked service by service with the earlier ones pending) or
-    PurchaseRefused (the provider's definite refusal); nothing is spent then.
+    PurchaseRefused (the provider's definite refusal); nothing is spent then. `via`: bought by a gateway
+    key's script (its budget checked, its label in the audit log), as in `activation_buy`.
     """
     if request_token is not None:
         first = Activation.objects.filter(team=membership.team, request_token=request_token).first()
@@ -81,6 +83,7 @@ def multi_buy(
                 estimate=estimate_price(api_key, service=service, country=country, forward=forward),
                 # The token marks the first row only: it is unique per team.
                 request_token=request_token if index == 0 else None,
+                via=via,
                 multi_group=group,
             )
             if not created:
@@ -120,6 +123,7 @@ def multi_buy(
             row,
             NumberOrder(activation_id=number.activation_id, phone=number.phone, country=country),
             actor=membership.user,
+            via=via,
         )
     return rows
 
@@ -136,9 +140,15 @@ def _group_of(activation: Activation) -> list[Activation]:
 
 
 def additional_buy(
-    *, membership: Membership, parent: Activation, service: str, request_token: uuid.UUID | None = None
+    *,
+    membership: Membership,
+    parent: Activation,
+    service: str,
+    request_token: uuid.UUID | None = None,
+    via: Via | None = None,
 ) -> Activation:
-    """Add `service` to a forwarded number that has received its first code. Same money rules as buying."""
+    """Add `service` to a forwarded number that has received its first code. Same money rules as buying
+    (`via` as in `activation_buy`)."""
     if parent.team_id != membership.team_id:
         raise PurchaseRefused(_("Unknown activation."))
     if not (parent.forward and parent.is_live and parent.sms_count and parent.upstream_id):
@@ -158,6 +168,7 @@ def additional_buy(
         estimate=None,
         listed_price=False,
         request_token=request_token,
+        via=via,
         parent=parent,
         phone=parent.phone,
     )
@@ -176,6 +187,7 @@ def additional_buy(
             operator=parent.operator,
         ),
         actor=membership.user,
+        via=via,
     )
     return activation
 
@@ -192,13 +204,19 @@ def extra_price(*, activation: Activation) -> ExtraActivationPrice:
     try:
         return client_for_key(activation.api_key).check_extra_activation(activation_id=activation.upstream_id)
     except errors.ProviderError as exc:
-        raise ActionRefused(describe_error(exc)) from None
+        # The provider's own refusal stays the cause, for callers that answer in the protocol.
+        raise ActionRefused(describe_error(exc)) from exc
 
 
 def extra_buy(
-    *, membership: Membership, parent: Activation, request_token: uuid.UUID | None = None
+    *,
+    membership: Membership,
+    parent: Activation,
+    request_token: uuid.UUID | None = None,
+    via: Via | None = None,
 ) -> Activation:
-    """Buy the same number again for the same service (a new activation id), at the checked price."""
+    """Buy the same number again for the same service (a new activation id), at the checked price (`via` as
+    in `activation_buy`)."""
     if parent.team_id != membership.team_id:
         raise PurchaseRefused(_("Unknown activation."))
     if request_token is not None:
@@ -209,7 +227,10 @@ def extra_buy(
     try:
         price = extra_price(activation=parent)
     except ActionRefused as exc:
-        raise PurchaseRefused(exc.message) from None
+        cause = exc.__cause__
+        raise PurchaseRefused(
+            exc.message, error=cause if isinstance(cause, errors.ProviderError) else None
+        ) from None
     api_key = parent.api_key
     activation, created = record_intent(
         membership=membership,
@@ -217,6 +238,7 @@ def extra_buy(
         request=BuyRequest(service=parent.service, country=parent.country, operator=parent.operator),
         estimate=price.cost,
         request_token=request_token,
+        via=via,
         parent=parent,
         phone=parent.phone,
     )
@@ -226,5 +248,5 @@ def extra_buy(
         order = client_for_key(api_key).get_extra_activation(activation_id=parent.upstream_id)
     except errors.ProviderError as exc:
         return purchase_refused(activation, exc, actor=membership.user)
-    record_purchase(activation, order, actor=membership.user)
+    record_purchase(activation, order, actor=membership.user, via=via)
     return activation

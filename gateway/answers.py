@@ -117,6 +117,14 @@ HERO_ERRORS: dict[str, tuple[int, str]] = {
     ),
     "OTP_RECEIVED": (409, "Activation cannot be cancelled: the code has been received"),
     "ACTIVATION_NOT_ACTIVE": (409, "Activation is not active"),
+    # Several services, additional services, re-activation and calls.
+    "NO_BALANCE_FORWARD": (402, "Payment Required"),
+    "NOT_AVAILABLE": (403, "Multi-service is not available for this country"),
+    "WRONG_SECURITY": (403, "The activation has no forwarding or is not active"),
+    "REPEAT_ADDITIONAL_SERVICE": (409, "The additional service has already been ordered"),
+    "RENEW_ACTIVATION_NOT_AVAILABLE": (409, "The number is not available for another activation"),
+    "NEW_ACTIVATION_IMPOSSIBLE": (409, "Another activation is impossible"),
+    "CALL_TASK_ALREADY_EXIST": (409, "Call request has already been created"),
     # Rentals.
     "INVALID_PHONE": (404, "Rent Not Found"),
     "CANT_CANCEL": (409, "The rent cannot be cancelled after 20 minutes"),

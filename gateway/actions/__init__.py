@@ -1,3 +1,3 @@
 """The gateway's action handlers, one module per group; importing this package registers them all."""
 
-from gateway.actions import activations, catalogue, rentals  # noqa: F401
+from gateway.actions import activations, catalogue, extra, rentals  # noqa: F401
