@@ -15,6 +15,8 @@ from accounts.permissions import keys_usable_by
 from activations.models import Preset
 from providers.pickers import CountryField, ServiceField
 from providers.selectors import Option
+from purchases.models import Route
+from purchases.selectors import routes_usable_by
 
 OPERATOR_NAME = re.compile(r"^[a-z0-9_\-]{1,40}$")
 PREFIX = re.compile(r"^\d{1,12}$")
@@ -67,6 +69,17 @@ class BuyForm(forms.Form):
         max_length=200,
         help_text=_("Comma-separated, e.g. 7918,7928."),
     )
+    route = forms.ModelChoiceField(
+        label=_("Best place"),
+        queryset=Route.objects.none(),
+        to_field_name="public_id",
+        required=False,
+        empty_label=_("— only this key —"),
+        help_text=_(
+            "Buy at whichever key of the route is best now, the next one if it has no numbers; the service "
+            "and country are read from the key above."
+        ),
+    )
     request_token = forms.UUIDField(widget=forms.HiddenInput)
 
     def __init__(
@@ -79,6 +92,7 @@ class BuyForm(forms.Form):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.fields["api_key"].queryset = keys_usable_by(membership)
+        self.fields["route"].queryset = routes_usable_by(membership)
         self.countries = countries or []
         self.services = services or []
         self.fields["service"].options = self.services
@@ -106,8 +120,9 @@ class PresetForm(BuyForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # A preset is not a purchase: no idempotency token needed.
+        # A preset is not a purchase: no idempotency token needed, and it keeps one key.
         self.fields["request_token"].required = False
+        del self.fields["route"]
 
 
 class MultiBuyForm(forms.Form):
@@ -127,6 +142,17 @@ class MultiBuyForm(forms.Form):
         required=False,
         help_text=_("Optional: the one service (of those above) whose number forwards calls."),
     )
+    route = forms.ModelChoiceField(
+        label=_("Best place"),
+        queryset=Route.objects.none(),
+        to_field_name="public_id",
+        required=False,
+        empty_label=_("— only this key —"),
+        help_text=_(
+            "Buy at whichever key of the route is best now, the next one if it has no numbers; the service "
+            "and country are read from the key above."
+        ),
+    )
     request_token = forms.UUIDField(widget=forms.HiddenInput)
 
     def __init__(
@@ -139,6 +165,7 @@ class MultiBuyForm(forms.Form):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.fields["api_key"].queryset = keys_usable_by(membership)
+        self.fields["route"].queryset = routes_usable_by(membership)
         self.countries = countries or []
         self.fields["country"].options = self.countries
         self.fields["services"].options = services or []

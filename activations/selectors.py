@@ -273,7 +273,7 @@ def board(
     order = filters.order if filters is not None else BOARD_SORTS["newest"][1]
     base = (
         _board_rows(membership, now, filters)
-        .select_related("api_key", "member")
+        .select_related("api_key", "member", "route")
         .prefetch_related(Prefetch("messages", queryset=Sms.objects.order_by("received_at", "id")))
     )
     live = label_rows(base.filter(status__in=BOARD_STATUSES).order_by(*order), allow_fetch=allow_fetch)
@@ -355,7 +355,7 @@ def _with_details(rows: QuerySet[Activation]) -> QuerySet[Activation]:
     """Keys, members and codes in separate small queries: a join here makes SQLite sort the whole
     team's history instead of walking the (team, created_at, id) index."""
     return rows.prefetch_related(
-        "api_key", "member", Prefetch("messages", queryset=Sms.objects.order_by("received_at", "id"))
+        "api_key", "member", "route", Prefetch("messages", queryset=Sms.objects.order_by("received_at", "id"))
     )
 
 

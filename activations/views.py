@@ -36,6 +36,7 @@ from activations.services import (
     ACTIONS,
     BuyRequest,
     activation_buy,
+    activation_buy_routed,
     activation_resolve,
     activation_set_status,
     activations_bulk_set_status,
@@ -71,10 +72,18 @@ def _outcome_message(activation: Activation) -> tuple[str, str]:
         )
     if activation.status == ActivationStatus.FAILED:
         return "error", phrase_text(activation.error_message) or _("The number was not bought.")
-    return "success", _("Bought +%(phone)s for %(service)s.") % {
+    named = {
         "phone": activation.phone or "…",
         "service": catalog.service_label(activation.api_key, activation.service),
     }
+    if activation.route_id is not None:
+        # Through a route: which of its keys sold.
+        return "success", _("Bought +%(phone)s for %(service)s at “%(key)s” (route “%(route)s”).") % {
+            **named,
+            "key": activation.api_key.label,
+            "route": activation.route.name,
+        }
+    return "success", _("Bought +%(phone)s for %(service)s.") % named
 
 
 # --- the live board ------------------------------------------------------------------------------
@@ -276,21 +285,31 @@ def buy(request: HttpRequest, membership: Membership) -> HttpResponse:
         form = _buy_form(membership, request.POST, api_key)
         if form.is_valid():
             data = form.cleaned_data
+            wanted = BuyRequest(
+                service=data["service"],
+                country=data["country"],
+                operator=",".join(data["operator"]),
+                max_price=data["max_price"],
+                forward=data["forward"],
+                verification=data["verification"],
+                phone_exception=data["phone_exception"],
+            )
             try:
-                activation = activation_buy(
-                    membership=membership,
-                    api_key=data["api_key"],
-                    request=BuyRequest(
-                        service=data["service"],
-                        country=data["country"],
-                        operator=",".join(data["operator"]),
-                        max_price=data["max_price"],
-                        forward=data["forward"],
-                        verification=data["verification"],
-                        phone_exception=data["phone_exception"],
-                    ),
-                    request_token=data["request_token"],
-                )
+                if data["route"] is not None:
+                    activation = activation_buy_routed(
+                        membership=membership,
+                        route=data["route"],
+                        reference=data["api_key"],
+                        request=wanted,
+                        request_token=data["request_token"],
+                    )
+                else:
+                    activation = activation_buy(
+                        membership=membership,
+                        api_key=data["api_key"],
+                        request=wanted,
+                        request_token=data["request_token"],
+                    )
             except (SpendDenied, PurchaseRefused) as exc:
                 form.add_error(None, exc.message)
             else:

@@ -1,4 +1,5 @@
-"""The form that issues a gateway key. Services and countries are typed or picked by name or code."""
+"""The forms that issue a gateway key and make a route. Services and countries are typed or picked by name or
+code."""
 
 from decimal import Decimal
 
@@ -9,6 +10,7 @@ from accounts.models import ApiKey, KeyStatus, Membership
 from accounts.permissions import visible_keys
 from providers.pickers import CountryField, ServiceField
 from providers.selectors import Catalogue, catalogue_for
+from purchases.models import Route, RouteRule
 
 MONEY = {"max_digits": 14, "decimal_places": 4, "min_value": Decimal("0")}
 
@@ -19,8 +21,17 @@ class GatewayKeyForm(forms.Form):
         label=_("Upstream key"),
         queryset=ApiKey.objects.none(),
         to_field_name="public_id",
-        empty_label=None,
+        required=False,
         help_text=_("The team's API key the script buys and reads through."),
+    )
+    route = forms.ModelChoiceField(
+        label=_("Or a route"),
+        queryset=Route.objects.none(),
+        to_field_name="public_id",
+        required=False,
+        help_text=_(
+            "Buys at the best of the route's keys; the script speaks the first key's codes and dialect."
+        ),
     )
     member = forms.ModelChoiceField(
         label=_("Acts as"),
@@ -58,6 +69,9 @@ class GatewayKeyForm(forms.Form):
         super().__init__(*args, **kwargs)
         keys = visible_keys(membership).exclude(status=KeyStatus.ARCHIVED).order_by("label")
         self.fields["api_key"].queryset = keys
+        self.fields["api_key"].empty_label = _("— none: through a route —")
+        self.fields["route"].queryset = Route.objects.filter(team=membership.team).order_by("name")
+        self.fields["route"].empty_label = _("— none —")
         members = self.fields["member"]
         members.queryset = (
             Membership.objects.filter(team=membership.team).select_related("user").order_by("user__username")
@@ -74,3 +88,52 @@ class GatewayKeyForm(forms.Form):
 
         self.fields["services"].options = lambda: catalogue().services
         self.fields["countries"].options = lambda: catalogue().countries
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if not self.errors and (data.get("api_key") is None) == (data.get("route") is None):
+            raise forms.ValidationError(_("Choose either an upstream key or a route."))
+        return data
+
+
+# At most this many keys in one route: one select each, in order.
+ROUTE_SLOTS = 8
+
+
+class RouteForm(forms.Form):
+    """A route's name, rule and keys in their fixed order (one select per place; empty places are skipped)."""
+
+    name = forms.CharField(label=_("Name"), max_length=80, help_text=_("e.g. Telegram, cheapest first."))
+    rule = forms.ChoiceField(
+        label=_("How it picks a key"),
+        choices=RouteRule.choices,
+        help_text=_(
+            "The next key is tried only when one definitely refuses (no numbers, no balance, price too high, "
+            "service not sold), never after an unclear answer."
+        ),
+    )
+
+    def __init__(self, *args, membership: Membership, **kwargs):
+        super().__init__(*args, **kwargs)
+        keys = visible_keys(membership).exclude(status=KeyStatus.ARCHIVED).order_by("label")
+        self.slots = min(max(keys.count(), 1), ROUTE_SLOTS)
+        for place in range(self.slots):
+            self.fields[f"key_{place}"] = forms.ModelChoiceField(
+                label=_("Key %(place)d") % {"place": place + 1},
+                queryset=keys,
+                to_field_name="public_id",
+                required=place == 0,
+                empty_label=_("—"),
+                help_text=_("Tried first among equals.") if place == 0 else "",
+            )
+
+    @classmethod
+    def initial_for(cls, route: Route) -> dict:
+        initial: dict = {"name": route.name, "rule": route.rule}
+        for place, step in enumerate(route.steps.all()[:ROUTE_SLOTS]):
+            initial[f"key_{place}"] = step.api_key.public_id
+        return initial
+
+    def ordered_keys(self) -> list[ApiKey]:
+        chosen = (self.cleaned_data.get(f"key_{place}") for place in range(self.slots))
+        return [key for key in chosen if key is not None]

@@ -3,22 +3,51 @@
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 
 from accounts.models import Membership, Role, Team
 from accounts.permissions import parse_public_id, visible_keys
 from gateway.models import GatewayKey
+from purchases.models import Route, RouteKey
 
 
 def gateway_keys_for(membership: Membership) -> QuerySet[GatewayKey]:
-    """The team's gateway keys the member sees: those acting through an upstream key the member sees
-    (every one for owners, admins and viewers; operators those of the keys granted to them). Active first."""
+    """The team's gateway keys the member sees: those acting through an upstream key the member sees, or
+    through a route with such a key (every one for owners, admins and viewers; operators those of the keys
+    granted to them). Active first."""
+    seen = visible_keys(membership).values("pk")
+    through = GatewayKey.objects.filter(
+        Q(api_key__in=seen) | Q(route__in=Route.objects.filter(steps__api_key__in=seen).values("pk"))
+    )
     return (
-        GatewayKey.objects.filter(team=membership.team, api_key__in=visible_keys(membership).values("pk"))
-        .select_related("api_key", "member__user")
+        GatewayKey.objects.filter(team=membership.team, pk__in=through.values("pk"))
+        .select_related("api_key", "route", "member__user")
         .order_by("revoked_at", "label", "pk")
     )
+
+
+def routes_for(membership: Membership) -> QuerySet[Route]:
+    """The team's routes, with their keys in order and the gateway keys acting through each."""
+    return (
+        Route.objects.filter(team=membership.team)
+        .prefetch_related(
+            Prefetch("steps", queryset=RouteKey.objects.select_related("api_key").order_by("position", "id")),
+            Prefetch("gateway_keys", queryset=GatewayKey.objects.filter(revoked_at__isnull=True)),
+        )
+        .order_by("name", "pk")
+    )
+
+
+def get_route(membership: Membership, public_id: Any, *, write: bool = False) -> Route:
+    """A route of the member's team: 404 if foreign or unknown; with `write`, 403 unless the member manages
+    the team's keys."""
+    route = routes_for(membership).filter(public_id=parse_public_id(public_id)).first()
+    if route is None:
+        raise Http404
+    if write and not membership.can_manage_keys:
+        raise PermissionDenied
+    return route
 
 
 def get_gateway_key(membership: Membership, public_id: Any, *, write: bool = False) -> GatewayKey:

@@ -8,6 +8,12 @@ team_patterns = [
     path("t/<slug:team_slug>/gateway/", views.key_list, name="key_list"),
     path("t/<slug:team_slug>/gateway/new/", views.key_create, name="key_create"),
     path("t/<slug:team_slug>/gateway/<uuid:gateway_key_id>/revoke/", views.key_revoke, name="key_revoke"),
+    path("t/<slug:team_slug>/gateway/routes/", views.route_list, name="route_list"),
+    path("t/<slug:team_slug>/gateway/routes/new/", views.route_edit, name="route_create"),
+    path("t/<slug:team_slug>/gateway/routes/<uuid:route_id>/", views.route_edit, name="route_edit"),
+    path(
+        "t/<slug:team_slug>/gateway/routes/<uuid:route_id>/delete/", views.route_delete, name="route_delete"
+    ),
 ]
 
 urlpatterns = [

@@ -1,4 +1,5 @@
-"""The team's gateway keys, under /t/<team_slug>/gateway/: list, issue (the key shown once), revoke."""
+"""The team's gateway keys, under /t/<team_slug>/gateway/: list, issue (the key shown once), revoke; and its
+routes across keys, under /t/<team_slug>/gateway/routes/."""
 
 from django.conf import settings
 from django.contrib import messages
@@ -12,7 +13,7 @@ from accounts.models import Membership
 from accounts.permissions import team_view
 from accounts.services import ActionRefused
 from gateway import selectors, services
-from gateway.forms import GatewayKeyForm
+from gateway.forms import GatewayKeyForm, RouteForm
 
 
 def _context(membership: Membership, **extra) -> dict:
@@ -45,6 +46,7 @@ def key_create(request: HttpRequest, membership: Membership) -> HttpResponse:
                 membership=membership,
                 label=data["label"],
                 api_key=data["api_key"],
+                route=data["route"],
                 member=data["member"],
                 daily_budget=data["daily_budget"],
                 max_price=data["max_price"],
@@ -75,3 +77,45 @@ def key_revoke(request: HttpRequest, membership: Membership, gateway_key_id) -> 
             request, _("The gateway key “%s” is revoked: scripts using it get BAD_KEY.") % gateway_key.label
         )
     return redirect("gateway:key_list", membership.team.slug)
+
+
+@team_view()
+def route_list(request: HttpRequest, membership: Membership) -> HttpResponse:
+    return render(
+        request, "gateway/route_list.html", _context(membership, routes=selectors.routes_for(membership))
+    )
+
+
+@team_view("can_manage_keys", methods=("GET", "POST"))
+def route_edit(request: HttpRequest, membership: Membership, route_id=None) -> HttpResponse:
+    """Make a route, or change one (`route_id`)."""
+    route = selectors.get_route(membership, route_id, write=True) if route_id is not None else None
+    initial = RouteForm.initial_for(route) if route is not None else None
+    form = RouteForm(request.POST or None, membership=membership, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved = services.route_save(
+                membership=membership,
+                name=form.cleaned_data["name"],
+                rule=form.cleaned_data["rule"],
+                api_keys=form.ordered_keys(),
+                route=route,
+            )
+        except ActionRefused as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("The route “%s” is saved.") % saved.name)
+            return redirect("gateway:route_list", membership.team.slug)
+    return render(request, "gateway/route_edit.html", _context(membership, form=form, route=route))
+
+
+@team_view("can_manage_keys", methods=("POST",))
+def route_delete(request: HttpRequest, membership: Membership, route_id) -> HttpResponse:
+    route = selectors.get_route(membership, route_id, write=True)
+    try:
+        services.route_delete(membership=membership, route=route)
+    except ActionRefused as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("The route “%s” is deleted.") % route.name)
+    return redirect("gateway:route_list", membership.team.slug)

@@ -8,10 +8,12 @@ correction), and its refund (negative). Their sum is what the purchase really co
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import CharField, DecimalField, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import CharField, DecimalField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Cast, Concat
 
-from accounts.models import LedgerEntry, LedgerKind
+from accounts.models import LedgerEntry, LedgerKind, Membership
+from accounts.permissions import keys_usable_by
+from purchases.models import Route, RouteKey
 
 # The annotations `ledger_money` adds; `money_of` reads them.
 SPENT, REFUNDED, NET = "ledger_spent", "ledger_refunded", "ledger_net"
@@ -50,3 +52,11 @@ def money_of(values: Any) -> tuple[Decimal | None, Decimal | None, Decimal | Non
     if net is None:
         return None, None, None
     return read(SPENT) or ZERO, -(read(REFUNDED) or ZERO), net
+
+
+def routes_usable_by(membership: Membership) -> QuerySet[Route]:
+    """The team's routes with at least one key the member may buy with (a purchase skips the others)."""
+    usable = keys_usable_by(membership).values("pk")
+    return Route.objects.filter(
+        team=membership.team, pk__in=RouteKey.objects.filter(api_key__in=usable).values("route")
+    ).order_by("name")

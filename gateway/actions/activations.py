@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch, QuerySet
 
-from accounts.permissions import SpendDenied, visible_to
+from accounts.permissions import SpendDenied, visible_keys, visible_to
 from activations.models import LIVE_STATUSES, Activation, ActivationStatus, Sms
 from activations.services import (
     BuyRequest,
@@ -92,9 +92,15 @@ def _no_activation(hero: bool) -> Answer:
 @action("getBalance")
 def get_balance(call: Call) -> Answer:
     """`ACCESS_BALANCE:<amount>`: the upstream account's balance, as the upstream wrote it; through a route,
-    what its keys hold together (one currency), leaving out a provider that does not answer now."""
+    what its keys that the member sees hold together (one currency), leaving out a provider that does not
+    answer now."""
+    keys = call.upstream_keys()
+    if call.route is not None:
+        # A key the member is not granted is not theirs to count, as its numbers are not theirs to see.
+        seen = set(visible_keys(call.membership).values_list("pk", flat=True))
+        keys = [api_key for api_key in keys if api_key.pk in seen]
     amounts = []
-    for api_key in call.upstream_keys():
+    for api_key in keys:
         try:
             amounts.append(client_for_key(api_key).get_balance().amount)
         except errors.ProviderError:

@@ -24,6 +24,7 @@ from accounts import services
 from accounts.models import Membership, Role, Team, User
 from accounts.permissions import CAPABILITIES
 from gateway.models import GatewayKey
+from purchases.models import Route, RouteKey
 from rentals.models import Rental
 from tests.accounts.conftest import client_for, make_key
 
@@ -60,6 +61,7 @@ OBJECT_PARAMS = {
     "rental": "rental_id",
     "job": "job_id",
     "gateway_key": "gateway_key_id",
+    "route": "route_id",
 }
 
 
@@ -152,6 +154,10 @@ TABLE = [
     Row("gateway:key_list",            None,                 GET),
     Row("gateway:key_create",          "can_manage_keys",    FORM),
     Row("gateway:key_revoke",          "can_manage_keys",    POST, "gateway_key"),
+    Row("gateway:route_list",          None,                 GET),
+    Row("gateway:route_create",        "can_manage_keys",    FORM),
+    Row("gateway:route_edit",          "can_manage_keys",    FORM, "route"),
+    Row("gateway:route_delete",        "can_manage_keys",    POST, "route"),
 ]
 # fmt: on
 ROWS = {row.name: row for row in TABLE}
@@ -331,6 +337,10 @@ def cast(django_db_setup, django_db_blocker) -> Iterator[Cast]:
             api_key=other_key,
             member=other_owner,
         )
+        own_route = Route.objects.create(team=team, name="Cheapest")
+        RouteKey.objects.create(route=own_route, api_key=own_key)
+        foreign_route = Route.objects.create(team=other, name="Cheapest")
+        RouteKey.objects.create(route=foreign_route, api_key=other_key)
         yield Cast(
             users=users,
             team=team,
@@ -341,6 +351,7 @@ def cast(django_db_setup, django_db_blocker) -> Iterator[Cast]:
                 "rental": uuid.uuid4(),
                 "job": uuid.uuid4().hex,
                 "gateway_key": own_gateway_key.public_id,
+                "route": own_route.public_id,
             },
             foreign={
                 "key": other_key.public_id,
@@ -350,6 +361,7 @@ def cast(django_db_setup, django_db_blocker) -> Iterator[Cast]:
                 # Jobs live with the worker, not in a table: an unknown id stands for another team's.
                 "job": uuid.uuid4().hex,
                 "gateway_key": foreign_gateway_key.public_id,
+                "route": foreign_route.public_id,
             },
         )
         transaction.set_rollback(True)

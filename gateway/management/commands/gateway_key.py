@@ -10,6 +10,7 @@ from accounts.services import ActionRefused
 from gateway import selectors, services
 from gateway.models import GatewayKey
 from gateway.services import PREFIX_LENGTH
+from purchases.models import Route
 
 
 def _amount(raw: str | None) -> Decimal | None:
@@ -30,7 +31,7 @@ def _codes(raw: str | None) -> list[str]:
 
 class Command(BaseCommand):
     help = (
-        "Gateway keys. create --team SLUG --api-key LABEL [options]: prints the new key and nothing else; "
+        "Gateway keys. create --team SLUG (--api-key LABEL | --route NAME) [options]: prints the new key and nothing else; "
         "list --team SLUG; revoke --team SLUG PREFIX."
     )
 
@@ -38,7 +39,9 @@ class Command(BaseCommand):
         sub = parser.add_subparsers(dest="command", required=True)
         create = sub.add_parser("create", help="issue a gateway key and print it")
         create.add_argument("--team", required=True, help="the team's slug")
-        create.add_argument("--api-key", required=True, help="the label of the team's upstream API key")
+        upstream = create.add_mutually_exclusive_group(required=True)
+        upstream.add_argument("--api-key", help="the label of the team's upstream API key")
+        upstream.add_argument("--route", help="the name of the team's route across its keys")
         create.add_argument("--member", help="username it acts as (default: the team's first owner)")
         create.add_argument("--label", help="what the key is for (default: the upstream key's label)")
         create.add_argument("--daily-budget")
@@ -65,7 +68,12 @@ class Command(BaseCommand):
             raise CommandError(exc.message) from None
 
     def _create(self, team: Team, owner: Membership, options: dict) -> None:
-        api_key = self._api_key(team, options["api_key"])
+        api_key = self._api_key(team, options["api_key"]) if options["api_key"] else None
+        route = None
+        if options["route"]:
+            route = Route.objects.filter(team=team, name__iexact=options["route"].strip()).first()
+            if route is None:
+                raise CommandError(f"no route named {options['route']!r} in the team {team.slug!r}")
         member = owner
         if options["member"]:
             member = (
@@ -77,8 +85,9 @@ class Command(BaseCommand):
                 raise CommandError(f"no member {options['member']!r} in the team {team.slug!r}")
         _gateway_key, plain = services.gateway_key_create(
             membership=owner,
-            label=options["label"] or api_key.label,
+            label=options["label"] or (api_key.label if api_key is not None else route.name),
             api_key=api_key,
+            route=route,
             member=member,
             daily_budget=_amount(options["daily_budget"]),
             max_price=_amount(options["max_price"]),
@@ -109,9 +118,9 @@ class Command(BaseCommand):
             )
             status = "revoked" if key.revoked_at else "active"
             scope = "read-only" if key.read_only else "read-write"
-            self.stdout.write(
-                f"{key.prefix}\t{key.label}\t{key.api_key.label}\t{key.member.user.username}\t{scope}\t{used}\t{status}"
-            )
+            upstream = f"route:{key.route.name}" if key.route else key.api_key.label
+            member = key.member.user.username if key.member else "-"
+            self.stdout.write(f"{key.prefix}\t{key.label}\t{upstream}\t{member}\t{scope}\t{used}\t{status}")
 
     def _revoke(self, team: Team, owner: Membership, options: dict) -> None:
         # The prefix as listed, or the whole key (its first characters are the prefix).
