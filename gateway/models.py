@@ -27,7 +27,8 @@ class GatewayKey(models.Model):
     # The first characters of the key, shown to tell keys apart; the key itself is never stored.
     prefix = models.CharField(max_length=12, editable=False)
     digest = models.CharField(max_length=64, unique=True, editable=False)
-    # One upstream key, or a route across several (`purchases.routing`): exactly one of the two.
+    # One upstream key, or a route across several (`purchases.routing`): exactly one of the two (neither
+    # only for a revoked key whose route was deleted since).
     api_key = models.ForeignKey(
         ApiKey,
         on_delete=models.PROTECT,
@@ -36,9 +37,10 @@ class GatewayKey(models.Model):
         related_name="gateway_keys",
         verbose_name=_("upstream key"),
     )
+    # A route is deleted only when no active key uses it; a revoked key keeps its history without it.
     route = models.ForeignKey(
         Route,
-        on_delete=models.PROTECT,
+        on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="gateway_keys",
@@ -76,7 +78,8 @@ class GatewayKey(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(api_key__isnull=False, route__isnull=True)
-                | Q(api_key__isnull=True, route__isnull=False),
+                | Q(api_key__isnull=True, route__isnull=False)
+                | Q(api_key__isnull=True, revoked_at__isnull=False),
                 name="gatewaykey_one_upstream",
             )
         ]

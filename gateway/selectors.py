@@ -7,7 +7,7 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 
 from accounts.models import Membership, Role, Team
-from accounts.permissions import parse_public_id, visible_keys
+from accounts.permissions import parse_public_id, sees_whole_team, visible_keys
 from gateway.models import GatewayKey
 from purchases.models import Route, RouteKey
 
@@ -17,9 +17,11 @@ def gateway_keys_for(membership: Membership) -> QuerySet[GatewayKey]:
     through a route with such a key (every one for owners, admins and viewers; operators those of the keys
     granted to them). Active first."""
     seen = visible_keys(membership).values("pk")
-    through = GatewayKey.objects.filter(
-        Q(api_key__in=seen) | Q(route__in=Route.objects.filter(steps__api_key__in=seen).values("pk"))
-    )
+    shown = Q(api_key__in=seen) | Q(route__in=Route.objects.filter(steps__api_key__in=seen).values("pk"))
+    if sees_whole_team(membership):
+        # A revoked key whose route was deleted since names no key: those who see every key see it.
+        shown |= Q(api_key__isnull=True, route__isnull=True)
+    through = GatewayKey.objects.filter(shown)
     return (
         GatewayKey.objects.filter(team=membership.team, pk__in=through.values("pk"))
         .select_related("api_key", "route", "member__user")

@@ -295,8 +295,7 @@ def route_delete(*, membership: Membership, route: Route) -> None:
     users = list(route.gateway_keys.values_list("label", flat=True))
     if users:
         raise ActionRefused(
-            _("Gateway keys use this route (%(keys)s): issue them another first.")
-            % {"keys": ", ".join(users)}
+            _("Gateway keys use this route (%(keys)s): revoke them first.") % {"keys": ", ".join(users)}
         )
     with transaction.atomic():
         audit_record(

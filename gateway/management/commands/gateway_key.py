@@ -118,7 +118,7 @@ class Command(BaseCommand):
             )
             status = "revoked" if key.revoked_at else "active"
             scope = "read-only" if key.read_only else "read-write"
-            upstream = f"route:{key.route.name}" if key.route else key.api_key.label
+            upstream = f"route:{key.route.name}" if key.route else key.api_key.label if key.api_key else "-"
             member = key.member.user.username if key.member else "-"
             self.stdout.write(f"{key.prefix}\t{key.label}\t{upstream}\t{member}\t{scope}\t{used}\t{status}")
 
