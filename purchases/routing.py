@@ -84,18 +84,25 @@ def candidates(
     return found
 
 
-def _with_offer(candidate: Candidate) -> Candidate:
+def number_offer(candidate: Candidate) -> catalog.Offer | None:
+    """A number's price and stock at the candidate's provider now (the price list, cached briefly)."""
     try:
-        offer = catalog.offer(candidate.api_key, service=candidate.service, country=candidate.country)
+        return catalog.offer(candidate.api_key, service=candidate.service, country=candidate.country)
     except catalog.CatalogUnavailable:
-        offer = None
-    return Candidate(**{**candidate.__dict__, "offer": offer})
+        return None
 
 
-def rank(route: Route, found: list[Candidate], *, success_rates: SuccessRates) -> list[Candidate]:
-    """`found` in the order the route's rule tries them; ties keep the fixed order."""
+def rank(
+    route: Route,
+    found: list[Candidate],
+    *,
+    success_rates: SuccessRates,
+    offers: Callable[[Candidate], catalog.Offer | None] = number_offer,
+) -> list[Candidate]:
+    """`found` in the order the route's rule tries them; ties keep the fixed order. `offers` prices one
+    candidate for the price rule (a number's by default; rentals price a rent)."""
     if route.rule == RouteRule.PRICE:
-        priced = [_with_offer(candidate) for candidate in found]
+        priced = [Candidate(**{**candidate.__dict__, "offer": offers(candidate)}) for candidate in found]
 
         def by_price(candidate: Candidate) -> tuple:
             offer = candidate.offer

@@ -15,7 +15,7 @@ import hashlib
 import logging
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -35,11 +35,13 @@ from accounts.services import ActionRefused, audit_record
 from kit.phrases import Money, Phrase, phrase, phrase_text
 from providers import errors
 from providers.keys import client_for_key
-from providers.results import RentOrder, RentState
+from providers.results import RentOffer, RentOrder, RentState
+from providers.selectors import Offer
 from providers.services import api_key_mark_health
 from providers.webhooks import webhook_time
+from purchases import routing
 from purchases.messages import describe_error, refusal
-from purchases.models import ERROR_MESSAGE_LENGTH
+from purchases.models import ERROR_MESSAGE_LENGTH, Route
 from purchases.services import (
     Via,
     balance_probe,
@@ -114,16 +116,21 @@ def offer_price(
     api_key: ApiKey, *, service: str, country: int | None, operator: str, hours: int
 ) -> Decimal | None:
     """The current rent price of `service` for `hours`; None if the provider will not say."""
+    listed = _listed_rent(api_key, service=service, country=country, operator=operator, hours=hours)
+    return listed.cost if listed is not None else None
+
+
+def _listed_rent(
+    api_key: ApiKey, *, service: str, country: int | None, operator: str, hours: int
+) -> RentOffer | None:
+    """`service` as the provider's rent list offers it for `hours` now (price and stock)."""
     try:
-        catalog = client_for_key(api_key).get_rent_services_and_countries(
+        listing = client_for_key(api_key).get_rent_services_and_countries(
             rent_time=hours, operator=operator or None, country=country
         )
     except errors.ProviderError:
         return None
-    for offer in catalog.services:
-        if offer.service == service:
-            return offer.cost
-    return None
+    return next((offer for offer in listing.services if offer.service == service), None)
 
 
 def _check_hours(hours: int) -> None:
@@ -140,18 +147,22 @@ def record_intent(
     request: RentRequest,
     request_token: uuid.UUID | None,
     via: Via | None = None,
+    route: Route | None = None,
+    estimate: Decimal | None = None,
 ) -> tuple[Rental, bool]:
     """Check grants and limits and write the intent row (the purchase core's locks). Returns (row, created).
 
-    `via`: rented other than from the browser (a gateway key), with that source's own budget.
+    `via`: rented other than from the browser (a gateway key), with that source's own budget; `route`: the
+    route that chose `api_key`; `estimate`: the rent price the caller read already.
     """
-    estimate = offer_price(
-        api_key,
-        service=request.service,
-        country=request.country,
-        operator=request.operator,
-        hours=request.hours,
-    )
+    if estimate is None:
+        estimate = offer_price(
+            api_key,
+            service=request.service,
+            country=request.country,
+            operator=request.operator,
+            hours=request.hours,
+        )
     return purchase_intent(
         Rental,
         membership=membership,
@@ -159,6 +170,7 @@ def record_intent(
         request_token=request_token,
         estimate=estimate,
         via=via,
+        route=route,
         service=request.service,
         country=request.country,
         operator=request.operator,
@@ -173,15 +185,24 @@ def rental_rent(
     request: RentRequest,
     request_token: uuid.UUID | None = None,
     via: Via | None = None,
+    route: Route | None = None,
+    estimate: Decimal | None = None,
 ) -> Rental:
     """Rent a number. Raises SpendDenied (our rules) or PurchaseRefused (the provider's); nothing is spent then.
 
-    `via`: rented by a gateway key's script (its budget checked, its label in the audit log).
+    `via`: rented by a gateway key's script (its budget checked, its label in the audit log); `route`: the
+    route that chose `api_key` (`rental_rent_routed`); `estimate`: the rent price read already.
     The provider posts the number's SMS to our webhook URL as they arrive; the poll cycle is the fallback.
     """
     _check_hours(request.hours)
     rental, created = record_intent(
-        membership=membership, api_key=api_key, request=request, request_token=request_token, via=via
+        membership=membership,
+        api_key=api_key,
+        request=request,
+        request_token=request_token,
+        via=via,
+        route=route,
+        estimate=estimate,
     )
     if not created:
         return rental
@@ -197,6 +218,86 @@ def rental_rent(
         return purchase_refused(rental, exc, actor=membership.user)
     record_rent(rental, order, actor=membership.user, via=via)
     return rental
+
+
+def rent_offer(candidate: routing.Candidate, hours: int, operator: str) -> Offer | None:
+    """A rent's price and stock for `hours` at the candidate's provider now (getRentServicesAndCountries)."""
+    listed = _listed_rent(
+        candidate.api_key,
+        service=candidate.service,
+        country=candidate.country,
+        operator=operator,
+        hours=hours,
+    )
+    if listed is None:
+        return None
+    return Offer(cost=listed.cost, count=listed.quant, currency=candidate.api_key.currency)
+
+
+def rent_success_rates(found: list[routing.Candidate]) -> dict[int, float]:
+    """Per key: the share of its recent rents of the candidate's service and country that received an SMS."""
+    rates = {}
+    for candidate in found:
+        recent = list(
+            Rental.objects.filter(
+                api_key=candidate.api_key,
+                service=candidate.service,
+                country=candidate.country,
+                upstream_id__isnull=False,
+                closed_at__isnull=False,
+            )
+            .order_by("-closed_at")
+            .values_list("sms_count", flat=True)[: routing.SUCCESS_WINDOW]
+        )
+        rates[candidate.api_key.pk] = routing.laplace(sum(1 for count in recent if count), len(recent))
+    return rates
+
+
+def rental_rent_routed(
+    *,
+    membership: Membership,
+    route: Route,
+    reference: ApiKey,
+    request: RentRequest,
+    request_token: uuid.UUID | None = None,
+    via: Via | None = None,
+    price_cap: Decimal | None = None,
+) -> Rental:
+    """Rent through a route: `request`'s service and country are `reference`'s codes; the route's keys are
+    tried in the order its rule ranks them (the price rule by the rent's price for these hours), the next
+    only after a definite refusal (`purchases.routing`). Raises as `rental_rent` does when none rents.
+
+    `price_cap`: a key whose rent costs more (or will not say) is passed over before any upstream call, as
+    the protocol has no maximum price for rents to send."""
+    _check_hours(request.hours)
+    found = routing.candidates(
+        route, membership, reference=reference, service=request.service, country=request.country or 0
+    )
+    ranked = routing.rank(
+        route,
+        found,
+        success_rates=rent_success_rates,
+        offers=lambda candidate: rent_offer(candidate, request.hours, request.operator),
+    )
+
+    def rent(candidate: routing.Candidate) -> Rental:
+        if price_cap is not None:
+            offer = candidate.offer or rent_offer(candidate, request.hours, request.operator)
+            if offer is None or offer.cost > price_cap:
+                raise SpendDenied(
+                    phrase(gettext_noop("The rent costs more than the maximum price.")), code="max_price"
+                )
+        return rental_rent(
+            membership=membership,
+            api_key=candidate.api_key,
+            request=replace(request, service=candidate.service, country=candidate.country),
+            request_token=routing.attempt_token(request_token, candidate.api_key),
+            via=via,
+            route=route,
+            estimate=candidate.offer.cost if candidate.offer is not None else None,
+        )
+
+    return routing.buy_through(route, ranked, rent)
 
 
 def rent_price(rental: Rental) -> Decimal | None:

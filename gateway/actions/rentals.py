@@ -42,6 +42,7 @@ from rentals.services import (
     offer_price,
     rental_extend,
     rental_rent,
+    rental_rent_routed,
     rental_set_status,
 )
 
@@ -72,7 +73,7 @@ def _provider_refusal(call: Call, error: errors.ProviderError | None) -> Answer:
 
 def _visible(call: Call) -> QuerySet[Rental]:
     """The rentals of the gateway key's upstream key that its member sees."""
-    return visible_to(call.membership, Rental.objects.filter(api_key=call.api_key))
+    return visible_to(call.membership, Rental.objects.filter(api_key__in=call.upstream_keys()))
 
 
 def _find(call: Call) -> Rental | Answer:
@@ -145,7 +146,8 @@ def get_rent_number(call: Call) -> Answer:
     if hours is None:
         return answers.rent_error(call.hero, "INVALID_TIME")
     operator = (params.get("operator") or "").strip()
-    if gateway_key.max_price is not None:
+    wanted = RentRequest(service=service, country=country, hours=hours, operator=operator)
+    if gateway_key.max_price is not None and call.route is None:
         price = offer_price(call.api_key, service=service, country=country, operator=operator, hours=hours)
         refusal = check_price(gateway_key, price=price, asked_max_price=False)
         if refusal is None and price is None:
@@ -154,12 +156,19 @@ def get_rent_number(call: Call) -> Answer:
         if refusal is not None:
             return _refuse(call, refusal)
     try:
-        rental = rental_rent(
-            membership=call.membership,
-            api_key=call.api_key,
-            request=RentRequest(service=service, country=country, hours=hours, operator=operator),
-            via=via_of(gateway_key),
-        )
+        if call.route is not None:
+            rental = rental_rent_routed(
+                membership=call.membership,
+                route=call.route,
+                reference=call.api_key,
+                request=wanted,
+                via=via_of(gateway_key),
+                price_cap=gateway_key.max_price,
+            )
+        else:
+            rental = rental_rent(
+                membership=call.membership, api_key=call.api_key, request=wanted, via=via_of(gateway_key)
+            )
     except PermissionDenied:
         return answers.rent_error(call.hero, "BAD_KEY")
     except SpendDenied as exc:
