@@ -292,7 +292,8 @@ def route_delete(*, membership: Membership, route: Route) -> None:
         raise PermissionDenied
     if route.team_id != membership.team_id:
         raise ActionRefused(_("That route is not one of this team's."))
-    users = list(route.gateway_keys.values_list("label", flat=True))
+    # Revoked keys keep their history without the route (it is set to NULL); any other key stops it.
+    users = list(route.gateway_keys.filter(revoked_at__isnull=True).values_list("label", flat=True))
     if users:
         raise ActionRefused(
             _("Gateway keys use this route (%(keys)s): revoke them first.") % {"keys": ", ".join(users)}
