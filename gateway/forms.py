@@ -126,6 +126,8 @@ class RouteForm(forms.Form):
                 empty_label=_("—"),
                 help_text=_("Tried first among equals.") if place == 0 else "",
             )
+            # The currency beside the label: a route's keys must share one.
+            self.fields[f"key_{place}"].label_from_instance = lambda key: f"{key.label} ({key.currency})"
 
     @classmethod
     def initial_for(cls, route: Route) -> dict:

@@ -32,9 +32,18 @@ from purchases.services import PurchaseRefused
 Row = TypeVar("Row", bound=Purchase)
 
 # The provider's refusals after which the next key is tried: nothing was sold, and another provider may
-# sell (the seed's tokens for no stock, no money, a price above the maximum, a service it does not sell).
+# sell (the seed's tokens for no stock, no money, a price above the maximum, a service or country it does
+# not sell).
 FAILOVER_CODES = frozenset(
-    {"NO_NUMBERS", "NO_BALANCE", "NO_BALANCE_FORWARD", "WRONG_MAX_PRICE", "BAD_SERVICE", "WRONG_SERVICE"}
+    {
+        "NO_NUMBERS",
+        "NO_BALANCE",
+        "NO_BALANCE_FORWARD",
+        "WRONG_MAX_PRICE",
+        "BAD_SERVICE",
+        "WRONG_SERVICE",
+        "BAD_COUNTRY",
+    }
 )
 # The team's own rules refusing one key (nothing was asked upstream; another key may be allowed). The
 # member's daily limit and a gateway key's budget refuse every key alike: those end the route.
