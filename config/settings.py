@@ -2,6 +2,7 @@
 
 import base64
 import hashlib
+import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -108,8 +109,27 @@ TEMPLATES = [
 ]
 
 DATABASE_URL = env_str("DATABASE_URL", "")
+# The threaded development server starts a thread for every request, and a persistent connection
+# (CONN_MAX_AGE) stays open with its thread's memory: dozens of idle connections after a few page loads.
+_DEV_SERVER = sys.argv[1:2] == ["runserver"]
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
+    _database = dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))
+    # PostgreSQL connections one process holds at most (README, "Database connections"): a pool shared by
+    # the process's threads, for servers and workers that run several (the dev server, gunicorn --threads,
+    # celery -P threads). 0: none, for one thread per process (gunicorn's sync workers, celery's prefork),
+    # where a persistent connection per process is bounded already.
+    DB_POOL_MAX = env_int("DB_POOL_MAX", 4 if _DEV_SERVER else 0)
+    if DB_POOL_MAX > 0 and _database["ENGINE"] == "django.db.backends.postgresql":
+        _database["CONN_MAX_AGE"] = 0  # with a pool, a request or task hands its connection back at its end
+        _database.setdefault("OPTIONS", {})["pool"] = {
+            "min_size": max(0, min(env_int("DB_POOL_MIN", 1), DB_POOL_MAX)),
+            "max_size": DB_POOL_MAX,
+            # Seconds a request waits for a free connection before it fails.
+            "timeout": env_float("DB_POOL_TIMEOUT", 10.0),
+        }
+    elif _DEV_SERVER:
+        _database["CONN_MAX_AGE"] = 0
+    DATABASES = {"default": _database}
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
