@@ -21,6 +21,12 @@ app.conf.beat_schedule = {
         "schedule": settings.SIMDESK_POLL_INTERVAL,
         "options": {"expires": settings.SIMDESK_POLL_INTERVAL * 2},
     },
+    # Proves beat and a worker alive: the worker records when it ran (/healthz, the team home).
+    "beat-tick": {
+        "task": "config.tasks.beat_tick",
+        "schedule": settings.SIMDESK_POLL_INTERVAL,
+        "options": {"expires": settings.SIMDESK_POLL_INTERVAL * 2},
+    },
     "sync-history": {
         "task": "activations.tasks.sync_history",
         "schedule": 900.0,
