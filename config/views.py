@@ -4,17 +4,24 @@ favicon and the 404 and 403 pages (the 500 page is the static `500.html`, render
 import re
 
 from django.core.exceptions import DisallowedHost
-from django.db import connection
-from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, HttpResponseServerError
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponsePermanentRedirect,
+    HttpResponseServerError,
+    JsonResponse,
+)
 from django.shortcuts import redirect, render
 from django.template import loader
 from django.templatetags.static import static
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
 from django.views.decorators.vary import vary_on_headers
 
 from accounts.models import Membership
 from accounts.permissions import team_view
 from accounts.selectors import first_team_of
+from config import liveness
 from config.home import TeamHome, home_for
 from kit import boards
 
@@ -51,11 +58,13 @@ def _home_context(membership: Membership, home: TeamHome) -> dict:
     return {"membership": membership, "team": membership.team, "home": home, "summary": home.summary}
 
 
+@never_cache
 def healthz(request: HttpRequest) -> HttpResponse:
-    """Liveness for scripts and load balancers: the database answers."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return HttpResponse("ok", content_type="text/plain; charset=utf-8")
+    """Liveness for monitors and load balancers, public like most: the database (and its latency), the broker,
+    beat's last tick and the oldest poll lag of the keys due, as JSON; 503 only when the database is down
+    (`config.liveness.health`). Counts and ages only: no team, key or address."""
+    status, body = liveness.health()
+    return JsonResponse(body, status=status)
 
 
 def favicon(request: HttpRequest) -> HttpResponse:
