@@ -45,7 +45,7 @@ from providers.keys import client_for_key, profile_for_key
 from providers.results import ActiveActivation
 from providers.services import api_key_mark_health
 from purchases.models import UNSETTLED
-from purchases.polling import run_locked_cycle
+from purchases.polling import busy_keys, run_locked_cycle
 from purchases.reconcile import match_lost
 from purchases.services import (
     UNKNOWN_GRACE,
@@ -74,21 +74,28 @@ FAULTS_IN_A_ROW = 2
 
 
 def keys_to_poll() -> list[int]:
-    """Active keys with live or unsettled activations, not backing off."""
-    now = timezone.now()
-    busy = Activation.objects.filter(
+    """Active keys with live or unsettled activations, not backing off and not in a cycle now (one query)."""
+    live = Activation.objects.filter(
         status__in=(*LIVE_STATUSES, *UNSETTLED), api_key__status=KeyStatus.ACTIVE
     ).values("api_key_id")
-    backing_off = KeyPollState.objects.filter(backoff_until__gt=now).values("api_key_id")
-    return list(ApiKey.objects.filter(pk__in=busy).exclude(pk__in=backing_off).values_list("pk", flat=True))
+    skipped = busy_keys(KeyPollState)
+    return list(ApiKey.objects.filter(pk__in=live).exclude(pk__in=skipped).values_list("pk", flat=True))
 
 
-def poll_key(api_key_id: int, *, clock: Callable[[], datetime] = timezone.now) -> str:
+def poll_key(
+    api_key_id: int, *, clock: Callable[[], datetime] = timezone.now, fresh_within: float | None = None
+) -> str:
     """One poll cycle for one key; returns a short word for logs. Never raises on upstream faults.
 
-    `clock` tells when a key whose provider lacks getActiveActivations tries it again (tests move it).
+    `clock` tells when a key whose provider lacks getActiveActivations tries it again (tests move it);
+    `fresh_within` (seconds): skip a key polled that recently (the sweeper's tasks, `sweep_options`).
     """
-    return run_locked_cycle(api_key_id, partial(_cycle, clock=clock), state_model=KeyPollState)
+    return run_locked_cycle(
+        api_key_id,
+        partial(_cycle, clock=clock),
+        state_model=KeyPollState,
+        fresh_within=timedelta(seconds=fresh_within) if fresh_within is not None else None,
+    )
 
 
 def _cycle(api_key: ApiKey, *, clock: Callable[[], datetime]) -> None:

@@ -5,27 +5,41 @@ from celery import shared_task
 from accounts.models import ApiKey, KeyStatus
 from activations import polling
 from activations.history_sync import history_sync
+from providers.claims import CLAIM_TTL, claimed
+from purchases.polling import sweep_options
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def poll_activations() -> int:
     """Beat sweeper: one poll task per key that has live or unsettled activations."""
     key_ids = polling.keys_to_poll()
+    options = sweep_options()
     for api_key_id in key_ids:
-        poll_key.delay(api_key_id)
+        poll_key.apply_async(args=[api_key_id], **options)
     return len(key_ids)
 
 
 @shared_task(acks_late=True, ignore_result=True)
-def poll_key(api_key_id: int) -> str:
-    """One poll cycle for one key; a second task for the same key finds it locked and returns."""
-    return polling.poll_key(api_key_id)
+def poll_key(api_key_id: int, fresh_within: float | None = None) -> str:
+    """One poll cycle for one key; a second task for the same key finds it locked (or just polled) and
+    returns."""
+    return polling.poll_key(api_key_id, fresh_within=fresh_within)
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def sync_history() -> int:
-    """Beat sweeper: reconcile every active key's recent history with the provider's getHistory."""
-    changed = 0
-    for api_key in ApiKey.objects.filter(status=KeyStatus.ACTIVE).select_related("team"):
-        changed += history_sync(api_key=api_key)
-    return changed
+    """Beat sweeper: one history task per active key (one query, whatever the number of keys)."""
+    key_ids = list(ApiKey.objects.filter(status=KeyStatus.ACTIVE).values_list("pk", flat=True))
+    for api_key_id in key_ids:
+        sync_key_history.delay(api_key_id)
+    return len(key_ids)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def sync_key_history(api_key_id: int) -> int:
+    """Reconcile one key's recent history with the provider's getHistory, under the key's claim."""
+    with claimed(api_key_id, "history", ttl=CLAIM_TTL) as mine:
+        api_key = ApiKey.objects.select_related("team").filter(pk=api_key_id, status=KeyStatus.ACTIVE).first()
+        if not mine or api_key is None:
+            return 0
+        return history_sync(api_key=api_key)

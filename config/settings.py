@@ -241,6 +241,15 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "celery")
+# The per-key poll cycles wait on providers (hundreds of ms a call), not on the CPU: on their own queue a
+# worker with a thread pool waits on many providers at once (`celery worker -Q poll -P threads -c 32`:
+# README, production). Empty: they share the default queue (one worker process does everything).
+SIMDESK_POLL_QUEUE = env_str("SIMDESK_POLL_QUEUE", "")
+if SIMDESK_POLL_QUEUE:
+    CELERY_TASK_ROUTES = {
+        "activations.tasks.poll_key": {"queue": SIMDESK_POLL_QUEUE},
+        "rentals.tasks.poll_rental_key": {"queue": SIMDESK_POLL_QUEUE},
+    }
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

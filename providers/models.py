@@ -159,3 +159,19 @@ class RequestBudget(models.Model):
 
     def __str__(self) -> str:
         return f"budget {self.name}: {self.tokens:.2f} tokens"
+
+
+class KeyClaim(models.Model):
+    """One kind of per-key background work (`providers.claims`): the claim that keeps two workers from doing
+    one key's work at once, and when it was last done. A claim left by a dead worker expires."""
+
+    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="+")
+    work = models.CharField(max_length=40)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    last_done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["api_key", "work"], name="keyclaim_unique_work")]
+
+    def __str__(self) -> str:
+        return f"{self.work} of key {self.api_key_id}"

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_noop
 from accounts.models import ApiKey, KeyHealth, KeyStatus
 from kit.degraded import live_updates_failed
 from kit.jobs import BROKER_ERRORS, job_finish
+from providers.claims import CLAIM_TTL, claimed
 from providers.services import api_key_refresh_balance
 
 logger = logging.getLogger(__name__)
@@ -19,6 +20,9 @@ logger = logging.getLogger(__name__)
 REFRESH_PENDING_SECONDS = 60
 # Not started by then (a backed-up worker), the refresh is dropped: the five-minute sweep has read it anyway.
 REFRESH_EXPIRES_SECONDS = 300
+# A refresh that finds another one running for the key waits this long, this many times at most.
+CLAIM_WAIT_SECONDS = 3
+CLAIM_WAITS = 3
 
 
 def _pending(api_key_id: int) -> str:
@@ -48,15 +52,26 @@ def refresh_key_balance_on_commit(api_key_id: int) -> None:
 
 
 @shared_task(acks_late=True, ignore_result=True)
-def refresh_key_balance(api_key_id: int, job: str | None = None) -> None:
-    """Refresh one key's balance and health; a vanished or disabled key is skipped."""
-    # From here on the balance is read after every move already committed; a later move enqueues anew.
-    cache.delete(_pending(api_key_id))
+def refresh_key_balance(api_key_id: int, job: str | None = None, waited: int = 0) -> None:
+    """Refresh one key's balance and health under the key's claim; a vanished or disabled key is skipped."""
     api_key = ApiKey.objects.select_related("team").filter(pk=api_key_id, status=KeyStatus.ACTIVE).first()
     if api_key is None:
         job_finish(job, ok=False, message=gettext_noop("This key is not active."))
         return
-    api_key_refresh_balance(api_key=api_key)
+    with claimed(api_key_id, "balance", ttl=CLAIM_TTL) as mine:
+        if not mine:
+            # Another worker is reading it, perhaps from before the move that asked for this one: read
+            # again after it, a few times at most (the five-minute sweep reads it anyway).
+            if waited < CLAIM_WAITS:
+                refresh_key_balance.apply_async(
+                    args=[api_key_id, job, waited + 1],
+                    countdown=CLAIM_WAIT_SECONDS,
+                    expires=REFRESH_EXPIRES_SECONDS,
+                )
+            return
+        # From here on the balance is read after every move already committed; a later move enqueues anew.
+        cache.delete(_pending(api_key_id))
+        api_key_refresh_balance(api_key=api_key)
     if api_key.health == KeyHealth.OK:
         job_finish(
             job, ok=True, message=gettext_noop("Balance of “%(label)s” refreshed."), label=api_key.label
@@ -74,6 +89,6 @@ def refresh_key_balance(api_key_id: int, job: str | None = None) -> None:
 
 @shared_task(acks_late=True, ignore_result=True)
 def refresh_all_balances() -> None:
-    """Sweeper: one refresh task per active key."""
+    """Sweeper: one refresh task per active key (one query, whatever the number of keys)."""
     for api_key_id in ApiKey.objects.filter(status=KeyStatus.ACTIVE).values_list("pk", flat=True):
         refresh_key_balance.delay(api_key_id)

@@ -9,7 +9,8 @@ import logging
 from collections.abc import Callable
 from datetime import timedelta
 
-from django.db.models import Q
+from django.conf import settings
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import ApiKey
@@ -23,13 +24,18 @@ LOCK_TTL = timedelta(seconds=60)
 BACKOFF_STEPS = (5, 15, 30, 60, 120, 300)  # seconds, by consecutive failures
 
 
-def claim(api_key_id: int, *, state_model: type[KeyPollStateBase]) -> bool:
-    """Take the key's poll claim unless another worker holds it (an expired claim is free again)."""
+def claim(
+    api_key_id: int, *, state_model: type[KeyPollStateBase], fresh_within: timedelta | None = None
+) -> bool:
+    """Take the key's poll claim unless another worker holds it (an expired claim is free again), or, with
+    `fresh_within`, unless a cycle completed that recently (a task that waited in a backed-up queue while
+    another cycle polled the key adds no upstream call)."""
     now = timezone.now()
     state_model.objects.get_or_create(api_key_id=api_key_id)
-    claimed = state_model.objects.filter(
-        Q(locked_until__isnull=True) | Q(locked_until__lt=now), api_key_id=api_key_id
-    ).update(locked_until=now + LOCK_TTL)
+    free = Q(locked_until__isnull=True) | Q(locked_until__lt=now)
+    if fresh_within is not None:
+        free &= Q(last_polled_at__isnull=True) | Q(last_polled_at__lt=now - fresh_within)
+    claimed = state_model.objects.filter(free, api_key_id=api_key_id).update(locked_until=now + LOCK_TTL)
     return claimed == 1
 
 
@@ -59,12 +65,13 @@ def run_locked_cycle(
     *,
     state_model: type[KeyPollStateBase],
     what: str = "poll",
+    fresh_within: timedelta | None = None,
 ) -> str:
     """Claim the key, run `cycle(api_key)`, then record its health and backoff and release the claim.
 
-    Returns a short word for logs; never raises on upstream faults.
+    Returns a short word for logs; never raises on upstream faults. `fresh_within`: see `claim`.
     """
-    if not claim(api_key_id, state_model=state_model):
+    if not claim(api_key_id, state_model=state_model, fresh_within=fresh_within):
         return "locked"
     api_key = ApiKey.objects.select_related("team").get(pk=api_key_id)
     error: errors.ProviderError | None = None
@@ -77,3 +84,16 @@ def run_locked_cycle(
     finally:
         release(api_key_id, error=error, state_model=state_model)
     return "error" if error else "ok"
+
+
+def busy_keys(state_model: type[KeyPollStateBase]) -> QuerySet:
+    """Keys a sweeper leaves out now: backing off after faults, or in a cycle (claimed and not expired)."""
+    now = timezone.now()
+    return state_model.objects.filter(Q(backoff_until__gt=now) | Q(locked_until__gt=now)).values("api_key_id")
+
+
+def sweep_options() -> dict:
+    """How a sweeper sends one key's poll task: dropped if not started within two intervals (the next sweep
+    sends a fresh one), and skipped if a cycle completed within half an interval."""
+    interval = float(settings.SIMDESK_POLL_INTERVAL)
+    return {"expires": interval * 2, "kwargs": {"fresh_within": interval / 2}}

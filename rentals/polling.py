@@ -19,7 +19,7 @@ from providers.keys import client_for_key
 from providers.results import RentListEntry, RentOrder
 from providers.services import api_key_mark_health
 from purchases.models import UNSETTLED
-from purchases.polling import run_locked_cycle
+from purchases.polling import busy_keys, run_locked_cycle
 from purchases.reconcile import match_lost
 from purchases.services import (
     UNKNOWN_GRACE,
@@ -47,7 +47,8 @@ WEBHOOK_CHECK_INTERVAL = timedelta(seconds=60)
 
 
 def keys_to_poll() -> list[int]:
-    """Active keys with live rentals, or rents and renewals whose outcome is unsettled, not backing off."""
+    """Active keys with live rentals, or rents and renewals whose outcome is unsettled, not backing off and not
+    in a cycle now (one query)."""
     now = timezone.now()
     busy_rentals = Rental.objects.filter(
         Q(status__in=(RentalStatus.ACTIVE, RentalStatus.UNKNOWN))
@@ -58,14 +59,20 @@ def keys_to_poll() -> list[int]:
         api_key__status=KeyStatus.ACTIVE,
     ).values("api_key_id")
     busy_renewals = RentalRenewal.objects.filter(status=RenewalStatus.UNKNOWN).values("rental__api_key_id")
-    backing_off = RentalPollState.objects.filter(backoff_until__gt=now).values("api_key_id")
     keys = ApiKey.objects.filter(Q(pk__in=busy_rentals) | Q(pk__in=busy_renewals), status=KeyStatus.ACTIVE)
-    return list(keys.exclude(pk__in=backing_off).values_list("pk", flat=True))
+    return list(keys.exclude(pk__in=busy_keys(RentalPollState)).values_list("pk", flat=True))
 
 
-def poll_key(api_key_id: int) -> str:
-    """One rent poll cycle for one key; returns a short word for logs. Never raises on upstream faults."""
-    return run_locked_cycle(api_key_id, _cycle, state_model=RentalPollState, what="rent poll")
+def poll_key(api_key_id: int, *, fresh_within: float | None = None) -> str:
+    """One rent poll cycle for one key; returns a short word for logs. Never raises on upstream faults.
+    `fresh_within` (seconds): skip a key polled that recently (the sweeper's tasks)."""
+    return run_locked_cycle(
+        api_key_id,
+        _cycle,
+        state_model=RentalPollState,
+        what="rent poll",
+        fresh_within=timedelta(seconds=fresh_within) if fresh_within is not None else None,
+    )
 
 
 def _cycle(api_key: ApiKey) -> None:

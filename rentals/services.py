@@ -1104,9 +1104,8 @@ def expire_stale_renewals(now: datetime | None = None) -> int:
     return count
 
 
-def renewal_candidates(now: datetime | None = None) -> list[int]:
-    """Ids of rentals whose automatic renewal is due now (cheap pre-filter, then the exact rule)."""
-    now = now or timezone.now()
+def _due_rentals(now: datetime, *, api_key_id: int | None = None) -> list[Rental]:
+    """Rentals whose automatic renewal is due now (cheap pre-filter in one query, then the exact rule)."""
     rows = (
         Rental.objects.filter(
             status=RentalStatus.ACTIVE,
@@ -1117,14 +1116,37 @@ def renewal_candidates(now: datetime | None = None) -> list[int]:
         .filter(Q(renew_retry_at__isnull=True) | Q(renew_retry_at__lte=now))
         .filter(Q(renewal_window_end__isnull=True) | ~Q(renewal_window_end=F("ends_at")))
     )
-    return [rental.pk for rental in rows if _is_due(rental, now)]
+    if api_key_id is not None:
+        rows = rows.filter(api_key_id=api_key_id)
+    return [rental for rental in rows if _is_due(rental, now)]
+
+
+def renewal_candidates(now: datetime | None = None, *, api_key_id: int | None = None) -> list[int]:
+    """Ids of rentals whose automatic renewal is due now (of one key's, with `api_key_id`)."""
+    return [rental.pk for rental in _due_rentals(now or timezone.now(), api_key_id=api_key_id)]
+
+
+def renewal_keys(now: datetime | None = None) -> list[int]:
+    """The keys with a renewal due now: the sweeper fans out one task each (one query, whatever the count)."""
+    return sorted({rental.api_key_id for rental in _due_rentals(now or timezone.now())})
+
+
+def renew_key_rentals(api_key_id: int, now: datetime | None = None) -> dict[str, int]:
+    """Renew one key's due rentals once each; a short word per rental, counted. Safe to run twice."""
+    now = now or timezone.now()
+    outcome: dict[str, int] = {}
+    for rental_id in renewal_candidates(now, api_key_id=api_key_id):
+        word = rental_auto_renew(rental_id=rental_id, now=now)
+        outcome[word] = outcome.get(word, 0) + 1
+    return outcome
 
 
 def sweep_renewals(now: datetime | None = None) -> dict[str, int]:
-    """The renewal sweeper: settle dead workers' claims, then renew every due rental once. Safe to run twice."""
+    """The whole renewal sweep in one process: settle dead workers' claims, then renew every due rental once,
+    key by key. Safe to run twice. (The scheduled sweep fans the keys out: `rentals.tasks.renew_rentals`.)"""
     now = now or timezone.now()
     outcome: dict[str, int] = {"interrupted": expire_stale_renewals(now)}
-    for rental_id in renewal_candidates(now):
-        word = rental_auto_renew(rental_id=rental_id, now=now)
-        outcome[word] = outcome.get(word, 0) + 1
+    for api_key_id in renewal_keys(now):
+        for word, count in renew_key_rentals(api_key_id, now).items():
+            outcome[word] = outcome.get(word, 0) + count
     return outcome

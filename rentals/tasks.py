@@ -2,6 +2,8 @@
 
 from celery import shared_task
 
+from providers.claims import CLAIM_TTL, claimed
+from purchases.polling import sweep_options
 from rentals import polling, services
 
 
@@ -9,18 +11,33 @@ from rentals import polling, services
 def poll_rentals() -> int:
     """Beat sweeper: one rent poll task per key that has live rentals or unsettled rents and renewals."""
     key_ids = polling.keys_to_poll()
+    options = sweep_options()
     for api_key_id in key_ids:
-        poll_rental_key.delay(api_key_id)
+        poll_rental_key.apply_async(args=[api_key_id], **options)
     return len(key_ids)
 
 
 @shared_task(acks_late=True, ignore_result=True)
-def poll_rental_key(api_key_id: int) -> str:
-    """One rent poll cycle for one key; a second task for the same key finds it locked and returns."""
-    return polling.poll_key(api_key_id)
+def poll_rental_key(api_key_id: int, fresh_within: float | None = None) -> str:
+    """One rent poll cycle for one key; a second task for the same key finds it locked (or just polled) and
+    returns."""
+    return polling.poll_key(api_key_id, fresh_within=fresh_within)
 
 
 @shared_task(acks_late=True, ignore_result=True)
-def renew_rentals() -> dict[str, int]:
-    """Beat sweeper: renew every rental whose auto-renew is due, once per window (safe to run twice)."""
-    return services.sweep_renewals()
+def renew_rentals() -> int:
+    """Beat sweeper: settle renewals left by dead workers, then one renewal task per key with a renewal due
+    (a constant number of queries, whatever the number of keys)."""
+    services.expire_stale_renewals()
+    key_ids = services.renewal_keys()
+    for api_key_id in key_ids:
+        renew_key_rentals.delay(api_key_id)
+    return len(key_ids)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def renew_key_rentals(api_key_id: int) -> dict[str, int]:
+    """Renew one key's due rentals, under the key's claim (two workers never renew one key at once; each
+    renewal is also safe to run twice)."""
+    with claimed(api_key_id, "renewals", ttl=CLAIM_TTL) as mine:
+        return services.renew_key_rentals(api_key_id) if mine else {"locked": 1}

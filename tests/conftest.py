@@ -144,10 +144,12 @@ def _database_url() -> str:
 
 
 @contextmanager
-def celery_worker(live_server, tmp_path: Path, *, beat: bool) -> Iterator[str]:
-    """A real Celery worker process on its own queue, sharing the test database and broker and pointed at
-    the live sandbox; with `beat`, it also runs the whole schedule (every second) onto that queue."""
-    queue = f"test-{uuid.uuid4().hex[:8]}"
+def celery_worker(live_server, tmp_path: Path, *, beat: bool, queue: str | None = None) -> Iterator[str]:
+    """A real Celery worker process on its own queue (or `queue`, to share one between workers), sharing the
+    test database and broker and pointed at the live sandbox; with `beat`, it also runs the whole schedule
+    (every second) onto that queue."""
+    queue = queue or f"test-{uuid.uuid4().hex[:8]}"
+    name = f"w{uuid.uuid4().hex[:6]}@%h"
     env = {
         **os.environ,
         "DATABASE_URL": _database_url(),
@@ -156,7 +158,7 @@ def celery_worker(live_server, tmp_path: Path, *, beat: bool) -> Iterator[str]:
         "CELERY_TASK_DEFAULT_QUEUE": queue,
         "SIMDESK_POLL_INTERVAL": "1",
     }
-    command = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo", "-Q", queue,
+    command = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo", "-Q", queue, "-n", name,
                "--without-heartbeat", "--without-gossip", "--without-mingle", "--loglevel", "INFO"]  # fmt: skip
     if beat:
         command += ["--beat", "--schedule", str(tmp_path / "beat-schedule")]
