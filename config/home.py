@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from accounts.models import Membership
 from accounts.selectors import TeamSummary, team_summary
+from config.liveness import Polls, key_polls
 from kit import boards
 from prices.models import PriceAlert
 from prices.selectors import alerts_firing
@@ -26,6 +27,8 @@ class TeamHome:
     summary: TeamSummary
     price_alerts: list[PriceAlert]
     rentals_at_risk: list[tuple[Rental, str]]
+    # When each key was last polled and whether beat runs: owners and admins only (None for the others).
+    polls: Polls | None
     version: str
 
 
@@ -73,21 +76,31 @@ def _alerts_state(alerts: list[PriceAlert]) -> tuple[Any, ...]:
     )
 
 
+def _polls_state(polls: Polls | None) -> tuple[Any, ...]:
+    # What makes the panel's warnings come or go; its times move with the token's minute.
+    if polls is None:
+        return ()
+    return polls.beat.ok, tuple((row.key.pk, row.due, row.late) for row in polls.keys)
+
+
 def home_for(membership: Membership) -> TeamHome:
     """What the team home shows the member, with its version token."""
     summary = team_summary(membership)
     alerts = alerts_firing(membership)
     risks = at_risk(membership)
+    polls = key_polls([row.key for row in summary.keys]) if membership.can_manage_keys else None
     state = boards.fingerprint(
         membership.role,
         _summary_state(summary),
         _alerts_state(alerts),
         tuple((rental.pk, reason) for rental, reason in risks),
+        _polls_state(polls),
     )
     minute = int(timezone.now().timestamp()) // 60
     return TeamHome(
         summary=summary,
         price_alerts=alerts,
         rentals_at_risk=risks,
+        polls=polls,
         version=boards.token(state, minute),
     )
