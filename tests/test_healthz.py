@@ -220,3 +220,15 @@ def test_the_broker_check_answers_false_for_a_broker_that_is_not_there(settings,
     assert liveness.broker_ok() is True  # the broker the tests run with (a folder, or Redis in CI)
     monkeypatch.setattr(app.conf, "broker_write_url", "redis://127.0.0.1:9/0")
     assert liveness.broker_ok() is False
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_real_beat_and_worker_keep_the_tick_fresh(client, live_server, tmp_path):
+    """The schedule's entry reaches a worker: beat sends the tick, the worker records it, /healthz sees it."""
+    from tests.conftest import celery_worker, wait_for
+
+    assert client.get("/healthz").json()["beat"]["ok"] is False
+    with celery_worker(live_server, tmp_path, beat=True):
+        assert wait_for(lambda: liveness.last_tick() is not None)
+    beat = client.get("/healthz").json()["beat"]
+    assert beat["ok"] is True and beat["age_seconds"] < INTERVAL
