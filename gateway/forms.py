@@ -30,7 +30,8 @@ class GatewayKeyForm(forms.Form):
         to_field_name="public_id",
         required=False,
         help_text=_(
-            "Buys at the best of the route's keys; the script speaks the first key's codes and dialect."
+            "Instead of the key: buys at the best of the route's keys; the script speaks the first key's codes "
+            "and dialect."
         ),
     )
     member = forms.ModelChoiceField(
@@ -70,6 +71,9 @@ class GatewayKeyForm(forms.Form):
         keys = visible_keys(membership).exclude(status=KeyStatus.ARCHIVED).order_by("label")
         self.fields["api_key"].queryset = keys
         self.fields["api_key"].empty_label = _("— none: through a route —")
+        if not self.is_bound and "api_key" not in self.initial:
+            # Most keys go through one upstream key: the first is chosen until a route is picked instead.
+            self.initial["api_key"] = keys.first()
         self.fields["route"].queryset = Route.objects.filter(team=membership.team).order_by("name")
         self.fields["route"].empty_label = _("— none —")
         members = self.fields["member"]
@@ -91,7 +95,10 @@ class GatewayKeyForm(forms.Form):
 
     def clean(self) -> dict:
         data = super().clean()
-        if not self.errors and (data.get("api_key") is None) == (data.get("route") is None):
+        if data.get("route") is not None:
+            # "Or a route": a route chosen takes the place of the key.
+            data["api_key"] = None
+        elif not self.errors and data.get("api_key") is None:
             raise forms.ValidationError(_("Choose either an upstream key or a route."))
         return data
 

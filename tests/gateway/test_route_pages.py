@@ -115,18 +115,29 @@ def test_a_gateway_key_is_issued_through_a_route_on_the_page_and_on_the_command_
     assert "route:Cheap" in listing.getvalue()
 
 
-def test_neither_or_both_of_a_key_and_a_route_is_a_form_error(team, alice):
+def test_a_route_takes_the_place_of_the_key_and_neither_is_a_form_error(team, alice):
     owner = membership(team, alice)
     key = make_key(team)
     route = route_save(membership=owner, name="Cheap", rule=RouteRule.PRICE, api_keys=[key])
     client = client_for(alice)
-    for binding in ({}, {"api_key": str(key.public_id), "route": str(route.public_id)}):
-        response = client.post(
-            reverse("gateway:key_create", args=[team.slug]),
-            {"label": "bot", "member": str(owner.public_id), **binding},
-        )
-        assert "either an upstream key or a route" in response.content.decode()
+    url = reverse("gateway:key_create", args=[team.slug])
+    form = client.get(url).content.decode()
+    # The first key is chosen until a route is picked instead.
+    assert f'value="{key.public_id}" selected' in form
+    response = client.post(url, {"label": "bot", "member": str(owner.public_id)})
+    assert "either an upstream key or a route" in response.content.decode()
     assert not GatewayKey.objects.exists()
+    client.post(
+        url,
+        {
+            "label": "bot",
+            "member": str(owner.public_id),
+            "api_key": str(key.public_id),
+            "route": str(route.public_id),
+        },
+    )
+    gateway_key = GatewayKey.objects.get()
+    assert (gateway_key.route, gateway_key.api_key) == (route, None)
 
 
 def test_best_place_buys_at_the_next_key_when_the_first_is_sold_out(team, alice, bob, sandbox_url):
