@@ -1,7 +1,7 @@
 """Writes that need the provider: adding and rotating keys (checked upstream first), balances and health."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
@@ -183,6 +183,10 @@ def api_key_rotate_secret(*, membership: Membership, api_key: ApiKey, secret: st
     return api_key
 
 
+# How fresh "health checked at" is kept while a key's health does not change.
+HEALTH_RECHECK = timedelta(minutes=1)
+
+
 def api_key_mark_health(*, api_key: ApiKey, exc: errors.ProviderError | None, damaged: int = 0) -> None:
     """Record the key's health from the outcome of an upstream call; BAD_KEY and BANNED tell the team.
 
@@ -217,6 +221,11 @@ def api_key_mark_health(*, api_key: ApiKey, exc: errors.ProviderError | None, da
         return
     # Stored untranslated (a worker has no reader); the key's pages say it in the reader's language.
     stored = message.stored(HEALTH_MESSAGE_LENGTH) if message else ""
+    unchanged = (health, stored, until) == (api_key.health, api_key.health_message, api_key.banned_until)
+    checked = api_key.health_checked_at
+    if unchanged and checked is not None and now - checked < HEALTH_RECHECK:
+        # Every poll cycle ends here: a key whose health stands is written again once a minute, not per cycle.
+        return
     ApiKey.objects.filter(pk=api_key.pk).update(
         health=health, health_message=stored, banned_until=until, health_checked_at=now
     )
