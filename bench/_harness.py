@@ -79,3 +79,26 @@ def sandbox_team(*account_options: str):
         health=KeyHealth.OK,
     )
     return secret, owner, api_key
+
+
+def add_sandbox_key(team, label: str, *account_options: str):
+    """One more sandbox account (made with `account_options`) registered as a key of `team`: (its key, ApiKey)."""
+    import io
+
+    from django.core.management import call_command
+
+    from accounts.crypto import encrypt_secret
+    from accounts.models import ApiKey, KeyHealth
+
+    out = io.StringIO()
+    call_command("sandbox_account", "create", *account_options, stdout=out)
+    secret = out.getvalue().strip()
+    api_key = ApiKey.objects.create(
+        team=team,
+        label=label,
+        profile="sandbox",
+        secret_encrypted=encrypt_secret(secret),
+        secret_last4=secret[-4:],
+        health=KeyHealth.OK,
+    )
+    return secret, api_key
