@@ -5,6 +5,7 @@ from celery import shared_task
 from accounts.models import ApiKey, KeyStatus
 from activations import polling
 from activations.history_sync import history_sync
+from kit.fanout import fan_out
 from providers.claims import CLAIM_TTL, claimed
 from purchases.polling import sweep_options
 
@@ -12,11 +13,7 @@ from purchases.polling import sweep_options
 @shared_task(acks_late=True, ignore_result=True)
 def poll_activations() -> int:
     """Beat sweeper: one poll task per key that has live or unsettled activations."""
-    key_ids = polling.keys_to_poll()
-    options = sweep_options()
-    for api_key_id in key_ids:
-        poll_key.apply_async(args=[api_key_id], **options)
-    return len(key_ids)
+    return fan_out(poll_key, polling.keys_to_poll(), **sweep_options())
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -29,10 +26,9 @@ def poll_key(api_key_id: int, fresh_within: float | None = None) -> str:
 @shared_task(acks_late=True, ignore_result=True)
 def sync_history() -> int:
     """Beat sweeper: one history task per active key (one query, whatever the number of keys)."""
-    key_ids = list(ApiKey.objects.filter(status=KeyStatus.ACTIVE).values_list("pk", flat=True))
-    for api_key_id in key_ids:
-        sync_key_history.delay(api_key_id)
-    return len(key_ids)
+    return fan_out(
+        sync_key_history, ApiKey.objects.filter(status=KeyStatus.ACTIVE).values_list("pk", flat=True)
+    )
 
 
 @shared_task(acks_late=True, ignore_result=True)

@@ -5,6 +5,7 @@ from celery import shared_task
 from django.utils.translation import gettext_noop, ngettext_lazy
 
 from accounts.models import ApiKey, KeyStatus, Team
+from kit.fanout import fan_out
 from kit.jobs import job_finish
 from prices.services import snapshot_claim_due, snapshot_team, team_price_settings
 from providers import errors
@@ -46,8 +47,7 @@ def snapshot_team_prices(team_id: int, job: str | None = None) -> None:
 @shared_task(acks_late=True, ignore_result=True)
 def snapshot_sweep() -> None:
     """Sweeper: claim the teams whose snapshot is due (conditional UPDATE) and fan out one task each."""
-    for team_id in snapshot_claim_due():
-        snapshot_team_prices.delay(team_id)
+    fan_out(snapshot_team_prices, snapshot_claim_due())
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -77,5 +77,4 @@ def sync_catalog(api_key_id: int, job: str | None = None) -> None:
 @shared_task(acks_late=True, ignore_result=True)
 def sync_catalogs() -> None:
     """Sweeper: one catalog sync per provider endpoint whose catalog is missing or a day old."""
-    for api_key_id in catalog_keys_due():
-        sync_catalog.delay(api_key_id)
+    fan_out(sync_catalog, catalog_keys_due())

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_noop
 
 from accounts.models import ApiKey, KeyHealth, KeyStatus
 from kit.degraded import live_updates_failed
+from kit.fanout import fan_out
 from kit.jobs import BROKER_ERRORS, job_finish
 from providers.claims import CLAIM_TTL, claimed
 from providers.services import api_key_refresh_balance
@@ -90,5 +91,4 @@ def refresh_key_balance(api_key_id: int, job: str | None = None, waited: int = 0
 @shared_task(acks_late=True, ignore_result=True)
 def refresh_all_balances() -> None:
     """Sweeper: one refresh task per active key (one query, whatever the number of keys)."""
-    for api_key_id in ApiKey.objects.filter(status=KeyStatus.ACTIVE).values_list("pk", flat=True):
-        refresh_key_balance.delay(api_key_id)
+    fan_out(refresh_key_balance, ApiKey.objects.filter(status=KeyStatus.ACTIVE).values_list("pk", flat=True))

@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from kit.fanout import fan_out
 from providers.claims import CLAIM_TTL, claimed
 from purchases.polling import sweep_options
 from rentals import polling, services
@@ -10,11 +11,7 @@ from rentals import polling, services
 @shared_task(acks_late=True, ignore_result=True)
 def poll_rentals() -> int:
     """Beat sweeper: one rent poll task per key that has live rentals or unsettled rents and renewals."""
-    key_ids = polling.keys_to_poll()
-    options = sweep_options()
-    for api_key_id in key_ids:
-        poll_rental_key.apply_async(args=[api_key_id], **options)
-    return len(key_ids)
+    return fan_out(poll_rental_key, polling.keys_to_poll(), **sweep_options())
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -29,10 +26,7 @@ def renew_rentals() -> int:
     """Beat sweeper: settle renewals left by dead workers, then one renewal task per key with a renewal due
     (a constant number of queries, whatever the number of keys)."""
     services.expire_stale_renewals()
-    key_ids = services.renewal_keys()
-    for api_key_id in key_ids:
-        renew_key_rentals.delay(api_key_id)
-    return len(key_ids)
+    return fan_out(renew_key_rentals, services.renewal_keys())
 
 
 @shared_task(acks_late=True, ignore_result=True)

@@ -63,7 +63,9 @@ def test_a_sweep_costs_the_same_queries_for_two_keys_as_for_twenty(team, monkeyp
 
 def test_the_renewal_sweep_fans_out_per_key_with_renewals_due(team, monkeypatch):
     sent: list[int] = []
-    monkeypatch.setattr(rental_tasks.renew_key_rentals, "delay", lambda key_id: sent.append(key_id))
+    monkeypatch.setattr(
+        rental_tasks.renew_key_rentals, "apply_async", lambda args, **options: sent.append(args[0])
+    )
     monkeypatch.setattr(rental_tasks.services, "renewal_keys", lambda: [3, 5])
     with CaptureQueriesContext(connection) as queries:
         assert rental_tasks.renew_rentals() == 2

@@ -73,7 +73,7 @@ def test_the_sweeper_claims_a_team_once_per_interval(team, key):
 
 def test_the_sweeper_fans_out_and_snapshots(team, key, monkeypatch):
     ran = []
-    monkeypatch.setattr(snapshot_team_prices, "delay", lambda team_id: ran.append(team_id))
+    monkeypatch.setattr(snapshot_team_prices, "apply_async", lambda args, **options: ran.append(args[0]))
     snapshot_sweep()
     assert ran == [team.pk]
 
