@@ -7,6 +7,7 @@ from django.conf import settings
 
 from accounts.crypto import decrypt_secret
 from accounts.models import ApiKey
+from kit.db import release_connection
 from providers.client import ProviderClient
 from providers.models import Provider
 from providers.outbound import check_provider_url
@@ -60,12 +61,19 @@ def client_for_secret(*, profile_slug: str, secret: str, base_url: str = "") -> 
 
 
 def client_for_key(api_key: ApiKey) -> ProviderClient:
-    """A client for a stored key, within the key's shared request budget."""
+    """A client for a stored key, within the key's shared request budget; the thread's database connection
+    goes back to the pool before each request (`kit.db.release_connection`)."""
     profile = get_profile(api_key.profile)
+    budget = throttle_for(api_key.pk, profile.requests_per_second)
+
+    def before_request() -> None:
+        budget()
+        release_connection()
+
     return ProviderClient.for_profile(
         profile,
         decrypt_secret(api_key.secret_encrypted),
         base_url=api_key.base_url or None,
-        throttle=throttle_for(api_key.pk, profile.requests_per_second),
+        throttle=before_request,
         guard=check_provider_url if api_key.base_url else None,
     )

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
+from django.db import connection
 
 from sandbox import answers
 from sandbox.answers import Answer
@@ -69,6 +70,18 @@ def _hit(rate: float) -> bool:
     return rate > 0 and random.random() < rate
 
 
+def _wait_like_a_network(seconds: float) -> None:
+    """The latency is the network's, not the database's: a pooled connection goes back to the pool while the
+    request waits, so a sandbox under load is not limited by its pool (never inside a transaction)."""
+    if (
+        connection.connection is not None
+        and not connection.in_atomic_block
+        and connection.settings_dict.get("OPTIONS", {}).get("pool")
+    ):
+        connection.close()
+    time.sleep(seconds)
+
+
 def _targets(account: Account, action: str) -> bool:
     chosen = {name.strip() for name in account.fault_actions.split(",") if name.strip()}
     return not chosen or action in chosen
@@ -77,7 +90,7 @@ def _targets(account: Account, action: str) -> bool:
 def before(account: Account, *, action: str, kind: str, rent: bool, now: datetime) -> Answer | Plan:
     """An answer that replaces the action (nothing is changed), or the plan for after it."""
     if account.latency_ms:
-        time.sleep(account.latency_ms / 1000)
+        _wait_like_a_network(account.latency_ms / 1000)
     if not _targets(account, action):
         return Plan()
     hero = account.is_hero
