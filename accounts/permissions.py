@@ -33,12 +33,12 @@ def get_membership(request: HttpRequest, team_slug: str, *, capability: str | No
     if not request.user.is_authenticated:
         raise Http404
     membership = (
-        Membership.objects.select_related("team", "user")
-        .filter(team__slug=team_slug, user=request.user)
-        .first()
+        Membership.objects.select_related("team").filter(team__slug=team_slug, user=request.user).first()
     )
     if membership is None:
         raise Http404
+    # The user is the request's, loaded already: no second copy through a join.
+    membership.user = request.user
     if capability is not None:
         assert capability in CAPABILITIES, capability
         if not getattr(membership, capability):

@@ -5,6 +5,7 @@ in POST data or the query string and are always looked up within the member's te
 unknown id is a 404).
 """
 
+import functools
 import uuid
 from typing import Any
 
@@ -130,15 +131,20 @@ def board(request: HttpRequest, membership: Membership) -> HttpResponse:
     """Live activations, recent closings and key warnings, narrowed and sorted by the query string. htmx
     polls send `?v=` with the filters; 204 when nothing changed (one aggregate query), else the board and
     `codeArrived` for new codes."""
-    filters = _board_filters(request, membership)
+    # Made only when the version is read afresh or the board drawn: an unchanged poll needs none.
+    filters = functools.cache(lambda: _board_filters(request, membership))
     return boards.live_board(
         request,
-        version=lambda: selectors.board_version(membership, filters).token,
+        version=lambda: boards.cached_version(
+            membership.team_id,
+            f"activations:{membership.pk}:{BoardFilters.query_of(request.GET)}",
+            lambda: selectors.board_version(membership, filters()).token,
+        ),
         page=lambda: _render_board(request, membership, partial=False),
         partial=lambda token: _render_board(
             request, membership, version=BoardVersion.parse(token), partial=True
         ),
-        arrived=lambda client, current: _codes_arrived(membership, filters, client, current),
+        arrived=lambda client, current: _codes_arrived(membership, filters(), client, current),
         event="codeArrived",
     )
 

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from django.contrib import messages
+from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
@@ -54,6 +55,39 @@ def fingerprint(*values: Any) -> int:
     page whose data has no single change stamp to version it by. Equal values, equal number."""
     digest = hashlib.blake2b(repr(values).encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big")
+
+
+# A board's version is read at most this often per board shape (seconds): the many polls of one team's
+# members in between answer from the cache. A change the purchase core, the codes or a key's health make
+# (`board_changed`) is seen at once; anything else within this time.
+VERSION_TTL = 1
+
+
+def _generation_key(team_id: int) -> str:
+    return f"board:gen:{team_id}"
+
+
+def board_changed(team_id: int) -> None:
+    """Something the team's boards show changed: their next polls read the version afresh."""
+    try:
+        cache.incr(_generation_key(team_id))
+    except ValueError:
+        cache.set(_generation_key(team_id), 1, None)
+
+
+def cached_version(team_id: int, shape: str, compute: Callable[[], str]) -> str:
+    """The version token of one board shape (who reads it, with which filters), read by `compute` at most
+    once per `VERSION_TTL` and again after `board_changed`: an unchanged poll then costs one cache read,
+    not the version query. Without a cache (Redis away), every poll computes it."""
+    generation_key, key = _generation_key(team_id), f"board:v:{team_id}:{fingerprint(shape)}"
+    found = cache.get_many([generation_key, key])  # one round trip
+    generation = found.get(generation_key, 0)
+    cached = found.get(key)
+    if cached is not None and cached[0] == generation:
+        return cached[1]
+    current = compute()
+    cache.set(key, (generation, current), VERSION_TTL)
+    return current
 
 
 def client_version(request: HttpRequest) -> str | None:

@@ -147,11 +147,14 @@ class ListFilters(django_filters.FilterSet):
     @property
     def query(self) -> str:
         """The filters as submitted, as a query string for links that keep them (no `after`, no strays)."""
-        if not self.is_bound:
-            return ""
+        return self.query_of(self.data) if self.is_bound else ""
+
+    @classmethod
+    def query_of(cls, data: Mapping[str, Any]) -> str:
+        """`query` of the filters `data` would make, without making them (a poll that may answer 204)."""
         pairs = []
-        for name in self.filters:
-            value = self.data.get(name)
+        for name in cls.base_filters:
+            value = data.get(name)
             if value not in EMPTY_VALUES:
                 pairs.append((name, str(value)))
         return urlencode(pairs)

@@ -13,6 +13,7 @@ from django.views.decorators.debug import sensitive_variables
 from accounts.crypto import encrypt_secret, secret_digest, secret_digests
 from accounts.models import ApiKey, KeyHealth, KeyStatus, Membership, Team
 from accounts.services import ActionRefused, audit_record
+from kit.boards import board_changed
 from kit.phrases import Phrase, phrase, phrase_text
 from providers import errors
 from providers.keys import client_for_key, client_for_secret
@@ -229,6 +230,8 @@ def api_key_mark_health(*, api_key: ApiKey, exc: errors.ProviderError | None, da
     ApiKey.objects.filter(pk=api_key.pk).update(
         health=health, health_message=stored, banned_until=until, health_checked_at=now
     )
+    if not unchanged:
+        board_changed(api_key.team_id)
     api_key.health, api_key.health_message, api_key.banned_until = health, stored, until
     if health != previous and health in (KeyHealth.INVALID, KeyHealth.BANNED):
         audit_record(

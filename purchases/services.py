@@ -34,6 +34,7 @@ from django.utils.translation import gettext_noop
 from accounts.models import ApiKey, LedgerEntry, LedgerKind, Membership, User
 from accounts.permissions import SpendDenied, check_spend_allowed, start_of_today
 from accounts.services import ActionRefused, audit_record
+from kit.boards import board_changed
 from kit.phrases import Money, Phrase, phrase, phrase_text
 from providers import errors
 from providers.client import ProviderClient
@@ -256,6 +257,7 @@ def touch(row: Purchase, **fields: Any) -> None:
     """Save the given fields (values or F expressions) and bump `updated_at`, which the live boards watch."""
     fields["updated_at"] = timezone.now()
     type(row).objects.filter(pk=row.pk).update(**fields)
+    board_changed(row.team_id)
     expressions = [name for name, value in fields.items() if hasattr(value, "resolve_expression")]
     for name, value in fields.items():
         if name not in expressions:

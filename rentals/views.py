@@ -90,7 +90,9 @@ def board(request: HttpRequest, membership: Membership) -> HttpResponse:
         return _risk_badge(request, membership)
     return boards.live_board(
         request,
-        version=lambda: selectors.board_version(membership),
+        version=lambda: boards.cached_version(
+            membership.team_id, f"rentals:{membership.pk}", lambda: selectors.board_version(membership)
+        ),
         page=lambda: _render_board(request, membership, version=None, partial=False),
         partial=lambda token: _render_board(request, membership, version=token, partial=True),
         arrived=lambda client, current: _messages_arrived(membership, client, current),
