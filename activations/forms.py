@@ -142,17 +142,6 @@ class MultiBuyForm(forms.Form):
         required=False,
         help_text=_("Optional: the one service (of those above) whose number forwards calls."),
     )
-    route = forms.ModelChoiceField(
-        label=_("Best place"),
-        queryset=Route.objects.none(),
-        to_field_name="public_id",
-        required=False,
-        empty_label=_("— only this key —"),
-        help_text=_(
-            "Buy at whichever key of the route is best now, the next one if it has no numbers; the service "
-            "and country are read from the key above."
-        ),
-    )
     request_token = forms.UUIDField(widget=forms.HiddenInput)
 
     def __init__(
@@ -165,7 +154,6 @@ class MultiBuyForm(forms.Form):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.fields["api_key"].queryset = keys_usable_by(membership)
-        self.fields["route"].queryset = routes_usable_by(membership)
         self.countries = countries or []
         self.fields["country"].options = self.countries
         self.fields["services"].options = services or []

@@ -181,26 +181,6 @@ def activation_buy(
     return activation
 
 
-def success_rates(found: list[routing.Candidate]) -> dict[int, float]:
-    """Per key: the share of its recent numbers for the candidate's service and country that received a
-    code (`routing.laplace`: few purchases say little), from the team's own history."""
-    rates = {}
-    for candidate in found:
-        recent = list(
-            Activation.objects.filter(
-                api_key=candidate.api_key,
-                service=candidate.service,
-                country=candidate.country,
-                closed_at__isnull=False,
-                upstream_id__isnull=False,
-            )
-            .order_by("-closed_at")
-            .values_list("sms_count", flat=True)[: routing.SUCCESS_WINDOW]
-        )
-        rates[candidate.api_key.pk] = routing.laplace(sum(1 for count in recent if count), len(recent))
-    return rates
-
-
 def activation_buy_routed(
     *,
     membership: Membership,
@@ -216,7 +196,7 @@ def activation_buy_routed(
     found = routing.candidates(
         route, membership, reference=reference, service=request.service, country=request.country
     )
-    ranked = routing.rank(route, found, success_rates=success_rates)
+    ranked = routing.rank(route, found, success_rates=routing.success_rates(Activation))
 
     def buy(candidate: routing.Candidate) -> Activation:
         return activation_buy(

@@ -137,6 +137,31 @@ def laplace(succeeded: int, total: int) -> float:
     return (succeeded + 1) / (total + 2)
 
 
+def success_rates(model: type[Purchase]) -> SuccessRates:
+    """The team's own success rates from `model`'s history (activations, rentals): per key, the share of its
+    last `SUCCESS_WINDOW` closed purchases of the candidate's service and country that received a code or
+    an SMS, smoothed (`laplace`)."""
+
+    def rates(found: list[Candidate]) -> dict[int, float]:
+        shares = {}
+        for candidate in found:
+            recent = list(
+                model.objects.filter(
+                    api_key=candidate.api_key,
+                    service=candidate.service,
+                    country=candidate.country,
+                    closed_at__isnull=False,
+                    upstream_id__isnull=False,
+                )
+                .order_by("-closed_at")
+                .values_list("sms_count", flat=True)[:SUCCESS_WINDOW]
+            )
+            shares[candidate.api_key.pk] = laplace(sum(1 for count in recent if count), len(recent))
+        return shares
+
+    return rates
+
+
 def attempt_token(request_token: uuid.UUID | None, api_key: ApiKey) -> uuid.UUID | None:
     """One idempotency token per key of a route purchase: a form sent twice replays each attempt instead
     of buying again, and the attempts never collide with each other."""

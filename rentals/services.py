@@ -234,25 +234,6 @@ def rent_offer(candidate: routing.Candidate, hours: int, operator: str) -> Offer
     return Offer(cost=listed.cost, count=listed.quant, currency=candidate.api_key.currency)
 
 
-def rent_success_rates(found: list[routing.Candidate]) -> dict[int, float]:
-    """Per key: the share of its recent rents of the candidate's service and country that received an SMS."""
-    rates = {}
-    for candidate in found:
-        recent = list(
-            Rental.objects.filter(
-                api_key=candidate.api_key,
-                service=candidate.service,
-                country=candidate.country,
-                upstream_id__isnull=False,
-                closed_at__isnull=False,
-            )
-            .order_by("-closed_at")
-            .values_list("sms_count", flat=True)[: routing.SUCCESS_WINDOW]
-        )
-        rates[candidate.api_key.pk] = routing.laplace(sum(1 for count in recent if count), len(recent))
-    return rates
-
-
 def rental_rent_routed(
     *,
     membership: Membership,
@@ -276,7 +257,7 @@ def rental_rent_routed(
     ranked = routing.rank(
         route,
         found,
-        success_rates=rent_success_rates,
+        success_rates=routing.success_rates(Rental),
         offers=lambda candidate: rent_offer(candidate, request.hours, request.operator),
     )
 

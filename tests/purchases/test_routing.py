@@ -9,7 +9,6 @@ from django.utils import timezone
 from accounts.models import ApiKey
 from accounts.permissions import SpendDenied
 from activations.models import Activation, ActivationStatus
-from activations.services import success_rates
 from kit.phrases import phrase
 from providers import errors
 from providers import selectors as catalog
@@ -184,7 +183,7 @@ def two_keys(team, owner):
 
 def _ranked_by_success(route, owner, reference) -> list[routing.Candidate]:
     found = routing.candidates(route, owner, reference=reference, service="tg", country=0)
-    return routing.rank(route, found, success_rates=success_rates)
+    return routing.rank(route, found, success_rates=routing.success_rates(Activation))
 
 
 def test_the_success_rule_puts_the_key_whose_numbers_got_codes_first(two_keys, owner):
