@@ -117,6 +117,8 @@ class KeyPollStateBase(models.Model):
     """Per-key worker bookkeeping of one poll: the claim that keeps cycles from overlapping, and the backoff."""
 
     locked_until = models.DateTimeField(null=True, blank=True)
+    # A sweep sent this key's task and no worker has taken it yet: the next sweeps send none (until then).
+    queued_until = models.DateTimeField(null=True, blank=True)
     backoff_until = models.DateTimeField(null=True, blank=True)
     failures = models.PositiveIntegerField(default=0)
     last_polled_at = models.DateTimeField(null=True, blank=True)

@@ -35,7 +35,12 @@ def claim(
     free = Q(locked_until__isnull=True) | Q(locked_until__lt=now)
     if fresh_within is not None:
         free &= Q(last_polled_at__isnull=True) | Q(last_polled_at__lt=now - fresh_within)
-    claimed = state_model.objects.filter(free, api_key_id=api_key_id).update(locked_until=now + LOCK_TTL)
+    claimed = state_model.objects.filter(free, api_key_id=api_key_id).update(
+        locked_until=now + LOCK_TTL, queued_until=None
+    )
+    if not claimed and fresh_within is not None:
+        # The sweeper's task was taken: the next sweep may send another.
+        state_model.objects.filter(api_key_id=api_key_id).update(queued_until=None)
     return claimed == 1
 
 
@@ -87,13 +92,29 @@ def run_locked_cycle(
 
 
 def busy_keys(state_model: type[KeyPollStateBase]) -> QuerySet:
-    """Keys a sweeper leaves out now: backing off after faults, or in a cycle (claimed and not expired)."""
+    """Keys a sweeper leaves out now: backing off after faults, in a cycle (claimed and not expired), or with
+    a task sent and not taken yet."""
     now = timezone.now()
-    return state_model.objects.filter(Q(backoff_until__gt=now) | Q(locked_until__gt=now)).values("api_key_id")
+    return state_model.objects.filter(
+        Q(backoff_until__gt=now) | Q(locked_until__gt=now) | Q(queued_until__gt=now)
+    ).values("api_key_id")
+
+
+def _expiry() -> float:
+    return float(settings.SIMDESK_POLL_INTERVAL) * 2
 
 
 def sweep_options() -> dict:
     """How a sweeper sends one key's poll task: dropped if not started within two intervals (the next sweep
     sends a fresh one), and skipped if a cycle completed within half an interval."""
-    interval = float(settings.SIMDESK_POLL_INTERVAL)
-    return {"expires": interval * 2, "kwargs": {"fresh_within": interval / 2}}
+    return {"expires": _expiry(), "kwargs": {"fresh_within": float(settings.SIMDESK_POLL_INTERVAL) / 2}}
+
+
+def mark_queued(state_model: type[KeyPollStateBase], key_ids: list[int]) -> list[int]:
+    """Note that a task is on its way for each key (two queries, whatever their number): until a worker takes
+    it, or it expires, the sweeps send that key none, so a queue that falls behind never fills with copies
+    of the same work."""
+    until = timezone.now() + timedelta(seconds=_expiry())
+    state_model.objects.bulk_create([state_model(api_key_id=key) for key in key_ids], ignore_conflicts=True)
+    state_model.objects.filter(api_key_id__in=key_ids).update(queued_until=until)
+    return key_ids

@@ -4,14 +4,15 @@ from celery import shared_task
 
 from kit.fanout import fan_out
 from providers.claims import CLAIM_TTL, claimed
-from purchases.polling import sweep_options
+from purchases.polling import mark_queued, sweep_options
 from rentals import polling, services
+from rentals.models import RentalPollState
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def poll_rentals() -> int:
     """Beat sweeper: one rent poll task per key that has live rentals or unsettled rents and renewals."""
-    return fan_out(poll_rental_key, polling.keys_to_poll(), **sweep_options())
+    return fan_out(poll_rental_key, mark_queued(RentalPollState, polling.keys_to_poll()), **sweep_options())
 
 
 @shared_task(acks_late=True, ignore_result=True)

@@ -8,15 +8,18 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from accounts.models import ApiKey
+from activations import polling as activation_polling
 from activations import tasks as activation_tasks
-from activations.models import Activation, ActivationStatus
+from activations.models import Activation, ActivationStatus, KeyPollState
 from providers import tasks as provider_tasks
 from providers.claims import claim, claimed, release
 from providers.models import KeyClaim
+from rentals import polling as rental_polling
 from rentals import tasks as rental_tasks
-from rentals.models import Rental, RentalStatus
+from rentals.models import Rental, RentalPollState, RentalStatus
 from tests.accounts.conftest import make_key
 from tests.activations.conftest import register_key
 from tests.conftest import celery_worker, sandbox_account, wait_for
@@ -53,12 +56,42 @@ def test_a_sweep_costs_the_same_queries_for_two_keys_as_for_twenty(team, monkeyp
     costs = []
     for count in (2, 20):
         _keys_with_work(team, count if not costs else count - 2)
+        # The workers took the tasks of the sweep before.
+        KeyPollState.objects.update(queued_until=None)
+        RentalPollState.objects.update(queued_until=None)
         sent.clear()
         with CaptureQueriesContext(connection) as queries:
             sweeper()
         costs.append(len(queries))
         assert len(sent) == count, sweeper.name
     assert costs[0] == costs[1], costs
+
+
+@pytest.mark.parametrize(
+    ("sweeper", "per_key", "run"),
+    [
+        (activation_tasks.poll_activations, activation_tasks.poll_key, activation_polling.poll_key),
+        (rental_tasks.poll_rentals, rental_tasks.poll_rental_key, rental_polling.poll_key),
+    ],
+    ids=["activations", "rentals"],
+)
+def test_a_poll_sweep_sends_a_key_no_second_task_until_the_first_is_taken(
+    team, monkeypatch, sweeper, per_key, run
+):
+    sent: list[int] = []
+    monkeypatch.setattr(per_key, "apply_async", lambda args, **options: sent.append(args[0]))
+    (api_key,) = _keys_with_work(team, 1)
+    sweeper()
+    sweeper()
+    # A queue that fell behind holds one task per key, not one per sweep.
+    assert sent == [api_key.pk]
+    # A worker takes it and finds the key polled a moment ago (by a cycle of its own): nothing to do, and the
+    # next sweep may send again.
+    state = (KeyPollState if run is activation_polling.poll_key else RentalPollState).objects
+    state.filter(api_key=api_key).update(last_polled_at=timezone.now())
+    assert run(api_key.pk, fresh_within=3600.0) == "locked"
+    sweeper()
+    assert sent == [api_key.pk, api_key.pk]
 
 
 def test_the_renewal_sweep_fans_out_per_key_with_renewals_due(team, monkeypatch):
