@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_noop, ngettext_lazy
 
@@ -79,7 +79,10 @@ def keys_to_poll() -> list[int]:
         status__in=(*LIVE_STATUSES, *UNSETTLED), api_key__status=KeyStatus.ACTIVE
     ).values("api_key_id")
     skipped = busy_keys(KeyPollState)
-    return list(ApiKey.objects.filter(pk__in=live).exclude(pk__in=skipped).values_list("pk", flat=True))
+    keys = ApiKey.objects.filter(pk__in=live).exclude(pk__in=skipped)
+    # The longest unpolled first: when the workers fall behind, every key still gets its turn.
+    stalest = F("poll_state__last_polled_at").asc(nulls_first=True)
+    return list(keys.order_by(stalest, "pk").values_list("pk", flat=True))
 
 
 def poll_key(

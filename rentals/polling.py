@@ -9,7 +9,7 @@ fed by webhooks only now and then) and settles rentals that ended upstream from 
 import logging
 from datetime import timedelta
 
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
@@ -60,7 +60,10 @@ def keys_to_poll() -> list[int]:
     ).values("api_key_id")
     busy_renewals = RentalRenewal.objects.filter(status=RenewalStatus.UNKNOWN).values("rental__api_key_id")
     keys = ApiKey.objects.filter(Q(pk__in=busy_rentals) | Q(pk__in=busy_renewals), status=KeyStatus.ACTIVE)
-    return list(keys.exclude(pk__in=busy_keys(RentalPollState)).values_list("pk", flat=True))
+    keys = keys.exclude(pk__in=busy_keys(RentalPollState))
+    # The longest unpolled first: when the workers fall behind, every key still gets its turn.
+    stalest = F("rental_poll_state__last_polled_at").asc(nulls_first=True)
+    return list(keys.order_by(stalest, "pk").values_list("pk", flat=True))
 
 
 def poll_key(api_key_id: int, *, fresh_within: float | None = None) -> str:
