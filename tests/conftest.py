@@ -119,6 +119,15 @@ def provider_pauses(monkeypatch) -> list[float]:
 
 
 @pytest.fixture(autouse=True)
+def _no_delayed_banner(monkeypatch):
+    """The "live updates are delayed" banner is process-wide for a minute after a failure: a test that
+    breaks the broker or the cache on purpose must not show it on the pages of the tests after it."""
+    from kit import degraded
+
+    monkeypatch.setattr(degraded, "_delayed_until", 0.0)
+
+
+@pytest.fixture(autouse=True)
 def _private_cache(settings):
     """Each test gets an empty in-process cache: request budgets and catalog lookups never leak between tests."""
     settings.CACHES = {
