@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from django.conf import settings
-from django.db.models import F, Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_noop, ngettext_lazy
 
@@ -45,7 +45,7 @@ from providers.keys import client_for_key, profile_for_key
 from providers.results import ActiveActivation
 from providers.services import api_key_mark_health
 from purchases.models import UNSETTLED
-from purchases.polling import busy_keys, run_locked_cycle
+from purchases.polling import backing_off, run_locked_cycle, to_send
 from purchases.reconcile import match_lost
 from purchases.services import (
     UNKNOWN_GRACE,
@@ -73,16 +73,17 @@ KEY_FAULTS = (
 FAULTS_IN_A_ROW = 2
 
 
-def keys_to_poll() -> list[int]:
-    """Active keys with live or unsettled activations, not backing off and not in a cycle now (one query)."""
+def keys_due() -> QuerySet[ApiKey]:
+    """Active keys with live or unsettled activations, not backing off: those the poll must reach."""
     live = Activation.objects.filter(
         status__in=(*LIVE_STATUSES, *UNSETTLED), api_key__status=KeyStatus.ACTIVE
     ).values("api_key_id")
-    skipped = busy_keys(KeyPollState)
-    keys = ApiKey.objects.filter(pk__in=live).exclude(pk__in=skipped)
-    # The longest unpolled first: when the workers fall behind, every key still gets its turn.
-    stalest = F("poll_state__last_polled_at").asc(nulls_first=True)
-    return list(keys.order_by(stalest, "pk").values_list("pk", flat=True))
+    return ApiKey.objects.filter(pk__in=live).exclude(pk__in=backing_off(KeyPollState))
+
+
+def keys_to_poll() -> list[int]:
+    """The keys due that a sweep sends a task now (`purchases.polling.to_send`; one query)."""
+    return to_send(keys_due(), KeyPollState)
 
 
 def poll_key(
@@ -91,13 +92,10 @@ def poll_key(
     """One poll cycle for one key; returns a short word for logs. Never raises on upstream faults.
 
     `clock` tells when a key whose provider lacks getActiveActivations tries it again (tests move it);
-    `fresh_within` (seconds): skip a key polled that recently (the sweeper's tasks, `sweep_options`).
+    `fresh_within` (seconds): skip a key polled that recently (the sweeper's tasks).
     """
     return run_locked_cycle(
-        api_key_id,
-        partial(_cycle, clock=clock),
-        state_model=KeyPollState,
-        fresh_within=timedelta(seconds=fresh_within) if fresh_within is not None else None,
+        api_key_id, partial(_cycle, clock=clock), state_model=KeyPollState, fresh_within=fresh_within
     )
 
 

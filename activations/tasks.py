@@ -8,13 +8,13 @@ from activations.history_sync import history_sync
 from activations.models import KeyPollState
 from kit.fanout import fan_out
 from providers.claims import CLAIM_TTL, claimed
-from purchases.polling import mark_queued, sweep_options
+from purchases.polling import send_polls
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def poll_activations() -> int:
     """Beat sweeper: one poll task per key that has live or unsettled activations."""
-    return fan_out(poll_key, mark_queued(KeyPollState, polling.keys_to_poll()), **sweep_options())
+    return send_polls(poll_key, KeyPollState, polling.keys_to_poll())
 
 
 @shared_task(acks_late=True, ignore_result=True)

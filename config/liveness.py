@@ -3,7 +3,8 @@ schedule (the beat tick), and every key that needs polling was polled lately.
 
 Read by /healthz (`health`, for monitors) and by the team home (`key_polls`, for owners and admins). Both
 cost a constant number of queries whatever the number of keys: the keys due come from the poll sweepers' own
-`keys_to_poll` (the very keys beat fans out), and their poll state is read in one aggregate per feature.
+`keys_due` (the keys beat fans out, before it leaves out those in a cycle or with a task on its way, which
+a dead poll worker would leave so forever), and their poll state is read in one aggregate per feature.
 
 A key counts as late once it has not been polled for `STALE_INTERVALS` poll intervals. Its lag counts from
 its last poll, or from the end of its backoff when it backed off after a fault (it was not due before); a
@@ -88,8 +89,8 @@ def polling_state(now: datetime) -> Polling:
     due: set[int] = set()
     never = 0
     for state_model, key_ids in (
-        (KeyPollState, activation_polling.keys_to_poll()),
-        (RentalPollState, rental_polling.keys_to_poll()),
+        (KeyPollState, list(activation_polling.keys_due().values_list("pk", flat=True))),
+        (RentalPollState, list(rental_polling.keys_due().values_list("pk", flat=True))),
     ):
         due.update(key_ids)
         if not key_ids:
@@ -209,8 +210,8 @@ def key_polls(keys: list[ApiKey], *, now: datetime | None = None) -> Polls:
     limit = now - stale_after()
     rows: dict[int, dict] = {key.pk: {"key": key, "due": False, "late": False} for key in keys}
     for name, state_model, due_ids in (
-        ("activations_at", KeyPollState, set(activation_polling.keys_to_poll())),
-        ("rentals_at", RentalPollState, set(rental_polling.keys_to_poll())),
+        ("activations_at", KeyPollState, set(activation_polling.keys_due().values_list("pk", flat=True))),
+        ("rentals_at", RentalPollState, set(rental_polling.keys_due().values_list("pk", flat=True))),
     ):
         states = _states(state_model, keys)
         for key_id, row in rows.items():

@@ -8,12 +8,14 @@ the key and back off), and releases the claim whatever happened.
 import logging
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import ApiKey
+from kit.fanout import fan_out
 from providers import errors
 from providers.services import api_key_mark_health
 from purchases.models import KeyPollStateBase
@@ -24,17 +26,15 @@ LOCK_TTL = timedelta(seconds=60)
 BACKOFF_STEPS = (5, 15, 30, 60, 120, 300)  # seconds, by consecutive failures
 
 
-def claim(
-    api_key_id: int, *, state_model: type[KeyPollStateBase], fresh_within: timedelta | None = None
-) -> bool:
+def claim(api_key_id: int, *, state_model: type[KeyPollStateBase], fresh_within: float | None = None) -> bool:
     """Take the key's poll claim unless another worker holds it (an expired claim is free again), or, with
-    `fresh_within`, unless a cycle completed that recently (a task that waited in a backed-up queue while
+    `fresh_within` (seconds), unless a cycle completed that recently (a task that waited in a backed-up queue while
     another cycle polled the key adds no upstream call)."""
     now = timezone.now()
     state_model.objects.get_or_create(api_key_id=api_key_id)
     free = Q(locked_until__isnull=True) | Q(locked_until__lt=now)
     if fresh_within is not None:
-        free &= Q(last_polled_at__isnull=True) | Q(last_polled_at__lt=now - fresh_within)
+        free &= Q(last_polled_at__isnull=True) | Q(last_polled_at__lt=now - timedelta(seconds=fresh_within))
     claimed = state_model.objects.filter(free, api_key_id=api_key_id).update(
         locked_until=now + LOCK_TTL, queued_until=None
     )
@@ -70,7 +70,7 @@ def run_locked_cycle(
     *,
     state_model: type[KeyPollStateBase],
     what: str = "poll",
-    fresh_within: timedelta | None = None,
+    fresh_within: float | None = None,
 ) -> str:
     """Claim the key, run `cycle(api_key)`, then record its health and backoff and release the claim.
 
@@ -91,30 +91,31 @@ def run_locked_cycle(
     return "error" if error else "ok"
 
 
-def busy_keys(state_model: type[KeyPollStateBase]) -> QuerySet:
-    """Keys a sweeper leaves out now: backing off after faults, in a cycle (claimed and not expired), or with
-    a task sent and not taken yet."""
+def backing_off(state_model: type[KeyPollStateBase]) -> QuerySet:
+    """Keys waiting out their backoff after faults: not due until it ends."""
+    return state_model.objects.filter(backoff_until__gt=timezone.now()).values("api_key_id")
+
+
+def to_send(keys: QuerySet[ApiKey], state_model: type[KeyPollStateBase]) -> list[int]:
+    """Of the `keys` due, those a sweep sends a task now (one query): none in a cycle (claimed, not expired)
+    or with a task on its way, the longest unpolled first, so when the workers fall behind every key still
+    gets its turn."""
     now = timezone.now()
-    return state_model.objects.filter(
-        Q(backoff_until__gt=now) | Q(locked_until__gt=now) | Q(queued_until__gt=now)
-    ).values("api_key_id")
+    in_flight = state_model.objects.filter(Q(locked_until__gt=now) | Q(queued_until__gt=now)).values(
+        "api_key_id"
+    )
+    state = state_model._meta.get_field("api_key").remote_field.related_name
+    stalest = F(f"{state}__last_polled_at").asc(nulls_first=True)
+    return list(keys.exclude(pk__in=in_flight).order_by(stalest, "pk").values_list("pk", flat=True))
 
 
-def _expiry() -> float:
-    return float(settings.SIMDESK_POLL_INTERVAL) * 2
-
-
-def sweep_options() -> dict:
-    """How a sweeper sends one key's poll task: dropped if not started within two intervals (the next sweep
-    sends a fresh one), and skipped if a cycle completed within half an interval."""
-    return {"expires": _expiry(), "kwargs": {"fresh_within": float(settings.SIMDESK_POLL_INTERVAL) / 2}}
-
-
-def mark_queued(state_model: type[KeyPollStateBase], key_ids: list[int]) -> list[int]:
-    """Note that a task is on its way for each key (two queries, whatever their number): until a worker takes
-    it, or it expires, the sweeps send that key none, so a queue that falls behind never fills with copies
-    of the same work."""
-    until = timezone.now() + timedelta(seconds=_expiry())
+def send_polls(task: Any, state_model: type[KeyPollStateBase], key_ids: list[int]) -> int:
+    """Send `task` for each key through one broker connection, noting first that a task is on its way (two
+    queries, whatever their number): until a worker takes it, or it expires after two intervals, the sweeps
+    send that key none, so a queue that falls behind never fills with copies of the same work. A task
+    arriving half an interval after a cycle of its key is skipped (`claim`)."""
+    interval = float(settings.SIMDESK_POLL_INTERVAL)
+    until = timezone.now() + timedelta(seconds=interval * 2)
     state_model.objects.bulk_create([state_model(api_key_id=key) for key in key_ids], ignore_conflicts=True)
     state_model.objects.filter(api_key_id__in=key_ids).update(queued_until=until)
-    return key_ids
+    return fan_out(task, key_ids, expires=interval * 2, kwargs={"fresh_within": interval / 2})

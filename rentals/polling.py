@@ -9,7 +9,7 @@ fed by webhooks only now and then) and settles rentals that ended upstream from 
 import logging
 from datetime import timedelta
 
-from django.db.models import F, Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
@@ -19,7 +19,7 @@ from providers.keys import client_for_key
 from providers.results import RentListEntry, RentOrder
 from providers.services import api_key_mark_health
 from purchases.models import UNSETTLED
-from purchases.polling import busy_keys, run_locked_cycle
+from purchases.polling import backing_off, run_locked_cycle, to_send
 from purchases.reconcile import match_lost
 from purchases.services import (
     UNKNOWN_GRACE,
@@ -46,9 +46,9 @@ PRICED_STATUSES = (RentalStatus.ACTIVE, RentalStatus.FINISHED, RentalStatus.CANC
 WEBHOOK_CHECK_INTERVAL = timedelta(seconds=60)
 
 
-def keys_to_poll() -> list[int]:
-    """Active keys with live rentals, or rents and renewals whose outcome is unsettled, not backing off and not
-    in a cycle now (one query)."""
+def keys_due() -> QuerySet[ApiKey]:
+    """Active keys with live rentals, or rents and renewals whose outcome is unsettled, not backing off: those
+    the rent poll must reach."""
     now = timezone.now()
     busy_rentals = Rental.objects.filter(
         Q(status__in=(RentalStatus.ACTIVE, RentalStatus.UNKNOWN))
@@ -60,21 +60,19 @@ def keys_to_poll() -> list[int]:
     ).values("api_key_id")
     busy_renewals = RentalRenewal.objects.filter(status=RenewalStatus.UNKNOWN).values("rental__api_key_id")
     keys = ApiKey.objects.filter(Q(pk__in=busy_rentals) | Q(pk__in=busy_renewals), status=KeyStatus.ACTIVE)
-    keys = keys.exclude(pk__in=busy_keys(RentalPollState))
-    # The longest unpolled first: when the workers fall behind, every key still gets its turn.
-    stalest = F("rental_poll_state__last_polled_at").asc(nulls_first=True)
-    return list(keys.order_by(stalest, "pk").values_list("pk", flat=True))
+    return keys.exclude(pk__in=backing_off(RentalPollState))
+
+
+def keys_to_poll() -> list[int]:
+    """The keys due that a sweep sends a task now (`purchases.polling.to_send`; one query)."""
+    return to_send(keys_due(), RentalPollState)
 
 
 def poll_key(api_key_id: int, *, fresh_within: float | None = None) -> str:
     """One rent poll cycle for one key; returns a short word for logs. Never raises on upstream faults.
     `fresh_within` (seconds): skip a key polled that recently (the sweeper's tasks)."""
     return run_locked_cycle(
-        api_key_id,
-        _cycle,
-        state_model=RentalPollState,
-        what="rent poll",
-        fresh_within=timedelta(seconds=fresh_within) if fresh_within is not None else None,
+        api_key_id, _cycle, state_model=RentalPollState, what="rent poll", fresh_within=fresh_within
     )
 
 

@@ -4,7 +4,7 @@ from celery import shared_task
 
 from kit.fanout import fan_out
 from providers.claims import CLAIM_TTL, claimed
-from purchases.polling import mark_queued, sweep_options
+from purchases.polling import send_polls
 from rentals import polling, services
 from rentals.models import RentalPollState
 
@@ -12,7 +12,7 @@ from rentals.models import RentalPollState
 @shared_task(acks_late=True, ignore_result=True)
 def poll_rentals() -> int:
     """Beat sweeper: one rent poll task per key that has live rentals or unsettled rents and renewals."""
-    return fan_out(poll_rental_key, mark_queued(RentalPollState, polling.keys_to_poll()), **sweep_options())
+    return send_polls(poll_rental_key, RentalPollState, polling.keys_to_poll())
 
 
 @shared_task(acks_late=True, ignore_result=True)

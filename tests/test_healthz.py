@@ -146,6 +146,17 @@ def test_a_key_backing_off_is_not_due(client, team):
     assert body["polling"]["keys_due"] == 0 and body["status"] == "ok"
 
 
+def test_a_key_whose_task_waits_in_the_queue_still_counts_as_late(client, team):
+    beat_tick()
+    key = make_key(team)
+    live_activation(key)
+    # The sweeps keep sending it a task that no poll worker takes (the poller is down): it is still late.
+    polled(key, 60, queued_until=timezone.now() + timedelta(seconds=2 * INTERVAL))
+    body = client.get("/healthz").json()
+    assert body["polling"]["keys_due"] == 1
+    assert body["polling"]["oldest_lag_seconds"] >= 60 and body["status"] == "degraded"
+
+
 def test_a_key_due_but_never_polled_is_counted_apart(client, team):
     beat_tick()
     live_activation(make_key(team))
