@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import ApiKey, Membership, Team
 from purchases.models import Route
+from purchases.routing import reference_key
 
 
 class GatewayKey(models.Model):
@@ -91,10 +92,7 @@ class GatewayKey(models.Model):
     def upstream(self) -> ApiKey | None:
         """The key whose provider the script speaks to: the bound key, or the route's first key (its codes
         and dialect are the route's own). None for a route left without keys."""
-        if self.route_id is None:
-            return self.api_key
-        step = self.route.steps.select_related("api_key").first()
-        return step.api_key if step is not None else None
+        return self.api_key if self.route_id is None else reference_key(self.route)
 
     @property
     def is_active(self) -> bool:

@@ -13,6 +13,7 @@ from accounts.models import ApiKey, Membership
 from gateway.answers import Answer
 from gateway.models import GatewayKey
 from purchases.models import Route
+from purchases.routing import keys_of
 
 
 @dataclass(frozen=True)
@@ -35,9 +36,7 @@ class Call:
 
     def upstream_keys(self) -> list[ApiKey]:
         """Every key the script's purchases may be at: the bound key, or each key of the route."""
-        if self.route is None:
-            return [self.api_key]
-        return [step.api_key for step in self.route.steps.select_related("api_key")]
+        return [self.api_key] if self.route is None else keys_of(self.route)
 
     @property
     def membership(self) -> Membership:

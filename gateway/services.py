@@ -19,6 +19,7 @@ from gateway.models import GatewayKey
 from kit.filters import INT_MAX
 from kit.phrases import phrase
 from purchases.models import Route, RouteKey, RouteRule
+from purchases.routing import keys_of
 
 # Keys look like a provider's (32 hex characters), so client libraries that check the shape take them.
 KEY_BYTES = 16
@@ -38,7 +39,7 @@ def authenticate(plain: str) -> GatewayKey | None:
     if not plain or len(plain) > 128:
         return None
     gateway_key = (
-        GatewayKey.objects.select_related("team", "api_key", "member__user", "member__team")
+        GatewayKey.objects.select_related("team", "api_key", "route", "member__user", "member__team")
         .filter(digest=secret_digest(plain), revoked_at__isnull=True, member__isnull=False)
         .first()
     )
@@ -133,7 +134,7 @@ def gateway_key_create(
     member = member or membership
     if (api_key is None) == (route is None):
         raise ActionRefused(_("Choose either an upstream key or a route."))
-    upstream_keys = [api_key] if api_key is not None else [step.api_key for step in route.steps.all()]
+    upstream_keys = [api_key] if api_key is not None else keys_of(route)
     team_ids = {key.team_id for key in upstream_keys} | {member.team_id}
     if route is not None:
         team_ids.add(route.team_id)

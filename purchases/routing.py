@@ -69,10 +69,15 @@ class Candidate:
 SuccessRates = Callable[[list[Candidate]], dict[int, float]]
 
 
+def keys_of(route: Route) -> list[ApiKey]:
+    """The route's keys in its fixed order."""
+    return [step.api_key for step in route.steps.select_related("api_key")]
+
+
 def route_keys(route: Route, membership: Membership) -> list[ApiKey]:
     """The route's keys in its fixed order, those the member may buy with."""
     usable = set(keys_usable_by(membership).values_list("pk", flat=True))
-    return [step.api_key for step in route.steps.select_related("api_key") if step.api_key_id in usable]
+    return [api_key for api_key in keys_of(route) if api_key.pk in usable]
 
 
 def reference_key(route: Route) -> ApiKey | None:

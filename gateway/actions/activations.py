@@ -107,7 +107,7 @@ def get_balance(call: Call) -> Answer:
             continue
     if not amounts:
         return answers.upstream_failed(call.hero)
-    return answers.token(call.hero, f"ACCESS_BALANCE:{sum(amounts[1:], amounts[0]):f}")
+    return answers.token(call.hero, f"ACCESS_BALANCE:{sum(amounts, Decimal(0)):f}")
 
 
 @action("getBalanceAndCashBack")
