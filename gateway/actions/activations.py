@@ -154,6 +154,12 @@ def _provider_refusal(call: Call, error: errors.ProviderError | None, *, asked_m
     return answers.upstream_failed(call.hero)
 
 
+def sold(activation: Activation) -> bool:
+    """Sold for sure; otherwise the upstream's answer was lost and the poll cycle finds out whether it sold
+    (never bought twice): the script is told the dialect's passing server error."""
+    return activation.status == ActivationStatus.WAITING and bool(activation.upstream_id)
+
+
 def _buy(call: Call) -> Activation | Answer:
     """Buy as the browser does, within the gateway key's limits; an Answer is a refusal to send back."""
     params, gateway_key = call.params, call.gateway_key
@@ -218,8 +224,7 @@ def _buy(call: Call) -> Activation | Answer:
         return refusal.answer(call.hero)
     except PurchaseRefused as exc:
         return _provider_refusal(call, exc.error, asked_max_price=asked is not None)
-    if activation.status != ActivationStatus.WAITING or not activation.upstream_id:
-        # The upstream's answer was lost: the poll cycle finds out whether it sold; never bought twice.
+    if not sold(activation):
         return answers.upstream_failed(call.hero)
     return activation
 

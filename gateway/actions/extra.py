@@ -21,10 +21,10 @@ from accounts.permissions import SpendDenied
 from accounts.services import ActionRefused
 from activations import calls
 from activations.extra import additional_buy, extra_buy, extra_price, multi_buy
-from activations.models import Activation, ActivationStatus
+from activations.models import Activation
 from activations.services import estimate_price
 from gateway import answers
-from gateway.actions.activations import _find, _no_activation, _provider_refusal
+from gateway.actions.activations import _find, _no_activation, _provider_refusal, sold
 from gateway.answers import Answer
 from gateway.limits import check_price, check_service_country, spend_refusal, via_of
 from gateway.registry import Call, Handler, action
@@ -108,11 +108,6 @@ def _purchase(call: Call, buy: Callable[[Via], Any], *, missing: str = "WRONG_AC
         return _refused(call, exc.error, missing=missing)
 
 
-def _sold(activation: Activation) -> bool:
-    # Not sold for sure (the upstream's answer was lost): the poll cycle finds out; never bought twice.
-    return activation.status == ActivationStatus.WAITING and bool(activation.upstream_id)
-
-
 # --- several services on one number ------------------------------------------------------------------
 
 
@@ -170,7 +165,7 @@ def get_multi_service_number(call: Call) -> Answer:
     )
     if isinstance(bought, Answer):
         return bought
-    if not all(_sold(row) for row in bought):
+    if not all(sold(row) for row in bought):
         return answers.upstream_failed(call.hero)
     # The provider writes the activation id as a number in both dialects.
     listing = [
@@ -207,7 +202,7 @@ def get_additional_service(call: Call) -> Answer:
     )
     if isinstance(bought, Answer):
         return bought
-    if not _sold(bought):
+    if not sold(bought):
         return answers.upstream_failed(call.hero)
     return answers.token(call.hero, f"ADDITIONAL:{bought.upstream_id}:{bought.phone}")
 
@@ -262,7 +257,7 @@ def get_extra_activation(call: Call) -> Answer:
     )
     if isinstance(bought, Answer):
         return bought
-    if not _sold(bought):
+    if not sold(bought):
         return answers.upstream_failed(call.hero)
     return answers.token(call.hero, f"ACCESS_NUMBER:{bought.upstream_id}:{bought.phone}")
 
