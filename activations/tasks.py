@@ -7,7 +7,7 @@ from activations import polling
 from activations.history_sync import history_sync
 from activations.models import KeyPollState
 from kit.fanout import fan_out
-from providers.claims import CLAIM_TTL, claimed
+from providers.claims import claimed
 from purchases.polling import send_polls
 
 
@@ -35,7 +35,7 @@ def sync_history() -> int:
 @shared_task(acks_late=True, ignore_result=True)
 def sync_key_history(api_key_id: int) -> int:
     """Reconcile one key's recent history with the provider's getHistory, under the key's claim."""
-    with claimed(api_key_id, "history", ttl=CLAIM_TTL) as mine:
+    with claimed(api_key_id, "history") as mine:
         api_key = ApiKey.objects.select_related("team").filter(pk=api_key_id, status=KeyStatus.ACTIVE).first()
         if not mine or api_key is None:
             return 0

@@ -10,7 +10,7 @@ from kit.jobs import job_finish
 from prices.services import snapshot_claim_due, snapshot_team, team_price_settings
 from providers import errors
 from providers.catalog import catalog_keys_due, catalog_sync
-from providers.claims import CLAIM_TTL, claimed
+from providers.claims import claimed
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -58,7 +58,7 @@ def sync_catalog(api_key_id: int, job: str | None = None) -> None:
         job_finish(job, ok=False, message=gettext_noop("This key is not active."))
         return
     try:
-        with claimed(api_key_id, "catalog", ttl=CLAIM_TTL) as mine:
+        with claimed(api_key_id, "catalog") as mine:
             if not mine:
                 job_finish(job, ok=True, message=gettext_noop("The catalog is being refreshed already."))
                 return

@@ -9,8 +9,9 @@ rows (`purchases.polling`), which also carry their backoff.
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from typing import Any
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from providers.models import KeyClaim
@@ -20,14 +21,18 @@ from providers.models import KeyClaim
 CLAIM_TTL = timedelta(minutes=5)
 
 
-def claim(api_key_id: int, work: str, *, ttl: timedelta) -> bool:
-    """Take the key's claim on `work` unless another worker holds it (an expired claim is free again)."""
+def take(rows: QuerySet, *, ttl: timedelta, **also: Any) -> bool:
+    """The conditional UPDATE every claim is: take the one row of `rows` (setting `also` with it) unless its
+    `locked_until` is still ahead, for `ttl`. The poll cycles' claims (`purchases.polling`) take theirs so."""
     now = timezone.now()
+    free = Q(locked_until__isnull=True) | Q(locked_until__lt=now)
+    return rows.filter(free).update(locked_until=now + ttl, **also) == 1
+
+
+def claim(api_key_id: int, work: str, *, ttl: timedelta = CLAIM_TTL) -> bool:
+    """Take the key's claim on `work` unless another worker holds it (an expired claim is free again)."""
     KeyClaim.objects.get_or_create(api_key_id=api_key_id, work=work)
-    taken = KeyClaim.objects.filter(
-        Q(locked_until__isnull=True) | Q(locked_until__lt=now), api_key_id=api_key_id, work=work
-    ).update(locked_until=now + ttl)
-    return taken == 1
+    return take(KeyClaim.objects.filter(api_key_id=api_key_id, work=work), ttl=ttl)
 
 
 def release(api_key_id: int, work: str) -> None:
@@ -38,8 +43,8 @@ def release(api_key_id: int, work: str) -> None:
 
 
 @contextmanager
-def claimed(api_key_id: int, work: str, *, ttl: timedelta) -> Iterator[bool]:
-    """`with claimed(key_id, "history", ttl=...) as mine:` do the work only `if mine`; released after."""
+def claimed(api_key_id: int, work: str, *, ttl: timedelta = CLAIM_TTL) -> Iterator[bool]:
+    """`with claimed(key_id, "history") as mine:` do the work only `if mine`; released after."""
     mine = claim(api_key_id, work, ttl=ttl)
     try:
         yield mine

@@ -12,7 +12,7 @@ from accounts.models import ApiKey, KeyHealth, KeyStatus
 from kit.degraded import live_updates_failed
 from kit.fanout import fan_out
 from kit.jobs import BROKER_ERRORS, job_finish
-from providers.claims import CLAIM_TTL, claimed
+from providers.claims import claimed
 from providers.services import api_key_refresh_balance
 
 logger = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ def refresh_key_balance(api_key_id: int, job: str | None = None, waited: int = 0
     if api_key is None:
         job_finish(job, ok=False, message=gettext_noop("This key is not active."))
         return
-    with claimed(api_key_id, "balance", ttl=CLAIM_TTL) as mine:
+    with claimed(api_key_id, "balance") as mine:
         if not mine:
             # Another worker is reading it, perhaps from before the move that asked for this one: read
             # again after it, a few times at most (the five-minute sweep reads it anyway).

@@ -17,6 +17,7 @@ from django.utils import timezone
 from accounts.models import ApiKey
 from kit.fanout import fan_out
 from providers import errors
+from providers.claims import take
 from providers.services import api_key_mark_health
 from purchases.models import KeyPollStateBase
 
@@ -30,18 +31,16 @@ def claim(api_key_id: int, *, state_model: type[KeyPollStateBase], fresh_within:
     """Take the key's poll claim unless another worker holds it (an expired claim is free again), or, with
     `fresh_within` (seconds), unless a cycle completed that recently (a task that waited in a backed-up queue while
     another cycle polled the key adds no upstream call)."""
-    now = timezone.now()
     state_model.objects.get_or_create(api_key_id=api_key_id)
-    free = Q(locked_until__isnull=True) | Q(locked_until__lt=now)
+    rows = state_model.objects.filter(api_key_id=api_key_id)
     if fresh_within is not None:
-        free &= Q(last_polled_at__isnull=True) | Q(last_polled_at__lt=now - timedelta(seconds=fresh_within))
-    claimed = state_model.objects.filter(free, api_key_id=api_key_id).update(
-        locked_until=now + LOCK_TTL, queued_until=None
-    )
+        since = timezone.now() - timedelta(seconds=fresh_within)
+        rows = rows.filter(Q(last_polled_at__isnull=True) | Q(last_polled_at__lt=since))
+    claimed = take(rows, ttl=LOCK_TTL, queued_until=None)
     if not claimed and fresh_within is not None:
         # The sweeper's task was taken: the next sweep may send another.
         state_model.objects.filter(api_key_id=api_key_id).update(queued_until=None)
-    return claimed == 1
+    return claimed
 
 
 def release(

@@ -3,7 +3,7 @@
 from celery import shared_task
 
 from kit.fanout import fan_out
-from providers.claims import CLAIM_TTL, claimed
+from providers.claims import claimed
 from purchases.polling import send_polls
 from rentals import polling, services
 from rentals.models import RentalPollState
@@ -34,5 +34,5 @@ def renew_rentals() -> int:
 def renew_key_rentals(api_key_id: int) -> dict[str, int]:
     """Renew one key's due rentals, under the key's claim (two workers never renew one key at once; each
     renewal is also safe to run twice)."""
-    with claimed(api_key_id, "renewals", ttl=CLAIM_TTL) as mine:
+    with claimed(api_key_id, "renewals") as mine:
         return services.renew_key_rentals(api_key_id) if mine else {"locked": 1}
