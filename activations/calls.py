@@ -20,7 +20,7 @@ from providers import errors
 from providers.keys import client_for_key, profile_for_key
 from providers.results import IncomingCallStatus, OutgoingCall
 from purchases.messages import describe_error
-from purchases.services import Via
+from purchases.services import Via, named_via
 
 # getIncomingCallStatus statuses, as documented.
 INCOMING_STATES = {
@@ -98,7 +98,7 @@ def outgoing_call_create(
         actor=membership.user,
         action="activation.call",
         api_key=activation.api_key,
-        summary=via.names(summary) if via is not None else summary,
+        summary=named_via(summary, via),
     )
     return message
 

@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy, gettext_noop
 from accounts.models import ApiKey, LedgerKind, Membership, User
 from accounts.services import ActionRefused, audit_record
 from activations.models import LIVE_STATUSES, Activation, ActivationStatus, Sms, SmsVia
-from kit.phrases import Phrase, phrase
+from kit.phrases import phrase
 from providers import errors
 from providers.client import ProviderClient
 from providers.keys import client_for_key, profile_for_key
@@ -37,6 +37,7 @@ from purchases.services import (
     has_limits,
     in_flight_timeout,
     ledger_book,
+    named_via,
     purchase_choice,
     purchase_intent,
     purchase_not_made,
@@ -212,11 +213,6 @@ def activation_buy_routed(
     return routing.buy_through(route, ranked, buy)
 
 
-def _named(summary: Phrase, via: Via | None) -> Phrase:
-    # A gateway key's purchases and changes name the key in the audit log.
-    return via.names(summary) if via is not None else summary
-
-
 def expiry_time(api_key: ApiKey, bought_at: datetime, upstream_end: datetime | None) -> datetime:
     if upstream_end is not None:
         return upstream_end
@@ -260,7 +256,7 @@ def record_purchase(
         cost=cost,
         confirmed=confirmed,
         audit_action=action,
-        audit_summary=_named(phrase(summary, service=activation.service, phone=order.phone), via),
+        audit_summary=named_via(phrase(summary, service=activation.service, phone=order.phone), via),
         actor=actor,
         phone=order.phone,
         currency=order.currency or activation.currency,
@@ -457,7 +453,7 @@ def activation_set_status(
         api_key=activation.api_key,
         amount=activation.cost if action == "cancel" else None,
         currency=activation.currency if action == "cancel" else "",
-        summary=_named(
+        summary=named_via(
             phrase(ACTION_SUMMARIES[action], service=activation.service, phone=activation.phone), via
         ),
     )

@@ -96,6 +96,11 @@ class Via:
         return phrase(gettext_noop("%(what)s (gateway key “%(via)s”)"), what=summary, via=self.label)
 
 
+def named_via(summary: Phrase, via: Via | None) -> Phrase:
+    """An audit summary that names the gateway key a purchase or change came through, if any."""
+    return via.names(summary) if via is not None else summary
+
+
 # --- money in flight ------------------------------------------------------------------------------
 
 

@@ -49,6 +49,7 @@ from purchases.services import (
     has_limits,
     ledger_book,
     lock_and_check,
+    named_via,
     purchase_choice,
     purchase_confirm_price,
     purchase_intent,
@@ -292,11 +293,6 @@ def rent_price(rental: Rental) -> Decimal | None:
     )
 
 
-def _named(summary: Phrase, via: Via | None) -> Phrase:
-    # A gateway key's rents and changes name the key in the audit log.
-    return via.names(summary) if via is not None else summary
-
-
 def record_rent(
     rental: Rental, order: RentOrder, *, actor: User | None, reconciled: bool = False, via: Via | None = None
 ) -> bool:
@@ -325,7 +321,7 @@ def record_rent(
         cost=cost,
         confirmed=confirmed,
         audit_action=action,
-        audit_summary=_named(
+        audit_summary=named_via(
             phrase(summary, phone=order.phone, service=rental.service, hours=rental.hours), via
         ),
         actor=actor,
@@ -430,7 +426,7 @@ def rental_set_status(
         api_key=rental.api_key,
         amount=None if action == "finish" else rental.cost,
         currency="" if action == "finish" else rental.currency,
-        summary=_named(
+        summary=named_via(
             phrase(
                 gettext_noop("Finished rental %(phone)s (%(service)s)")
                 if action == "finish"
@@ -743,7 +739,9 @@ def renewal_done(
             api_key=rental.api_key,
             amount=cost,
             currency=rental.currency,
-            summary=_named(phrase(summary, phone=rental.phone, hours=renewal.hours, id=order.rent_id), via),
+            summary=named_via(
+                phrase(summary, phone=rental.phone, hours=renewal.hours, id=order.rent_id), via
+            ),
             details={"ends_at": new_end.isoformat()},
         )
     renewal.refresh_from_db()
@@ -806,7 +804,7 @@ def _renewal_refused(
                 actor=actor,
                 action="rental.renew_failed",
                 api_key=rental.api_key,
-                summary=_named(
+                summary=named_via(
                     phrase(
                         gettext_noop("Renewal of %(phone)s by %(hours)s h refused: %(reason)s"),
                         phone=rental.phone,
@@ -842,7 +840,7 @@ def _renewal_refused(
             actor=actor,
             action="rental.renew_unknown",
             api_key=rental.api_key,
-            summary=_named(
+            summary=named_via(
                 phrase(
                     gettext_noop("Renewal of %(phone)s: outcome unknown, reconciling"), phone=rental.phone
                 ),
