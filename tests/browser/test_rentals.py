@@ -46,6 +46,8 @@ def _rent(page, service: str) -> None:
     price = page.locator(f'tr[data-service="{service}"] td.num').first.inner_text().strip()
     asked: list[str] = []
     page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
+    # The confirmation is the page's script's: a click before it has run would send the form unasked.
+    page.wait_for_load_state("load")
     page.locator(f'button[data-rent="{service}"]').click()
     expect(page).to_have_url(re.compile(r"/t/rent-desk/rentals/$"))
     assert len(asked) == 1 and price in asked[0], (asked, price)  # asked once, with the price

@@ -122,6 +122,8 @@ def test_the_team_home_refreshes_itself(new_page, demo_data):
     _log_in(page, "viewer", "viewer")
     expect(page).to_have_url(re.compile(r"/t/demo/$"))
     expect(page.locator("#summary")).to_be_visible()
+    # htmx starts the poll's timer once its script has run: only then may the clock move.
+    page.wait_for_load_state("load")
     # Nothing changes: the polls answer 204 (one of two may cross a minute and render the relative times).
     statuses = []
     for _ in range(2):
